@@ -1,0 +1,18 @@
+"""Emails people: login codes and invites. Each event's email goes out once, however often it is delivered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plutomi.bootstrap import dependencies, mailer
+from plutomi.domain.events import Event
+from plutomi.entrypoints.consumer import consumer_handler
+from plutomi.services import notifications
+
+
+def send(event: Event) -> dict[str, Any]:
+    message_id = notifications.notify(event, mailer(), dependencies().settings)
+    return {"sent": message_id is not None, "message_id": message_id}
+
+
+handler = consumer_handler("notifications", send)

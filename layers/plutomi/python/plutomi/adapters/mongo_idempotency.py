@@ -1,0 +1,105 @@
+"""Powertools idempotency records in the `items` collection (a `BasePersistenceLayer` of ours).
+
+A record is claimed with an insert; an existing one is taken over only when it has expired or its
+in-progress claim has lapsed (a crashed attempt), in one conditional update, so two deliveries of the
+same event never both run the side effect.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyItemAlreadyExistsError,
+    IdempotencyItemNotFoundError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
+
+from plutomi.adapters.mongo_store import where
+
+RECORD_TYPE = "idempotency"
+
+
+class MongoIdempotencyStore(BasePersistenceLayer):
+    def __init__(self, items: Callable[[], Collection[dict[str, Any]]]) -> None:
+        super().__init__()
+        self._items_factory = items
+
+    @property
+    def _items(self) -> Collection[dict[str, Any]]:
+        return self._items_factory()
+
+    @staticmethod
+    def _document_id(key: str) -> str:
+        return f"idem_{key}"
+
+    def _document(self, record: DataRecord) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        document: dict[str, Any] = {
+            "type": RECORD_TYPE,
+            "status": record.status,
+            "expiry": record.expiry_timestamp,
+            "expires_at": datetime.fromtimestamp(record.expiry_timestamp or 0, UTC),
+            "in_progress_expiry": record.in_progress_expiry_timestamp,
+            "response_data": record.response_data,
+            "payload_hash": record.payload_hash,
+            "updated_at": now,
+        }
+        return document
+
+    def _to_record(self, document: dict[str, Any]) -> DataRecord:
+        return DataRecord(
+            idempotency_key=document["_id"].removeprefix("idem_"),
+            status=document["status"],
+            expiry_timestamp=document.get("expiry"),
+            in_progress_expiry_timestamp=document.get("in_progress_expiry"),
+            response_data=document.get("response_data") or "",
+            payload_hash=document.get("payload_hash") or "",
+        )
+
+    def _get_record(self, idempotency_key: str) -> DataRecord:
+        document = self._items.find_one(where(_id=self._document_id(idempotency_key)))
+        if document is None:
+            raise IdempotencyItemNotFoundError
+        return self._to_record(document)
+
+    def _put_record(self, data_record: DataRecord) -> None:
+        document_id = self._document_id(data_record.idempotency_key)
+        document = self._document(data_record)
+        try:
+            self._items.insert_one({"_id": document_id, "created_at": document["updated_at"], **document})
+            return
+        except DuplicateKeyError:
+            pass
+        now = time.time()
+        taken_over = self._items.update_one(
+            {
+                "_id": {"$eq": document_id},
+                "$or": [
+                    {"expiry": {"$lt": int(now)}},
+                    {
+                        "status": {"$eq": STATUS_CONSTANTS["INPROGRESS"]},
+                        "in_progress_expiry": {"$lt": int(now * 1000)},
+                    },
+                ],
+            },
+            {"$set": document},
+        )
+        if taken_over.matched_count == 1:
+            return
+        existing = self._items.find_one(where(_id=document_id))
+        old = self._to_record(existing) if existing is not None else None
+        raise IdempotencyItemAlreadyExistsError(old_data_record=old)
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        document = self._document(data_record)
+        self._items.update_one(where(_id=self._document_id(data_record.idempotency_key)), {"$set": document})
+
+    def _delete_record(self, data_record: DataRecord) -> None:
+        self._items.delete_one(where(_id=self._document_id(data_record.idempotency_key)))

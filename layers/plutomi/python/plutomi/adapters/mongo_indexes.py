@@ -1,0 +1,32 @@
+"""Every index on the `items` collection, declared in one place and created by `plutomi migrate`.
+
+Queries that list or sweep use one of these; `tests/integration/test_store_query_plans.py` checks the
+plans where the server reports them. No index includes `_id` (nx-27017 cannot index it in a compound).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    keys: tuple[tuple[str, int], ...]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+ITEMS_INDEXES: tuple[IndexSpec, ...] = (
+    # One unique key per document kind that needs it: a user's email, one membership per org and
+    # user, one pending invite per org and email. Sparse: documents without it are not indexed.
+    IndexSpec("unique_key", (("unique_key", 1),), {"unique": True, "sparse": True}),
+    # Tenant-owned listings: the members or invites of an org, oldest first.
+    IndexSpec("type_org_created", (("type", 1), ("org_id", 1), ("created_at", 1))),
+    # A user's memberships (their orgs).
+    IndexSpec("type_user_created", (("type", 1), ("user_id", 1), ("created_at", 1))),
+    # Live login codes and pending invites of an address.
+    IndexSpec("type_email_expires", (("type", 1), ("email", 1), ("expires_at", 1))),
+    # Idempotency records and other expiring documents.
+    IndexSpec("expires_at", (("expires_at", 1),)),
+)

@@ -1,0 +1,284 @@
+"""The MongoDB store: one `items` collection, pydantic models in and out.
+
+Every tenant-owned read takes an `org_id` and puts it in the filter; no method reads another org's
+documents. Equalities are written as `{"$eq": value}` because nx-27017 only uses an index for the
+explicit form (a bare value also matches array elements, which defeats the index).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pymongo import MongoClient, ReturnDocument
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
+
+from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
+from plutomi.domain.models import (
+    Invite,
+    InviteStatus,
+    Item,
+    LoginCode,
+    Membership,
+    Org,
+    Role,
+    Session,
+    User,
+)
+
+Document = dict[str, Any]
+ItemT = TypeVar("ItemT", bound=Item)
+
+
+class DuplicateItem(Exception):
+    """An insert collided with an existing `_id` or unique key."""
+
+
+def where(**fields: Any) -> Document:
+    """A filter with explicit `$eq` for plain values, so the server can use its indexes."""
+    return {name: value if isinstance(value, Mapping) else {"$eq": value} for name, value in fields.items()}
+
+
+def to_document(item: Item, **extra: Any) -> Document:
+    document = item.model_dump(by_alias=True, mode="python")
+    document["type"] = item.TYPE
+    document.update(extra)
+    return document
+
+
+def from_document(model: type[ItemT], document: Mapping[str, Any] | None) -> ItemT | None:
+    if document is None:
+        return None
+    return model.model_validate(document)
+
+
+class _Collection:
+    def __init__(self, items: Collection[Document]) -> None:
+        self._items = items
+
+    def _insert(self, item: Item, **extra: Any) -> None:
+        try:
+            self._items.insert_one(to_document(item, **extra))
+        except DuplicateKeyError as error:
+            raise DuplicateItem(str(error)) from error
+
+    def _find_one(self, model: type[ItemT], query: Document) -> ItemT | None:
+        return from_document(model, self._items.find_one(query))
+
+    def _find(self, model: type[ItemT], query: Document, sort: list[tuple[str, int]]) -> Iterator[ItemT]:
+        for document in self._items.find(query).sort(sort):
+            yield model.model_validate(document)
+
+    def _update(self, model: type[ItemT], query: Document, changes: Document) -> ItemT | None:
+        document = self._items.find_one_and_update(query, changes, return_document=ReturnDocument.AFTER)
+        return from_document(model, document)
+
+
+class Users(_Collection):
+    def create(self, user: User) -> None:
+        self._insert(user, unique_key=f"user-email:{user.email}")
+
+    def get(self, user_id: str) -> User | None:
+        return self._find_one(User, where(_id=user_id, type=User.TYPE))
+
+    def get_by_email(self, email: str) -> User | None:
+        return self._find_one(User, where(unique_key=f"user-email:{email}"))
+
+    def update(self, user_id: str, now: datetime, **changes: Any) -> User | None:
+        return self._update(
+            User, where(_id=user_id, type=User.TYPE), {"$set": {**changes, "updated_at": now}}
+        )
+
+
+class Sessions(_Collection):
+    def create(self, session: Session) -> None:
+        self._insert(session)
+
+    def get(self, session_id: str) -> Session | None:
+        return self._find_one(Session, where(_id=session_id, type=Session.TYPE))
+
+    def revoke(self, session_id: str, now: datetime) -> None:
+        self._items.update_one(
+            where(_id=session_id, type=Session.TYPE, revoked_at=None),
+            {"$set": {"revoked_at": now, "updated_at": now}},
+        )
+
+
+class LoginCodes(_Collection):
+    def create(self, code: LoginCode) -> None:
+        self._insert(code)
+
+    def live_for(self, email: str, now: datetime) -> list[LoginCode]:
+        query = where(type=LoginCode.TYPE, email=email, expires_at={"$gt": now})
+        return [code for code in self._find(LoginCode, query, [("expires_at", 1)]) if code.used_at is None]
+
+    def count_failed_attempt(self, code_id: str, now: datetime, max_attempts: int) -> None:
+        self._items.update_one(
+            where(_id=code_id, type=LoginCode.TYPE, attempts={"$lt": max_attempts}),
+            {"$inc": {"attempts": 1}, "$set": {"updated_at": now}},
+        )
+
+    def consume(self, code_id: str, now: datetime, max_attempts: int) -> bool:
+        """Marks the code used; False when someone else used it first or it was locked meanwhile."""
+        result = self._items.update_one(
+            where(_id=code_id, type=LoginCode.TYPE, used_at=None, attempts={"$lt": max_attempts}),
+            {"$set": {"used_at": now, "updated_at": now}},
+        )
+        return result.modified_count == 1
+
+    def take_send_slot(self, email: str, slots: int, now: datetime, until: datetime) -> datetime | None:
+        """Atomically claims one of `slots` sending slots for the address.
+
+        Returns None when a slot was claimed, else the earliest time a slot frees up. Each slot is a
+        document whose `expires_at` moves forward when claimed, so two requests never share a slot.
+        """
+        earliest: datetime | None = None
+        for slot in range(slots):
+            slot_id = f"otpslot_{slot}_{email}"
+            claimed = self._items.update_one(
+                where(_id=slot_id, expires_at={"$lte": now}),
+                {"$set": {"expires_at": until, "updated_at": now}},
+            )
+            if claimed.modified_count == 1:
+                return None
+            try:
+                self._items.insert_one(
+                    {
+                        "_id": slot_id,
+                        "type": "login_code_slot",
+                        "email": email,
+                        "expires_at": until,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+                return None
+            except DuplicateKeyError:
+                existing = self._items.find_one(where(_id=slot_id))
+                if existing is not None and (earliest is None or existing["expires_at"] < earliest):
+                    earliest = existing["expires_at"]
+        return earliest or until
+
+
+class Orgs(_Collection):
+    def create(self, org: Org) -> None:
+        self._insert(org)
+
+    def get(self, org_id: str) -> Org | None:
+        return self._find_one(Org, where(_id=f"org_{org_id}", org_id=org_id))
+
+    def update(self, org_id: str, now: datetime, **changes: Any) -> Org | None:
+        return self._update(
+            Org, where(_id=f"org_{org_id}", org_id=org_id), {"$set": {**changes, "updated_at": now}}
+        )
+
+    def delete(self, org_id: str) -> None:
+        self._items.delete_one(where(_id=f"org_{org_id}", org_id=org_id))
+
+
+class Memberships(_Collection):
+    def create(self, membership: Membership) -> None:
+        self._insert(membership, unique_key=f"membership:{membership.org_id}:{membership.user_id}")
+
+    def get(self, org_id: str, user_id: str) -> Membership | None:
+        return self._find_one(Membership, where(unique_key=f"membership:{org_id}:{user_id}", org_id=org_id))
+
+    def list_for_org(self, org_id: str) -> list[Membership]:
+        return list(self._find(Membership, where(type=Membership.TYPE, org_id=org_id), [("created_at", 1)]))
+
+    def list_for_user(self, user_id: str) -> list[Membership]:
+        return list(self._find(Membership, where(type=Membership.TYPE, user_id=user_id), [("created_at", 1)]))
+
+    def set_role(self, org_id: str, user_id: str, role: Role, now: datetime) -> Membership | None:
+        return self._update(
+            Membership,
+            where(unique_key=f"membership:{org_id}:{user_id}", org_id=org_id),
+            {"$set": {"role": role.value, "updated_at": now}},
+        )
+
+    def delete(self, org_id: str, user_id: str) -> bool:
+        result = self._items.delete_one(where(unique_key=f"membership:{org_id}:{user_id}", org_id=org_id))
+        return result.deleted_count == 1
+
+    def update_email(self, user_id: str, email: str, now: datetime) -> None:
+        self._items.update_many(
+            where(type=Membership.TYPE, user_id=user_id), {"$set": {"email": email, "updated_at": now}}
+        )
+
+
+class Invites(_Collection):
+    def create(self, invite: Invite) -> None:
+        self._insert(invite, unique_key=self._pending_key(invite.org_id, invite.email))
+
+    def get(self, org_id: str, invite_id: str) -> Invite | None:
+        return self._find_one(Invite, where(_id=invite_id, type=Invite.TYPE, org_id=org_id))
+
+    def get_for_email(self, email: str, invite_id: str) -> Invite | None:
+        """An invite addressed to this email, from whichever org sent it."""
+        return self._find_one(Invite, where(_id=invite_id, type=Invite.TYPE, email=email))
+
+    def list_for_org(self, org_id: str) -> list[Invite]:
+        query = where(type=Invite.TYPE, org_id=org_id, status=InviteStatus.PENDING.value)
+        return list(self._find(Invite, query, [("created_at", 1)]))
+
+    def list_pending_for_email(self, email: str, now: datetime) -> list[Invite]:
+        query = where(type=Invite.TYPE, email=email, expires_at={"$gt": now})
+        return [i for i in self._find(Invite, query, [("expires_at", 1)]) if i.status is InviteStatus.PENDING]
+
+    def respond(self, org_id: str, invite_id: str, status: InviteStatus, now: datetime) -> Invite | None:
+        """Moves a pending invite to its final status; None when it was no longer pending."""
+        return self._update(
+            Invite,
+            where(_id=invite_id, type=Invite.TYPE, org_id=org_id, status=InviteStatus.PENDING.value),
+            {
+                "$set": {"status": status.value, "responded_at": now, "updated_at": now},
+                "$unset": {"unique_key": ""},
+            },
+        )
+
+    def expire_pending(self, org_id: str, email: str, now: datetime) -> None:
+        """Frees the pending slot held by an expired invite so a new one can be sent."""
+        self._items.update_one(
+            where(unique_key=self._pending_key(org_id, email), org_id=org_id, expires_at={"$lte": now}),
+            {
+                "$set": {"status": InviteStatus.CANCELED.value, "updated_at": now},
+                "$unset": {"unique_key": ""},
+            },
+        )
+
+    def delete_all_for_org(self, org_id: str) -> None:
+        self._items.delete_many(where(type=Invite.TYPE, org_id=org_id))
+
+    @staticmethod
+    def _pending_key(org_id: str, email: str) -> str:
+        return f"invite:{org_id}:{email}"
+
+
+class MongoStore:
+    def __init__(self, client: MongoClient[Document], database: str) -> None:
+        self.client = client
+        self.items: Collection[Document] = client[database]["items"]
+        self.users = Users(self.items)
+        self.sessions = Sessions(self.items)
+        self.login_codes = LoginCodes(self.items)
+        self.orgs = Orgs(self.items)
+        self.memberships = Memberships(self.items)
+        self.invites = Invites(self.items)
+
+    @classmethod
+    def connect(cls, url: str, database: str) -> MongoStore:
+        client: MongoClient[Document] = MongoClient(
+            url, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, appname="plutomi"
+        )
+        return cls(client, database)
+
+    def ping(self) -> None:
+        self.client.admin.command("ping")
+
+    def create_indexes(self) -> list[str]:
+        created = []
+        for spec in ITEMS_INDEXES:
+            created.append(self.items.create_index(list(spec.keys), name=spec.name, **spec.options))
+        return created

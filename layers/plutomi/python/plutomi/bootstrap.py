@@ -1,0 +1,84 @@
+"""Builds the adapters from configuration, once per warm process.
+
+Heavy clients are created on first use, so an API function that never sends email never imports
+boto3. Tests and local runtimes may `override` parts (a fixed clock, say) and `reset` between runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from plutomi.config import get_settings
+
+if TYPE_CHECKING:
+    from plutomi.adapters.ses_mailer import SesMailer
+    from plutomi.services.ports import Clock, Dependencies
+
+_lock = threading.RLock()
+_dependencies: Dependencies | None = None
+_mailer: SesMailer | None = None
+_overrides: dict[str, Any] = {}
+
+
+def dependencies() -> Dependencies:
+    global _dependencies
+    if _dependencies is None:
+        with _lock:
+            if _dependencies is None:
+                _dependencies = _build()
+    return _dependencies
+
+
+def _build() -> Dependencies:
+    from plutomi.adapters.clock import SystemClock
+    from plutomi.adapters.mongo_store import MongoStore
+    from plutomi.adapters.nats_publisher import NatsEventPublisher
+    from plutomi.services.ports import Dependencies
+
+    settings = get_settings()
+    return Dependencies(
+        store=_overrides.get("store") or MongoStore.connect(settings.mongodb_url, settings.mongodb_database),
+        events=_overrides.get("events")
+        or NatsEventPublisher(settings.nats_url, settings.nats_timeout_seconds),
+        clock=_overrides.get("clock") or SystemClock(),
+        settings=settings,
+    )
+
+
+def aws_client(service: str) -> Any:
+    import boto3
+
+    settings = get_settings()
+    make_client: Any = boto3.client  # one generic factory; callers annotate the client they get
+    return make_client(service, region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
+
+
+def mailer() -> SesMailer:
+    global _mailer
+    if _mailer is None:
+        with _lock:
+            if _mailer is None:
+                from plutomi.adapters.ses_mailer import SesMailer
+
+                settings = get_settings()
+                _mailer = SesMailer(aws_client("sesv2"), settings.email_from, settings.ses_configuration_set)
+    return _mailer
+
+
+def override(*, clock: Clock | None = None) -> None:
+    """Replaces parts of the wiring (tests, benchmarks); takes effect for the next `dependencies()`."""
+    with _lock:
+        if clock is not None:
+            _overrides["clock"] = clock
+        reset(keep_overrides=True)
+
+
+def reset(*, keep_overrides: bool = False) -> None:
+    global _dependencies, _mailer
+    with _lock:
+        _dependencies = None
+        _mailer = None
+        if not keep_overrides:
+            _overrides.clear()
+        get_settings.cache_clear()

@@ -1,0 +1,64 @@
+"""Configuration from environment variables, read once per process.
+
+Unset service URLs mean "the embedded default": `plutomi dev` and the test fixtures start
+nats-server, nx-27017 and moto's server and export their URLs before anything reads settings.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+DEFAULT_SESSION_SECRET = "plutomi-local-development-secret-change-me"  # noqa: S105 - local default only
+
+
+@dataclass(frozen=True)
+class Settings:
+    mongodb_url: str
+    mongodb_database: str
+    nats_url: str
+    aws_endpoint_url: str | None
+    aws_region: str
+    email_from: str
+    ses_configuration_set: str | None
+    base_url: str
+    session_secret: str
+    session_ttl_hours: int
+    environment: str
+    nats_timeout_seconds: float
+
+    @property
+    def is_local(self) -> bool:
+        return self.environment in {"local", "test"}
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def load_settings() -> Settings:
+    environment = _env("PLUTOMI_ENV", "local")
+    secret = _env("PLUTOMI_SESSION_SECRET", DEFAULT_SESSION_SECRET)
+    if environment not in {"local", "test"} and secret == DEFAULT_SESSION_SECRET:
+        raise RuntimeError("PLUTOMI_SESSION_SECRET must be set outside local development")
+    return Settings(
+        mongodb_url=_env("MONGODB_URL", "mongodb://127.0.0.1:27017"),
+        mongodb_database=_env("MONGODB_DATABASE", "plutomi"),
+        nats_url=_env("NATS_URL", "nats://127.0.0.1:4222"),
+        aws_endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+        aws_region=_env("AWS_REGION", "us-east-1"),
+        email_from=_env("PLUTOMI_EMAIL_FROM", "Plutomi <no-reply@plutomi.localhost>"),
+        ses_configuration_set=os.environ.get("PLUTOMI_SES_CONFIGURATION_SET") or None,
+        base_url=_env("PLUTOMI_BASE_URL", "http://localhost:8080").rstrip("/"),
+        session_secret=secret,
+        session_ttl_hours=int(_env("PLUTOMI_SESSION_TTL_HOURS", "168")),
+        environment=environment,
+        nats_timeout_seconds=float(_env("PLUTOMI_NATS_TIMEOUT_SECONDS", "5")),
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    return load_settings()

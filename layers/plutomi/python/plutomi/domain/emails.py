@@ -1,0 +1,60 @@
+"""The emails Plutomi sends, rendered from event data. Pure: text in, text out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html import escape
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    to: str
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _layout(title: str, body_html: str) -> str:
+    return (
+        '<!doctype html><html><body style="font-family:system-ui,sans-serif;color:#111">'
+        f'<h2 style="margin:0 0 16px">{escape(title)}</h2>{body_html}'
+        '<p style="color:#666;font-size:12px">Sent by Plutomi.</p></body></html>'
+    )
+
+
+def login_code_email(to: str, code: str, minutes_valid: int) -> OutgoingEmail:
+    return OutgoingEmail(
+        to=to,
+        subject=f"Your Plutomi login code: {code}",
+        text=(
+            f"Your Plutomi login code is {code}\n\n"
+            f"It is valid for {minutes_valid} minutes and can be used once.\n"
+            "If you did not ask for it, you can ignore this email.\n"
+        ),
+        html=_layout(
+            "Your login code",
+            f'<p style="font-size:28px;letter-spacing:6px;font-weight:bold">{escape(code)}</p>'
+            f"<p>It is valid for {minutes_valid} minutes and can be used once.</p>"
+            "<p>If you did not ask for it, you can ignore this email.</p>",
+        ),
+    )
+
+
+def invite_email(
+    to: str, org_display_name: str, inviter_email: str, role: str, accept_url: str
+) -> OutgoingEmail:
+    return OutgoingEmail(
+        to=to,
+        subject=f"{inviter_email} invited you to {org_display_name} on Plutomi",
+        text=(
+            f"{inviter_email} invited you to join {org_display_name} on Plutomi as {role}.\n\n"
+            f"Sign in with this email address to accept or decline: {accept_url}\n"
+        ),
+        html=_layout(
+            f"Join {org_display_name}",
+            f"<p>{escape(inviter_email)} invited you to join <b>{escape(org_display_name)}</b> as "
+            f'{escape(role)}.</p><p><a href="{escape(accept_url, quote=True)}">Sign in to accept or '
+            "decline</a> with this email address.</p>",
+        ),
+    )

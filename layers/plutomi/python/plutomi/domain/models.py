@@ -1,0 +1,94 @@
+"""The entities, as pydantic models. The store converts documents to these at its boundary."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+ROLE_RANK = {Role.MEMBER: 0, Role.ADMIN: 1, Role.OWNER: 2}
+
+
+class InviteStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CANCELED = "canceled"
+
+
+class Item(BaseModel):
+    """Every document: `_id`, `type`, timestamps. `TYPE` names the document kind in the collection."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    TYPE: ClassVar[str] = ""
+
+    id: str = Field(alias="_id")
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrgItem(Item):
+    """A tenant-owned document: it is only ever read through a query that names its org."""
+
+    org_id: str
+
+
+class User(Item):
+    TYPE = "user"
+    email: str
+    email_verified_at: datetime | None = None
+    first_name: str = ""
+    last_name: str = ""
+
+
+class Session(Item):
+    TYPE = "session"
+    user_id: str
+    secret_hash: str
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
+class LoginCode(Item):
+    TYPE = "login_code"
+    email: str
+    code_hash: str
+    expires_at: datetime
+    attempts: int = 0
+    used_at: datetime | None = None
+
+
+class Org(OrgItem):
+    TYPE = "org"
+    display_name: str
+    created_by: str
+
+
+class Membership(OrgItem):
+    TYPE = "membership"
+    user_id: str
+    email: str
+    role: Role
+
+
+class Invite(OrgItem):
+    TYPE = "invite"
+    email: str
+    role: Role
+    invited_by: str
+    org_display_name: str
+    expires_at: datetime
+    status: InviteStatus = InviteStatus.PENDING
+    responded_at: datetime | None = None
+
+    def is_expired(self, now: datetime) -> bool:
+        return now >= self.expires_at

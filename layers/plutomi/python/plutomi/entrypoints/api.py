@@ -1,0 +1,166 @@
+"""Shared glue for API functions: the resolver with our error shape, auth, and the Lambda handler.
+
+Errors leave as `{"error": {"code", "message"}}` (validation errors add `details`, one per field).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from plutomi.bootstrap import dependencies
+from plutomi.domain.errors import PlutomiError, RateLimited, Unavailable
+from plutomi.observability import logger
+from plutomi.services.auth import Principal, authenticate
+
+SESSION_COOKIE = "plutomi_session"
+
+STATUS_BY_KIND = {
+    "invalid": HTTPStatus.BAD_REQUEST,
+    "unauthenticated": HTTPStatus.UNAUTHORIZED,
+    "forbidden": HTTPStatus.FORBIDDEN,
+    "not_found": HTTPStatus.NOT_FOUND,
+    "conflict": HTTPStatus.CONFLICT,
+    "gone": HTTPStatus.GONE,
+    "rate_limited": HTTPStatus.TOO_MANY_REQUESTS,
+    "unavailable": HTTPStatus.SERVICE_UNAVAILABLE,
+}
+
+Router = APIGatewayHttpRouter
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": {"code": code, "message": message, **extra}},
+        headers=headers or {},
+    )
+
+
+def _field_name(location: tuple[Any, ...], kind: str) -> str:
+    if kind == "json_invalid":
+        return "body"
+    return ".".join(str(part) for part in location if part != "body") or "body"
+
+
+def _on_plutomi_error(error: PlutomiError) -> Response[Any]:
+    headers = {}
+    if isinstance(error, RateLimited | Unavailable):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    status = STATUS_BY_KIND[error.kind]
+    if status >= 500:
+        logger.warning("dependency unavailable", extra={"code": error.code, "cause": repr(error.__cause__)})
+    return error_response(status, error.code, error.message, headers)
+
+
+def _on_validation_error(error: RequestValidationError) -> Response[Any]:
+    details = []
+    for problem in error.errors():
+        kind = problem.get("type", "invalid")
+        message = (
+            "The request body is not valid JSON" if kind == "json_invalid" else problem.get("msg", "invalid")
+        )
+        details.append(
+            {"field": _field_name(tuple(problem.get("loc", ())), kind), "message": message, "type": kind}
+        )
+    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+    return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_failed", summary, details=details)
+
+
+def _on_route_not_found(_: NotFoundError) -> Response[Any]:
+    return error_response(HTTPStatus.NOT_FOUND, "route_not_found", "No such route; see /docs for the API")
+
+
+def _on_unexpected(error: Exception) -> Response[Any]:
+    logger.exception("unhandled error", extra={"error_type": type(error).__name__})
+    return error_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong on our side"
+    )
+
+
+def create_resolver(*routers: APIGatewayHttpRouter) -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+    app.exception_handler(PlutomiError)(_on_plutomi_error)
+    app.exception_handler(RequestValidationError)(_on_validation_error)
+    app.exception_handler(NotFoundError)(_on_route_not_found)
+    app.exception_handler(Exception)(_on_unexpected)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def lambda_handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return handler
+
+
+def session_token(router: APIGatewayHttpRouter) -> str | None:
+    event = router.current_event
+    authorization = event.headers.get("authorization") or ""
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    for cookie in event.cookies or []:
+        name, _, value = cookie.strip().partition("=")
+        if name == SESSION_COOKIE and value:
+            return value
+    return None
+
+
+def principal(router: APIGatewayHttpRouter) -> Principal:
+    """The signed-in caller, or a 401."""
+    return authenticate(dependencies(), session_token(router))
+
+
+def session_cookie(token: str, expires_at: datetime) -> Cookie:
+    return Cookie(
+        name=SESSION_COOKIE,
+        value=token,
+        path="/",
+        secure=True,
+        http_only=True,
+        same_site=SameSite.LAX_MODE,
+        expires=expires_at,
+    )
+
+
+def cleared_session_cookie() -> Cookie:
+    return Cookie(
+        name=SESSION_COOKIE,
+        value="",
+        path="/",
+        secure=True,
+        http_only=True,
+        same_site=SameSite.LAX_MODE,
+        max_age=0,
+    )
+
+
+def json_response(status: int, model: BaseModel, cookies: list[Cookie] | None = None) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=model.model_dump(mode="json"),
+        cookies=cookies or [],
+    )
+
+
+def no_content(cookies: list[Cookie] | None = None) -> Response[Any]:
+    return Response(status_code=HTTPStatus.NO_CONTENT, content_type=None, body=None, cookies=cookies or [])

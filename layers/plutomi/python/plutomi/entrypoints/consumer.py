@@ -1,0 +1,63 @@
+"""Shared glue for event consumers: SQS-shaped batches, partial failures, once per event.
+
+The same handler serves an SQS trigger on AWS and the NATS bridge everywhere else. A record whose
+body is not an event envelope is reported as a failure; the rest of the batch carries on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from plutomi.adapters.mongo_idempotency import MongoIdempotencyStore
+from plutomi.bootstrap import dependencies
+from plutomi.domain.events import Event
+from plutomi.observability import logger
+
+IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600
+
+idempotency_store = MongoIdempotencyStore(lambda: dependencies().store.items)
+
+
+def consumer_handler(
+    name: str, process: Callable[[Event], dict[str, Any]]
+) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """Builds the Lambda handler of consumer `name`: each event's side effect runs once per event id."""
+    config = IdempotencyConfig(
+        event_key_jmespath="id",
+        expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
+        raise_on_no_idempotency_key=True,
+    )
+
+    def process_once(event: dict[str, Any]) -> dict[str, Any]:
+        return process(Event.model_validate(event))
+
+    process_once.__qualname__ = f"{name}.process_once"  # the idempotency key is scoped per consumer
+    once = idempotent_function(
+        data_keyword_argument="event", config=config, persistence_store=idempotency_store
+    )(process_once)
+    processor = BatchProcessor(event_type=EventType.SQS)
+
+    def record_handler(record: SQSRecord) -> dict[str, Any]:
+        event = Event.model_validate_json(record.body)
+        outcome: dict[str, Any] = once(event=event.model_dump(mode="json"))
+        logger.info(
+            "event handled",
+            extra={"consumer": name, "event_id": event.id, "event_type": event.type, "outcome": outcome},
+        )
+        return outcome
+
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        config.register_lambda_context(context)
+        response = process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+        return dict(response)
+
+    return handler

@@ -1,0 +1,180 @@
+"""The `plutomi` command: run Plutomi locally, migrate, read local mail, invoke handlers like SAM."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _read_event(source: str) -> dict[str, Any]:
+    text = sys.stdin.read() if source == "-" else Path(source).read_text()
+    try:
+        event = json.loads(text)
+    except ValueError as error:
+        raise SystemExit(f"plutomi: the event in {source} is not JSON: {error}") from error
+    if not isinstance(event, dict):
+        raise SystemExit(f"plutomi: the event in {source} must be a JSON object")
+    return event
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from plutomi.runtime.dev import run_dev
+
+    run_dev(Path(args.data_dir), args.host, args.port)
+    return 0
+
+
+def cmd_gateway(args: argparse.Namespace) -> int:
+    from plutomi.runtime.gateway import serve
+
+    serve(args.host, args.port, workers=args.workers)
+    return 0
+
+
+def cmd_bridge(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from plutomi.config import get_settings
+    from plutomi.runtime.bridge import Bridge
+    from plutomi.topology import CONSUMERS
+
+    consumers = {consumer.name: consumer for consumer in CONSUMERS}
+    if args.consumer not in consumers:
+        raise SystemExit(f"plutomi: no consumer {args.consumer!r}; known: {', '.join(consumers)}")
+    bridge = Bridge(consumers[args.consumer], get_settings().nats_url)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, bridge.stop)
+        await bridge.run()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from plutomi.config import get_settings
+    from plutomi.runtime.migrate import migrate
+
+    migrate(get_settings())
+    return 0
+
+
+def cmd_mail(args: argparse.Namespace) -> int:
+    from plutomi.config import get_settings
+    from plutomi.runtime.local_mail import list_sent_emails
+
+    endpoint = get_settings().aws_endpoint_url or "http://127.0.0.1:5000"
+    emails = list_sent_emails(endpoint, to=args.to)[: args.limit]
+    if not emails:
+        print(f"no emails yet at {endpoint}")
+    for email in emails:
+        print(f"--- {email.message_id}")
+        print(f"To: {', '.join(email.to)}\nFrom: {email.source}\nSubject: {email.subject}\n")
+        print(email.text.rstrip() + "\n")
+    return 0
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    from plutomi.runtime.functions import UnknownFunction, invoke
+
+    try:
+        result = invoke(args.function, _read_event(args.event))
+    except UnknownFunction as error:
+        raise SystemExit(f"plutomi: {error}") from error
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def cmd_event(args: argparse.Namespace) -> int:
+    from plutomi.runtime import aws_events
+
+    event: dict[str, Any]
+    if args.source == "http":
+        headers = [tuple(h.split(":", 1)) for h in args.header]
+        headers = [(name.strip(), value.strip()) for name, value in headers]
+        if args.body and not any(name.lower() == "content-type" for name, _ in headers):
+            headers.append(("content-type", "application/json"))
+        path, _, query = args.path.partition("?")
+        event = aws_events.http_event(
+            method=args.method, path=path, route_key=f"{args.method.upper()} {args.route or path}",
+            path_parameters=dict(p.split("=", 1) for p in args.param), query_string=query,
+            headers=headers, body=(args.body or "").encode(),
+        )  # fmt: skip
+    elif args.source == "sqs":
+        event = aws_events.sqs_event([aws_events.sqs_record(body) for body in args.body or ["{}"]])
+    elif args.source == "sns":
+        event = aws_events.sns_event(args.message)
+    else:
+        event = aws_events.schedule_event(args.rule)
+    print(aws_events.dumps(event))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="plutomi", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dev = commands.add_parser("dev", help="run everything locally: services, migrate, gateway, bridges")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=int(__import__("os").environ.get("PLUTOMI_PORT") or 8080))
+    dev.add_argument("--data-dir", default=".plutomi")
+    dev.set_defaults(run=cmd_dev)
+
+    gateway = commands.add_parser("gateway", help="serve the HTTP API (the production server on K3S)")
+    gateway.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server in a container listens on all
+    gateway.add_argument(
+        "--port", type=int, default=int(__import__("os").environ.get("PLUTOMI_PORT") or 8080)
+    )
+    gateway.add_argument("--workers", type=int, default=1)
+    gateway.set_defaults(run=cmd_gateway)
+
+    bridge = commands.add_parser("bridge", help="feed a consumer's handler from its JetStream consumer")
+    bridge.add_argument("--consumer", required=True)
+    bridge.set_defaults(run=cmd_bridge)
+
+    migrate = commands.add_parser("migrate", help="create indexes, streams, consumers and the SES identity")
+    migrate.set_defaults(run=cmd_migrate)
+
+    mail = commands.add_parser("mail", help="list the emails the local SES accepted, newest first")
+    mail.add_argument("--to", help="only emails to this address")
+    mail.add_argument("--limit", type=int, default=10)
+    mail.set_defaults(run=cmd_mail)
+
+    invoke = commands.add_parser("invoke", help="call a function with an event, like `sam local invoke -e`")
+    invoke.add_argument("function", help="e.g. api.orgs or consumers.notifications")
+    invoke.add_argument("--event", "-e", required=True, help="a JSON file, or - for standard input")
+    invoke.set_defaults(run=cmd_invoke)
+
+    event = commands.add_parser("event", help="print a sample AWS event, like `sam local generate-event`")
+    sources = event.add_subparsers(dest="source", required=True)
+    http = sources.add_parser("http", help="API Gateway HTTP API (payload 2.0)")
+    http.add_argument("--method", default="GET")
+    http.add_argument("--path", default="/health")
+    http.add_argument("--route", help="the route template, e.g. /orgs/{org_id}")
+    http.add_argument("--param", action="append", default=[], help="path parameter name=value")
+    http.add_argument("--header", action="append", default=[], help="Name: value")
+    http.add_argument("--body")
+    sqs = sources.add_parser("sqs", help="an SQS batch")
+    sqs.add_argument("--body", action="append", help="a record body (repeat for more records)")
+    sns = sources.add_parser("sns", help="an SNS notification")
+    sns.add_argument("--message", default="{}")
+    schedule = sources.add_parser("schedule", help="an EventBridge scheduled event")
+    schedule.add_argument("--rule", default="plutomi-schedule")
+    event.set_defaults(run=cmd_event)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

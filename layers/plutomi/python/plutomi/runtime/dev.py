@@ -1,0 +1,121 @@
+"""`plutomi dev`: the embedded services, `migrate`, the gateway and a bridge per consumer, in one
+process. One Ctrl-C stops everything cleanly; data under `.plutomi/` survives a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from plutomi.runtime.embedded import EmbeddedServices
+
+
+def export_endpoints(services: EmbeddedServices) -> dict[str, str]:
+    """Starts what is missing and points this process (and its handlers) at it."""
+    endpoints = services.start()
+    values = {
+        "NATS_URL": endpoints.nats_url,
+        "MONGODB_URL": endpoints.mongodb_url,
+        "AWS_ENDPOINT_URL": endpoints.aws_endpoint_url,
+    }
+    os.environ.update(values)
+    # moto accepts any credentials; real ones must never be needed locally.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_REGION", "us-east-1")
+    return values
+
+
+def fixed_port(variable: str, default: int) -> int:
+    return int(os.environ.get(variable) or default)
+
+
+def run_dev(data_dir: Path, host: str, port: int) -> None:
+    from plutomi.bootstrap import reset
+    from plutomi.config import get_settings
+    from plutomi.runtime.migrate import migrate
+
+    services = EmbeddedServices(
+        data_dir,
+        nats_url=os.environ.get("NATS_URL") or None,
+        mongodb_url=os.environ.get("MONGODB_URL") or None,
+        aws_endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+        nats_port=fixed_port("PLUTOMI_NATS_PORT", 4222),
+        mongodb_port=fixed_port("PLUTOMI_MONGODB_PORT", 27017),
+        aws_port=fixed_port("PLUTOMI_AWS_PORT", 5000),
+    )
+    print(f"plutomi dev: starting services under {data_dir}/ ...", flush=True)
+    try:
+        endpoints = export_endpoints(services)
+        reset()
+        started = set(services.started())
+        for name, url in (("nats", endpoints["NATS_URL"]), ("mongodb", endpoints["MONGODB_URL"]),
+                          ("aws", endpoints["AWS_ENDPOINT_URL"])):  # fmt: skip
+            origin = "embedded" if name in started else "external"
+            print(f"  {name:<8} {url}  ({origin})", flush=True)
+        print("plutomi dev: migrating ...", flush=True)
+        migrate(get_settings(), say=lambda line: print(f"  {line}", flush=True))
+        asyncio.run(_serve(host, port))
+    finally:
+        print("plutomi dev: stopping services ...", flush=True)
+        services.stop()
+        print("plutomi dev: stopped", flush=True)
+
+
+class _Server:
+    """uvicorn's server with our signal handling: the dev loop owns SIGINT and SIGTERM."""
+
+    @staticmethod
+    def create(host: str, port: int) -> Any:
+        import uvicorn
+
+        from plutomi.runtime.gateway import Gateway
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                yield
+
+        return Server(uvicorn.Config(Gateway(), host=host, port=port, access_log=False, log_level="warning"))
+
+
+async def _serve(host: str, port: int) -> None:
+    from plutomi.config import get_settings
+    from plutomi.runtime.bridge import Bridge
+    from plutomi.topology import CONSUMERS
+
+    settings = get_settings()
+    server = _Server.create(host, port)
+    bridges = [Bridge(consumer, settings.nats_url) for consumer in CONSUMERS]
+
+    def shut_down() -> None:
+        if server.should_exit:  # a second Ctrl-C: stop waiting for in-flight requests
+            server.force_exit = True
+        server.should_exit = True
+        for bridge in bridges:
+            bridge.stop()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, shut_down)
+    bridge_tasks = [
+        asyncio.create_task(bridge.run(), name=f"bridge-{bridge.consumer.name}") for bridge in bridges
+    ]
+    for bridge in bridges:
+        print(
+            f"  bridge   {bridge.consumer.name} <- {', '.join(bridge.consumer.filter_subjects)}", flush=True
+        )
+    print(
+        f"plutomi dev: API on http://{host}:{port}  (docs: http://{host}:{port}/docs; Ctrl-C stops)",
+        flush=True,
+    )
+    await server.serve()  # returns once in-flight requests finished
+    shut_down()
+    results = await asyncio.gather(*bridge_tasks, return_exceptions=True)
+    for bridge, result in zip(bridges, results, strict=True):
+        if isinstance(result, BaseException):
+            print(f"  bridge {bridge.consumer.name} ended with {result!r}", flush=True)

@@ -1,0 +1,231 @@
+"""The HTTP gateway: an ASGI app that serves the API by calling the handler functions exactly as
+API Gateway would (HTTP API, payload 2.0). It is the production server on K3S and `plutomi dev`'s.
+
+Handlers are synchronous, so each request runs in a bounded thread pool; the store and NATS clients
+are built once per process and shared by every request. Access logs are structured JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from plutomi.observability import runtime_logger as logger
+from plutomi.runtime.aws_events import http_event
+from plutomi.runtime.functions import LocalContext, load_handler
+from plutomi.topology import ROUTES, Route
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+MAX_BODY_BYTES = 1024 * 1024
+HANDLER_TIMEOUT_SECONDS = 29.0  # API Gateway's own integration limit
+
+
+@dataclass(frozen=True)
+class CompiledRoute:
+    route: Route
+    pattern: re.Pattern[str]
+    literal_segments: int
+
+
+def compile_routes(routes: tuple[Route, ...] = ROUTES) -> list[CompiledRoute]:
+    compiled = []
+    for route in routes:
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route.path))
+        literal = sum(1 for part in route.path.split("/") if part and not part.startswith("{"))
+        compiled.append(CompiledRoute(route, re.compile(f"^{regex}$"), literal))
+    # Like API Gateway, the most specific route wins: more literal segments first.
+    return sorted(compiled, key=lambda c: -c.literal_segments)
+
+
+class RouteTable:
+    def __init__(self, routes: tuple[Route, ...] = ROUTES) -> None:
+        self._compiled = compile_routes(routes)
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | list[str]:
+        """The route and its path parameters, or the methods the path allows (empty: no such path)."""
+        allowed = []
+        for candidate in self._compiled:
+            found = candidate.pattern.match(path)
+            if found is None:
+                continue
+            if candidate.route.method == method:
+                return candidate.route, found.groupdict()
+            allowed.append(candidate.route.method)
+        return allowed
+
+
+def _json_error(status: int, code: str, message: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    return status, [(b"content-type", b"application/json")], body
+
+
+def lambda_result_to_http(result: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Translates a handler's result as API Gateway does for payload 2.0."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        body = json.dumps(result).encode()
+        return 200, [(b"content-type", b"application/json")], body
+    headers: list[tuple[bytes, bytes]] = []
+    for name, value in (result.get("headers") or {}).items():
+        headers.append((name.lower().encode(), str(value).encode()))
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers.extend((name.lower().encode(), str(value).encode()) for value in values)
+    headers.extend((b"set-cookie", cookie.encode()) for cookie in result.get("cookies") or [])
+    raw_body = result.get("body") or ""
+    body = base64.b64decode(raw_body) if result.get("isBase64Encoded") else str(raw_body).encode()
+    return int(result["statusCode"]), headers, body
+
+
+class Gateway:
+    def __init__(
+        self, routes: tuple[Route, ...] = ROUTES, max_workers: int = 32, preload: bool = True
+    ) -> None:
+        self._table = RouteTable(routes)
+        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="plutomi-handler")
+        self._functions = sorted({route.function for route in routes})
+        self._preload = preload
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        request_id = uuid.uuid4().hex
+        status, headers, body, function = await self._respond(scope, receive, request_id)
+        headers.append((b"x-request-id", request_id.encode()))
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        logger.info(
+            "request",
+            extra={
+                "http_method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "function": function,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "request_id": request_id,
+                "client": (scope.get("client") or ("", 0))[0],
+            },
+        )
+
+    async def _respond(
+        self, scope: Scope, receive: Receive, request_id: str
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes, str | None]:
+        method, path = scope["method"].upper(), scope["path"]
+        body = await self._read_body(receive)
+        if body is None:
+            return (
+                *_json_error(413, "body_too_large", f"The request body exceeds {MAX_BODY_BYTES} bytes"),
+                None,
+            )
+        matched = self._table.match(method, path)
+        if isinstance(matched, list):
+            if not matched:
+                return (*_json_error(404, "route_not_found", "No such route; see /docs for the API"), None)
+            status, headers, payload = _json_error(
+                405, "method_not_allowed", f"Use one of {', '.join(matched)}"
+            )
+            headers.append((b"allow", ", ".join(matched).encode()))
+            return status, headers, payload, None
+        route, path_parameters = matched
+        event = http_event(
+            method=method,
+            path=path,
+            route_key=f"{route.method} {route.path}",
+            path_parameters=path_parameters,
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            headers=[(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]],
+            body=body,
+            source_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
+            request_id=request_id,
+        )
+        loop = asyncio.get_running_loop()
+        call = loop.run_in_executor(self._executor, self._invoke, route.function, event)
+        try:
+            result = await asyncio.wait_for(call, HANDLER_TIMEOUT_SECONDS)
+        except TimeoutError:
+            return (
+                *_json_error(504, "handler_timeout", "The request took too long; please retry"),
+                route.function,
+            )
+        except Exception:
+            logger.exception("handler crashed", extra={"function": route.function, "request_id": request_id})
+            return (
+                *_json_error(502, "handler_failed", "The handler failed; the error is in the logs"),
+                route.function,
+            )
+        return (*lambda_result_to_http(result), route.function)
+
+    @staticmethod
+    def _invoke(function: str, event: dict[str, Any]) -> Any:
+        return load_handler(function)(event, LocalContext(function, HANDLER_TIMEOUT_SECONDS))
+
+    @staticmethod
+    async def _read_body(receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        return b"".join(chunks)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                if self._preload:
+                    # Import every function up front so the first requests don't pay for it.
+                    loop = asyncio.get_running_loop()
+                    await asyncio.gather(
+                        *(loop.run_in_executor(self._executor, load_handler, f) for f in self._functions)
+                    )
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self._executor.shutdown(wait=True, cancel_futures=False)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_app() -> Gateway:
+    """Factory for `uvicorn --factory plutomi.runtime.gateway:create_app` (one per worker process)."""
+    return Gateway()
+
+
+def serve(host: str, port: int, workers: int = 1, log_level: str = "warning") -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "plutomi.runtime.gateway:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,  # the gateway writes its own structured access log
+        log_level=log_level,
+        timeout_graceful_shutdown=30,
+        limit_concurrency=1000,
+        timeout_keep_alive=10,
+        proxy_headers=True,
+    )

@@ -1,0 +1,37 @@
+"""`plutomi migrate`: indexes, JetStream streams and consumers, and (on a local endpoint) the SES
+sender identity. Idempotent; safe to run on every deploy."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import nats
+
+from plutomi.adapters.jetstream import apply_topology
+from plutomi.adapters.mongo_store import MongoStore
+from plutomi.config import Settings
+
+
+def migrate(settings: Settings, say: Callable[[str], None] = print) -> None:
+    store = MongoStore.connect(settings.mongodb_url, settings.mongodb_database)
+    try:
+        for name in store.create_indexes():
+            say(f"index {name}: ok")
+    finally:
+        store.client.close()
+    for line in asyncio.run(_apply_jetstream(settings.nats_url)):
+        say(line)
+    if settings.aws_endpoint_url:
+        from plutomi.bootstrap import mailer
+
+        mailer().ensure_sender_identity()
+        say(f"ses identity {settings.email_from}: ok")
+
+
+async def _apply_jetstream(url: str) -> list[str]:
+    connection = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=2, name="plutomi-migrate")
+    try:
+        return await apply_topology(connection.jetstream())
+    finally:
+        await connection.close()

@@ -1,0 +1,159 @@
+"""Login by one-time email codes, and sessions."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from plutomi.adapters.mongo_store import DuplicateItem
+from plutomi.domain import events
+from plutomi.domain.errors import RateLimited, Unauthenticated
+from plutomi.domain.identity import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    CODE_TTL,
+    MAX_CODE_ATTEMPTS,
+    MAX_LIVE_CODES,
+    hash_secret,
+    make_code,
+    normalize_code,
+    normalize_email,
+    secrets_match,
+)
+from plutomi.domain.models import LoginCode, Session, User
+from plutomi.services.ports import Dependencies
+
+CODE_TTL_MINUTES = int(CODE_TTL.total_seconds() // 60)
+INVALID_CODE_MESSAGE = "That code is wrong, used or expired; check the latest email or request a new code"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User
+    session: Session
+    token: str
+    new_user: bool
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in person behind a request."""
+
+    user: User
+    session: Session
+
+
+def request_login_code(deps: Dependencies, raw_email: str) -> None:
+    email = normalize_email(raw_email)
+    now = deps.clock.now()
+    busy_until = deps.store.login_codes.take_send_slot(email, MAX_LIVE_CODES, now, now + CODE_TTL)
+    if busy_until is not None:
+        raise RateLimited(
+            "too_many_codes",
+            f"At most {MAX_LIVE_CODES} codes per address every {CODE_TTL_MINUTES} minutes; "
+            "use the code already sent or wait",
+            retry_after_seconds=int((busy_until - now).total_seconds()) + 1,
+        )
+    code = make_code([secrets.randbelow(len(CODE_ALPHABET)) for _ in range(CODE_LENGTH)])
+    login_code = LoginCode(
+        id=deps.clock.new_id("otp"),
+        email=email,
+        code_hash=hash_secret(deps.settings.session_secret, "login-code", email, code),
+        expires_at=now + CODE_TTL,
+        created_at=now,
+        updated_at=now,
+    )
+    deps.store.login_codes.create(login_code)
+    deps.emit(
+        events.TOTP_REQUESTED,
+        None,
+        {
+            "email": email,
+            "code": code,
+            "code_id": login_code.id,
+            "expires_at": login_code.expires_at.isoformat(),
+        },
+    )
+
+
+def verify_login_code(deps: Dependencies, raw_email: str, raw_code: str) -> LoginResult:
+    email = normalize_email(raw_email)
+    now = deps.clock.now()
+    candidate = hash_secret(deps.settings.session_secret, "login-code", email, normalize_code(raw_code))
+    live = [code for code in deps.store.login_codes.live_for(email, now) if code.attempts < MAX_CODE_ATTEMPTS]
+    matched: LoginCode | None = None
+    for code in live:  # compare against every live code, so timing does not tell which one matched
+        if secrets_match(code.code_hash, candidate) and matched is None:
+            matched = code
+    if matched is None:
+        for code in live:
+            deps.store.login_codes.count_failed_attempt(code.id, now, MAX_CODE_ATTEMPTS)
+        raise Unauthenticated("invalid_code", INVALID_CODE_MESSAGE)
+    if not deps.store.login_codes.consume(matched.id, now, MAX_CODE_ATTEMPTS):
+        raise Unauthenticated("invalid_code", INVALID_CODE_MESSAGE)
+
+    user, new_user = _user_for_verified_email(deps, email, now)
+    session, token = _open_session(deps, user, now)
+    return LoginResult(user=user, session=session, token=token, new_user=new_user)
+
+
+def _user_for_verified_email(deps: Dependencies, email: str, now: datetime) -> tuple[User, bool]:
+    existing = deps.store.users.get_by_email(email)
+    if existing is not None:
+        if existing.email_verified_at is None:
+            existing = deps.store.users.update(existing.id, now, email_verified_at=now) or existing
+        return existing, False
+    user = User(
+        id=deps.clock.new_id("usr"), email=email, email_verified_at=now, created_at=now, updated_at=now
+    )
+    try:
+        deps.store.users.create(user)
+    except DuplicateItem:  # the same person verified twice at once: the other request created them
+        raced = deps.store.users.get_by_email(email)
+        assert raced is not None
+        return raced, False
+    deps.emit(events.USER_CREATED, None, {"user_id": user.id, "email": email})
+    return user, True
+
+
+def _open_session(deps: Dependencies, user: User, now: datetime) -> tuple[Session, str]:
+    session_id = deps.clock.new_id("ses")
+    secret = secrets.token_urlsafe(32)
+    session = Session(
+        id=session_id,
+        user_id=user.id,
+        secret_hash=hash_secret(deps.settings.session_secret, "session", session_id, secret),
+        expires_at=now + timedelta(hours=deps.settings.session_ttl_hours),
+        created_at=now,
+        updated_at=now,
+    )
+    deps.store.sessions.create(session)
+    return session, f"{session_id}.{secret}"
+
+
+def authenticate(deps: Dependencies, token: str | None) -> Principal:
+    if not token:
+        raise Unauthenticated(
+            "not_signed_in", "Sign in first: send the session cookie or an Authorization bearer token"
+        )
+    session_id, _, secret = token.partition(".")
+    session = deps.store.sessions.get(session_id) if session_id.startswith("ses_") and secret else None
+    now = deps.clock.now()
+    if (
+        session is None
+        or not secrets_match(
+            session.secret_hash, hash_secret(deps.settings.session_secret, "session", session_id, secret)
+        )
+        or session.revoked_at is not None
+        or session.expires_at <= now
+    ):
+        raise Unauthenticated("session_invalid", "Your session is invalid or has expired; sign in again")
+    user = deps.store.users.get(session.user_id)
+    if user is None:
+        raise Unauthenticated("session_invalid", "Your session is invalid or has expired; sign in again")
+    return Principal(user=user, session=session)
+
+
+def logout(deps: Dependencies, principal: Principal) -> None:
+    deps.store.sessions.revoke(principal.session.id, deps.clock.now())

@@ -1,0 +1,128 @@
+"""Inviting people into an organisation, and answering invites."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from plutomi.adapters.mongo_store import DuplicateItem
+from plutomi.domain import events
+from plutomi.domain.errors import Conflict, Forbidden, Gone, NotFound
+from plutomi.domain.identity import can_grant, normalize_email
+from plutomi.domain.models import Invite, InviteStatus, Membership, Role
+from plutomi.services.auth import Principal
+from plutomi.services.orgs import get_org, require_membership
+from plutomi.services.ports import Dependencies
+
+
+def create_invite(
+    deps: Dependencies, principal: Principal, org_id: str, raw_email: str, role: Role, expires_in_days: int
+) -> Invite:
+    caller = require_membership(deps, principal, org_id, Role.ADMIN)
+    if not can_grant(caller.role, role):
+        raise Forbidden("insufficient_role", f"A {caller.role.value} cannot invite someone as {role.value}")
+    email = normalize_email(raw_email)
+    existing_user = deps.store.users.get_by_email(email)
+    if existing_user is not None and deps.store.memberships.get(org_id, existing_user.id) is not None:
+        raise Conflict("already_member", f"{email} is already a member of this organisation")
+    now = deps.clock.now()
+    org = get_org(deps, principal, org_id).org
+    invite = Invite(
+        id=deps.clock.new_id("inv"),
+        org_id=org_id,
+        email=email,
+        role=role,
+        invited_by=principal.user.id,
+        org_display_name=org.display_name,
+        expires_at=now + timedelta(days=expires_in_days),
+        created_at=now,
+        updated_at=now,
+    )
+    deps.store.invites.expire_pending(org_id, email, now)
+    try:
+        deps.store.invites.create(invite)
+    except DuplicateItem as error:
+        raise Conflict(
+            "invite_pending", f"{email} already has a pending invite; cancel it to send a new one"
+        ) from error
+    deps.emit(
+        events.INVITE_CREATED,
+        org_id,
+        {
+            "invite_id": invite.id,
+            "email": email,
+            "role": role.value,
+            "org_display_name": org.display_name,
+            "inviter_email": principal.user.email,
+            "expires_at": invite.expires_at.isoformat(),
+        },
+    )
+    return invite
+
+
+def list_org_invites(deps: Dependencies, principal: Principal, org_id: str) -> list[Invite]:
+    require_membership(deps, principal, org_id)
+    return deps.store.invites.list_for_org(org_id)
+
+
+def cancel_invite(deps: Dependencies, principal: Principal, org_id: str, invite_id: str) -> None:
+    require_membership(deps, principal, org_id, Role.ADMIN)
+    invite = deps.store.invites.get(org_id, invite_id)
+    if invite is None:
+        raise NotFound("invite_not_found", f"No invite {invite_id!r} in this organisation")
+    if deps.store.invites.respond(org_id, invite_id, InviteStatus.CANCELED, deps.clock.now()) is None:
+        raise Conflict("invite_not_pending", f"The invite was already {invite.status.value}")
+    deps.emit(
+        events.INVITE_CANCELED,
+        org_id,
+        {"invite_id": invite_id, "email": invite.email, "by": principal.user.id},
+    )
+
+
+def list_my_invites(deps: Dependencies, principal: Principal) -> list[Invite]:
+    return deps.store.invites.list_pending_for_email(principal.user.email, deps.clock.now())
+
+
+def accept_invite(deps: Dependencies, principal: Principal, invite_id: str) -> Membership:
+    invite = _answerable(deps, principal, invite_id)
+    now = deps.clock.now()
+    if deps.store.invites.respond(invite.org_id, invite.id, InviteStatus.ACCEPTED, now) is None:
+        raise Conflict("invite_not_pending", "This invite was answered or canceled meanwhile")
+    membership = Membership(
+        id=deps.clock.new_id("mem"),
+        org_id=invite.org_id,
+        user_id=principal.user.id,
+        email=principal.user.email,
+        role=invite.role,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        deps.store.memberships.create(membership)
+    except DuplicateItem:  # already a member (joined another way): the invite is simply used up
+        existing = deps.store.memberships.get(invite.org_id, principal.user.id)
+        assert existing is not None
+        membership = existing
+    deps.emit(
+        events.INVITE_ACCEPTED,
+        invite.org_id,
+        {"invite_id": invite.id, "user_id": principal.user.id, "role": membership.role.value},
+    )
+    return membership
+
+
+def decline_invite(deps: Dependencies, principal: Principal, invite_id: str) -> None:
+    invite = _answerable(deps, principal, invite_id)
+    if deps.store.invites.respond(invite.org_id, invite.id, InviteStatus.DECLINED, deps.clock.now()) is None:
+        raise Conflict("invite_not_pending", "This invite was answered or canceled meanwhile")
+    deps.emit(events.INVITE_DECLINED, invite.org_id, {"invite_id": invite.id, "user_id": principal.user.id})
+
+
+def _answerable(deps: Dependencies, principal: Principal, invite_id: str) -> Invite:
+    invite = deps.store.invites.get_for_email(principal.user.email, invite_id)
+    if invite is None:
+        raise NotFound("invite_not_found", f"No invite {invite_id!r} for {principal.user.email}")
+    if invite.status is not InviteStatus.PENDING:
+        raise Conflict("invite_not_pending", f"This invite was already {invite.status.value}")
+    if invite.is_expired(deps.clock.now()):
+        raise Gone("invite_expired", "This invite has expired; ask the organisation for a new one")
+    return invite

@@ -1,0 +1,83 @@
+"""A running Plutomi for tests: the gateway under uvicorn and every consumer's bridge, in threads."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from plutomi.config import get_settings
+from plutomi.runtime.bridge import Bridge
+from plutomi.runtime.embedded import free_port
+from plutomi.runtime.gateway import Gateway
+from plutomi.runtime.local_mail import SentEmail, list_sent_emails
+from plutomi.topology import CONSUMERS
+
+
+@dataclass
+class RunningStack:
+    base_url: str
+    server: uvicorn.Server
+    server_thread: threading.Thread
+    loop: asyncio.AbstractEventLoop
+    bridges: list[Bridge]
+    bridge_thread: threading.Thread
+    futures: list[Any] = field(default_factory=list)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.server_thread.join(timeout=15)
+        for bridge in self.bridges:
+            self.loop.call_soon_threadsafe(bridge.stop)
+        for future in self.futures:
+            future.result(timeout=15)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.bridge_thread.join(timeout=5)
+
+
+def start_stack() -> RunningStack:
+    port = free_port()
+    config = uvicorn.Config(Gateway(), host="127.0.0.1", port=port, access_log=False, log_level="warning")
+    server = uvicorn.Server(config)
+    server_thread = threading.Thread(target=server.run, name="test-gateway", daemon=True)
+    server_thread.start()
+
+    loop = asyncio.new_event_loop()
+    bridge_thread = threading.Thread(target=loop.run_forever, name="test-bridges", daemon=True)
+    bridge_thread.start()
+    bridges = [Bridge(consumer, get_settings().nats_url, fetch_timeout=0.2) for consumer in CONSUMERS]
+    futures = [asyncio.run_coroutine_threadsafe(bridge.run(), loop) for bridge in bridges]
+
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the gateway did not start within 20 s")
+        time.sleep(0.05)
+    with urllib.request.urlopen(f"{base_url}/health", timeout=10) as response:  # noqa: S310 - loopback
+        assert response.status == 200
+    return RunningStack(base_url, server, server_thread, loop, bridges, bridge_thread, futures)
+
+
+def wait_for_email(
+    to: str, *, subject_contains: str = "", timeout: float = 15.0, after: int = 0
+) -> SentEmail:
+    """The newest email to `to` (optionally with a subject), waiting for the bridge to deliver it.
+
+    `after` skips that many matching emails already seen, for a second code to the same address.
+    """
+    endpoint = get_settings().aws_endpoint_url
+    assert endpoint is not None
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [e for e in list_sent_emails(endpoint, to=to) if subject_contains in e.subject]
+        if len(found) > after:
+            return found[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no email to {to} with {subject_contains!r} within {timeout} s")
+        time.sleep(0.1)

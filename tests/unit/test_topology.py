@@ -1,0 +1,218 @@
+"""Unit tests for plutomi.topology: routes and consumers. Nothing under functions/ is imported."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from plutomi import topology
+from plutomi.domain.events import EVENT_TYPES, subject_for
+from plutomi.topology import (
+    CONSUMERS,
+    ROUTES,
+    Consumer,
+    Route,
+    all_functions,
+    api_functions,
+    module_of,
+    routes_of,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+
+def _module_file(function: str) -> Path:
+    module = module_of(function)
+    return REPO_ROOT.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def test_repo_root_is_the_project() -> None:
+    assert (REPO_ROOT / "pyproject.toml").is_file()
+    assert (REPO_ROOT / "functions" / "__init__.py").is_file()
+
+
+# ---------------------------------------------------------------------- routes
+
+
+def test_routes_not_empty() -> None:
+    assert len(ROUTES) > 0
+
+
+def test_no_duplicate_method_and_path() -> None:
+    counts = Counter((route.method, route.path) for route in ROUTES)
+    duplicates = [key for key, n in counts.items() if n > 1]
+    assert duplicates == []
+
+
+def test_no_duplicate_method_and_powertools_path() -> None:
+    counts = Counter((route.method, route.powertools_path) for route in ROUTES)
+    assert [key for key, n in counts.items() if n > 1] == []
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_route_shape(route: Route) -> None:
+    assert route.method in HTTP_METHODS
+    assert route.path.startswith("/")
+    assert route.path == "/" or not route.path.endswith("/")
+    assert "//" not in route.path
+    assert re.fullmatch(r"(/([a-z0-9._-]+|\{[a-z_]+\}))+", route.path), route.path
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_route_powertools_path(route: Route) -> None:
+    converted = route.powertools_path
+    assert "{" not in converted
+    assert "}" not in converted
+    params = re.findall(r"\{(\w+)\}", route.path)
+    assert re.findall(r"<(\w+)>", converted) == params
+    # Literal segments are untouched.
+    assert re.sub(r"<\w+>", "X", converted) == re.sub(r"\{\w+\}", "X", route.path)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/orgs", "/orgs"),
+        ("/orgs/{org_id}", "/orgs/<org_id>"),
+        ("/orgs/{org_id}/members/{user_id}", "/orgs/<org_id>/members/<user_id>"),
+        ("/invites/{invite_id}/accept", "/invites/<invite_id>/accept"),
+        ("/openapi.json", "/openapi.json"),
+    ],
+)
+def test_powertools_path_examples(path: str, expected: str) -> None:
+    assert Route("GET", path, "api.health").powertools_path == expected
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_path_parameter_names_unique_within_route(route: Route) -> None:
+    params = re.findall(r"\{(\w+)\}", route.path)
+    assert len(params) == len(set(params))
+
+
+def test_routes_with_same_shape_use_same_parameter_names() -> None:
+    """Two templates that differ only in parameter names would be ambiguous to a router."""
+    by_shape: dict[tuple[str, str], set[str]] = {}
+    for route in ROUTES:
+        shape = re.sub(r"\{\w+\}", "{}", route.path)
+        by_shape.setdefault((route.method, shape), set()).add(route.path)
+    assert {key: paths for key, paths in by_shape.items() if len(paths) > 1} == {}
+
+
+def test_expected_routes_present() -> None:
+    keys = {(route.method, route.path) for route in ROUTES}
+    for key in [
+        ("POST", "/auth/totp"),
+        ("POST", "/auth/totp/verify"),
+        ("GET", "/health"),
+        ("POST", "/orgs"),
+        ("GET", "/orgs/{org_id}"),
+    ]:
+        assert key in keys
+
+
+def test_org_scoped_routes_take_org_id() -> None:
+    for route in ROUTES:
+        if route.path.startswith("/orgs/"):
+            assert route.path.startswith("/orgs/{org_id}"), route.path
+
+
+# ---------------------------------------------------------------------- functions
+
+
+def test_module_of() -> None:
+    assert module_of("api.orgs") == "functions.api.orgs"
+    assert module_of("consumers.notifications") == "functions.consumers.notifications"
+
+
+@pytest.mark.parametrize("function", sorted({r.function for r in ROUTES} | {c.function for c in CONSUMERS}))
+def test_every_function_has_a_module_file(function: str) -> None:
+    assert re.fullmatch(r"[a-z_]+(\.[a-z_]+)+", function), function
+    path = _module_file(function)
+    assert path.is_file(), f"{module_of(function)} -> {path} does not exist"
+    # Every enclosing directory is a package.
+    for parent in path.relative_to(REPO_ROOT).parents:
+        if parent != Path("."):
+            assert (REPO_ROOT / parent / "__init__.py").is_file(), parent
+
+
+def test_api_functions_sorted_unique_and_complete() -> None:
+    functions = api_functions()
+    assert functions == sorted(set(functions))
+    assert set(functions) == {route.function for route in ROUTES}
+    assert all(function.startswith("api.") for function in functions)
+
+
+def test_all_functions() -> None:
+    functions = all_functions()
+    assert len(functions) == len(set(functions))
+    assert set(functions) == {r.function for r in ROUTES} | {c.function for c in CONSUMERS}
+    assert functions[: len(api_functions())] == api_functions()
+
+
+@pytest.mark.parametrize("function", api_functions())
+def test_routes_of(function: str) -> None:
+    routes = routes_of(function)
+    assert routes
+    assert all(route.function == function for route in routes)
+    assert routes == [route for route in ROUTES if route.function == function]
+
+
+def test_routes_of_partition_the_table() -> None:
+    assert sum(len(routes_of(function)) for function in api_functions()) == len(ROUTES)
+    assert routes_of("api.nope") == []
+    assert routes_of("consumers.notifications") == []
+
+
+# ---------------------------------------------------------------------- consumers
+
+
+def test_consumer_names_unique() -> None:
+    names = [consumer.name for consumer in CONSUMERS]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("consumer", CONSUMERS, ids=lambda c: c.name)
+def test_consumer_filter_subjects_are_valid(consumer: Consumer) -> None:
+    assert consumer.event_types
+    assert len(consumer.event_types) == len(set(consumer.event_types))
+    assert set(consumer.event_types) <= EVENT_TYPES
+    subjects = consumer.filter_subjects
+    assert len(subjects) == len(consumer.event_types)
+    for event_type, subject in zip(consumer.event_types, subjects, strict=True):
+        assert subject == subject_for(event_type)
+        assert subject.startswith("events.")
+        assert "*" not in subject
+        assert ">" not in subject
+    assert consumer.batch_size >= 1
+    assert consumer.function.startswith("consumers.")
+    assert re.fullmatch(r"[a-z0-9_-]+", consumer.name)
+
+
+def test_notifications_consumer_handles_codes_and_invites() -> None:
+    (notifications,) = [c for c in CONSUMERS if c.name == "notifications"]
+    assert "events.totp.requested" in notifications.filter_subjects
+    assert "events.invite.created" in notifications.filter_subjects
+
+
+def test_consumer_with_unknown_event_type_fails() -> None:
+    consumer = Consumer("bad", "consumers.notifications", ("not.a.type",))
+    with pytest.raises(ValueError, match="unknown event type"):
+        _ = consumer.filter_subjects
+
+
+def test_consumer_default_batch_size() -> None:
+    assert Consumer("x", "consumers.notifications", ()).batch_size == 10
+
+
+def test_topology_dataclasses_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ROUTES[0].path = "/elsewhere"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        CONSUMERS[0].batch_size = 1  # type: ignore[misc]
+    assert isinstance(topology.ROUTES, tuple)
+    assert isinstance(topology.CONSUMERS, tuple)
