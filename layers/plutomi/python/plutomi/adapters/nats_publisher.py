@@ -84,13 +84,17 @@ class NatsEventPublisher:
     async def _jetstream_context(self) -> JetStreamContext:
         async with self._connect_lock:
             if self._connection is None or self._connection.is_closed:
-                self._connection = await nats.connect(
-                    self._url,
-                    connect_timeout=min(self._timeout, 2),
-                    max_reconnect_attempts=-1,
-                    reconnect_time_wait=0.5,
-                    allow_reconnect=True,
-                    name="plutomi-publisher",
+                # nats-py retries a first connection forever when reconnects are unlimited; bound it so
+                # a request fails fast with 503 while NATS is down, and reconnect forever once connected.
+                self._connection = await asyncio.wait_for(
+                    nats.connect(
+                        self._url,
+                        connect_timeout=min(self._timeout, 2),
+                        max_reconnect_attempts=-1,
+                        reconnect_time_wait=0.5,
+                        name="plutomi-publisher",
+                    ),
+                    timeout=self._timeout,
                 )
                 self._jetstream = self._connection.jetstream(timeout=self._timeout)
             assert self._jetstream is not None
