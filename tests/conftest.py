@@ -19,14 +19,24 @@ from tests.support.stack import RunningStack, start_stack
 
 
 @pytest.fixture(scope="session")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServices]:
+    """The embedded services object, for tests that stop or restart one (fault tests)."""
+    data_dir: Path = tmp_path_factory.mktemp("services")
+    running = EmbeddedServices(data_dir)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def services(embedded: EmbeddedServices) -> Iterator[dict[str, str]]:
     """Starts the three services once; points this process at them; runs `plutomi migrate`."""
     from plutomi.config import get_settings
     from plutomi.runtime.dev import export_endpoints
     from plutomi.runtime.migrate import migrate
 
-    data_dir: Path = tmp_path_factory.mktemp("services")
-    embedded = EmbeddedServices(data_dir)
+    data_dir = embedded.data_dir
     saved = dict(os.environ)
     try:
         endpoints = export_endpoints(embedded)

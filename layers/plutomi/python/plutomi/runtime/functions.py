@@ -9,8 +9,6 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from plutomi.topology import all_functions, module_of
-
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
@@ -38,6 +36,9 @@ class UnknownFunction(LookupError):
 
 @cache
 def load_handler(function: str) -> Handler:
+    # Imported here so `LocalContext` costs nothing to import (the cold-start benchmark relies on it).
+    from plutomi.topology import all_functions, module_of
+
     if function not in all_functions():
         raise UnknownFunction(f"no function {function!r}; known: {', '.join(all_functions())}")
     handler: Handler = importlib.import_module(module_of(function)).handler
