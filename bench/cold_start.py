@@ -15,6 +15,7 @@ Always exits 0 (it is a benchmark) unless a request fails or the setup breaks.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -24,7 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,10 +99,11 @@ class Sample:
 
 @dataclass(frozen=True)
 class Fixture:
-    """A signed-in person who owns an org with a pending invite."""
+    """A signed-in person who owns an org with a pending invite and an application with a stage."""
 
     token: str
     org_id: str
+    application_id: str
 
 
 @dataclass(frozen=True)
@@ -138,48 +140,79 @@ def _request_code() -> dict[str, Any]:
 
 
 def representative_requests(fixture: Fixture) -> dict[str, Callable[[], dict[str, Any]]]:
-    """One typical request per API function; each must answer 2xx."""
-    org = fixture.org_id
+    """One typical request per API function (a read where the function has one); each must be 2xx."""
+    org, token = fixture.org_id, fixture.token
+    applications = f"/orgs/{org}/applications"
+    application = f"{applications}/{fixture.application_id}"
+    in_application = {"org_id": org, "application_id": fixture.application_id}
     return {
+        "api.applicants": _get(
+            f"{application}/applicants",
+            "/orgs/{org_id}/applications/{application_id}/applicants",
+            token,
+            **in_application,
+        ),
+        "api.applications": _get(applications, "/orgs/{org_id}/applications", token, org_id=org),
         "api.auth": _request_code,
         "api.docs": _get("/openapi.json", "/openapi.json"),
         "api.health": _get("/health", "/health"),
-        "api.invites": _get(f"/orgs/{org}/invites", "/orgs/{org_id}/invites", fixture.token, org_id=org),
-        "api.members": _get(f"/orgs/{org}/members", "/orgs/{org_id}/members", fixture.token, org_id=org),
-        "api.orgs": _get("/orgs", "/orgs", fixture.token),
-        "api.users": _get("/users/me", "/users/me", fixture.token),
+        "api.invites": _get(f"/orgs/{org}/invites", "/orgs/{org_id}/invites", token, org_id=org),
+        "api.members": _get(f"/orgs/{org}/members", "/orgs/{org_id}/members", token, org_id=org),
+        "api.orgs": _get("/orgs", "/orgs", token),
+        "api.public": _get(f"/public{applications}", "/public/orgs/{org_id}/applications", org_id=org),
+        "api.stages": _get(
+            f"{application}/stages",
+            "/orgs/{org_id}/applications/{application_id}/stages",
+            token,
+            **in_application,
+        ),
+        "api.users": _get("/users/me", "/users/me", token),
     }
 
 
 def create_fixture() -> Fixture:
     """Signs a person in through the service layer (reading the code from the event it publishes),
-    creates an org and invites someone, all against the real store and NATS."""
+    creates an org, invites someone and designs an application, against the real store and NATS."""
+    import nats
+
     from plutomi.adapters.clock import SystemClock
     from plutomi.adapters.mongo_store import MongoStore
-    from plutomi.adapters.nats_publisher import NatsEventPublisher
+    from plutomi.adapters.nats_publisher import encode_event
     from plutomi.config import get_settings
     from plutomi.domain import events
     from plutomi.domain.events import Event
     from plutomi.domain.models import Role
-    from plutomi.services import auth, invites, orgs
+    from plutomi.services import applications, auth, invites, orgs
     from plutomi.services.ports import Dependencies
 
     class Recording:
-        """Publishes to NATS as usual and remembers what it published."""
+        """Publishes to JetStream (one short-lived connection per batch, closed again, so nothing
+        keeps reconnecting once the services stop) and remembers what it published."""
 
-        def __init__(self, publisher: NatsEventPublisher) -> None:
-            self.publisher = publisher
+        def __init__(self, nats_url: str) -> None:
+            self.nats_url = nats_url
             self.published: list[Event] = []
 
-        def publish(self, batch: Any) -> None:
-            self.publisher.publish(batch)
+        def publish(self, batch: Sequence[Event]) -> None:
+            asyncio.run(self._publish(batch))
             self.published.extend(batch)
 
+        async def _publish(self, batch: Sequence[Event]) -> None:
+            connection = await nats.connect(self.nats_url, connect_timeout=5, max_reconnect_attempts=0)
+            try:
+                jetstream = connection.jetstream()
+                for event in batch:
+                    await jetstream.publish(
+                        event.subject, encode_event(event), headers={"Nats-Msg-Id": event.id}
+                    )
+            finally:
+                await connection.close()
+
         def check(self) -> None:
-            self.publisher.check()
+            pass
 
     settings = get_settings()
-    recording = Recording(NatsEventPublisher(settings.nats_url, settings.nats_timeout_seconds))
+    recording = Recording(settings.nats_url)
     store = MongoStore.connect(settings.mongodb_url, settings.mongodb_database)
     deps = Dependencies(store=store, events=recording, clock=SystemClock(), settings=settings)
     try:
@@ -190,9 +223,12 @@ def create_fixture() -> Fixture:
         principal = auth.authenticate(deps, login.token)
         org_id = f"bench-{uuid.uuid4().hex[:10]}"
         orgs.create_org(deps, principal, org_id, "Cold Start Bench")
-        invites.create_invite(deps, principal, org_id, f"invitee-{uuid.uuid4().hex[:8]}@example.com",
-                              Role.MEMBER, 7)  # fmt: skip
-        return Fixture(token=login.token, org_id=org_id)
+        invitee = f"invitee-{uuid.uuid4().hex[:8]}@example.com"
+        invites.create_invite(deps, principal, org_id, invitee, Role.MEMBER, 7)
+        design = applications.create_application(deps, principal, org_id, "Cold Start Driver", "A bench")
+        application_id = design.application.id
+        applications.create_stage(deps, principal, org_id, application_id, "Screening", None)
+        return Fixture(token=login.token, org_id=org_id, application_id=application_id)
     finally:
         store.client.close()
 
@@ -215,9 +251,14 @@ def run_child(target: Target, work_dir: Path, env: dict[str, str]) -> Sample:
     return Sample(result["import_ms"], result["request_ms"], wall_ms, result["boto3"], result["modules"])
 
 
-def measure(target: Target, runs: int, work_dir: Path, env: dict[str, str]) -> list[Sample]:
+def measure_pairs(
+    target: Target, baseline: Target, runs: int, work_dir: Path, env: dict[str, str]
+) -> tuple[list[Sample], list[Sample]]:
+    """`runs` samples of `target`, each right after one of the baseline: on a shared machine a burst
+    of load then hits both alike, and the baseline's samples spread over the whole run."""
     run_child(target, work_dir, env)  # warm-up: bytecode caches and the OS page cache, not counted
-    return [run_child(target, work_dir, env) for _ in range(runs)]
+    pairs = [(run_child(baseline, work_dir, env), run_child(target, work_dir, env)) for _ in range(runs)]
+    return [sample for sample, _ in pairs], [sample for _, sample in pairs]
 
 
 @dataclass(frozen=True)
@@ -269,7 +310,7 @@ def print_table(rows: list[Row], baseline: Row, target: float) -> list[Row]:
     return over
 
 
-def print_import_profile(row: Row, module: str, env: dict[str, str], top: int = 15) -> None:
+def print_import_profile(module: str, env: dict[str, str], top: int = 15) -> None:
     print(f"\nwhere the time goes: python -X importtime -c 'import {module}' (top {top} by cumulative us)")
     finished = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", f"import {module}"],
@@ -283,8 +324,8 @@ def print_import_profile(row: Row, module: str, env: dict[str, str], top: int = 
     for line in finished.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
-        self_us, cumulative_us, name = line.removeprefix("import time:").split("|")
-        entries.append((int(cumulative_us), int(self_us), name.rstrip()))
+        own, cumulative, name = line.removeprefix("import time:").split("|")
+        entries.append((int(cumulative), int(own), name.rstrip()))
     entries.sort(reverse=True)
     print(f"{'cumulative us':>14} {'self us':>9}  module")
     for cumulative_us, self_us, name in entries[:top]:
@@ -313,54 +354,59 @@ def main() -> None:
         (work_dir / "hello_world.py").write_text(HELLO_WORLD)
         services = EmbeddedServices(work_dir / "services")
         try:
-            print("starting nats-server, nx-27017 and moto_server ...", flush=True)
+            print(
+                "starting nats-server, nx-27017 and moto_server; migrating; signing a person in ...",
+                flush=True,
+            )
             export_endpoints(services)
             os.environ["MONGODB_DATABASE"] = f"plutomi_bench_{uuid.uuid4().hex[:8]}"
-            os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
             migrate(get_settings(), say=lambda _: None)
-            fixture = create_fixture()
-            env = dict(os.environ)
-            requests = representative_requests(fixture)
+            requests = representative_requests(create_fixture())
             missing = [name for name in api_functions() if name not in requests]
             if missing:
-                raise SystemExit(
-                    f"no representative request for {missing}: add one to representative_requests"
-                )
-
-            def hello() -> dict[str, Any]:
-                return http_event(method="GET", path="/hello", route_key="GET /hello")
-
-            baseline_target = Target(BASELINE, "hello_world", str(work_dir), hello)
-            targets = [Target(name, module_of(name), "", requests[name]) for name in api_functions()]
+                print(f"  SKIPPED (no representative request; add one): {', '.join(missing)}", flush=True)
+            env = dict(os.environ)
+            baseline_target = Target(
+                BASELINE,
+                "hello_world",
+                str(work_dir),
+                lambda: http_event(method="GET", path="/hello", route_key="GET /hello"),
+            )
+            targets = [
+                Target(name, module_of(name), "", requests[name])
+                for name in api_functions()
+                if name in requests
+            ]
 
             samples: dict[str, list[Sample]] = {BASELINE: []}
-            # The baseline runs first and last, so drift in the machine's load shows up in both halves.
-            samples[BASELINE] += measure(baseline_target, args.runs, work_dir, env)
-            print(f"  {BASELINE:<12} {Row.of(BASELINE, samples[BASELINE]).cold_ms:8.1f} ms", flush=True)
+            run_child(baseline_target, work_dir, env)  # warm-up
             for target in targets:
-                samples[target.name] = measure(target, args.runs, work_dir, env)
-                row = Row.of(target.name, samples[target.name])
-                print(f"  {target.name:<12} {row.cold_ms:8.1f} ms", flush=True)
-            second = measure(baseline_target, args.runs, work_dir, env)
-            print(f"  {BASELINE:<12} {Row.of(BASELINE, second).cold_ms:8.1f} ms (again)", flush=True)
-            samples[BASELINE] += second
+                beside, samples[target.name] = measure_pairs(
+                    target, baseline_target, args.runs, work_dir, env
+                )
+                samples[BASELINE] += beside
+                print(
+                    f"  {target.name:<12} {Row.of(target.name, samples[target.name]).cold_ms:8.1f} ms"
+                    f"   (baseline beside it {Row.of(BASELINE, beside).cold_ms:6.1f} ms)",
+                    flush=True,
+                )
         finally:
             services.stop()
 
-        print(
-            f"\nmedian of {args.runs} fresh processes (baseline: {2 * args.runs}); cold = import + first "
-            f"request, in the child; wall = the whole child process; load {os.getloadavg()[0]:.2f}\n"
-        )
-        baseline = Row.of(BASELINE, samples[BASELINE])
-        rows = [Row.of(target.name, samples[target.name]) for target in targets]
-        over = print_table(rows, baseline, args.target)
-        if over:
-            print(f"\n{len(over)} of {len(rows)} over {args.target:g}x: {', '.join(r.name for r in over)}")
-            slowest = max(over, key=lambda r: r.cold_ms)
-            print_import_profile(slowest, module_of(slowest.name), env)
-        else:
-            print(f"\nall {len(rows)} functions within {args.target:g}x of the baseline")
-        print(f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.platform()}")
+    print(
+        f"\nmedians of {args.runs} fresh processes each (baseline: {len(samples[BASELINE])}, taken between "
+        "the others)\ncold = import + first request, timed in the child (the ratio uses it); "
+        f"wall = the whole child process, timed from outside; load now {os.getloadavg()[0]:.2f}\n"
+    )
+    baseline = Row.of(BASELINE, samples[BASELINE])
+    rows = [Row.of(target.name, samples[target.name]) for target in targets]
+    over = print_table(rows, baseline, args.target)
+    if over:
+        print(f"\n{len(over)} of {len(rows)} over {args.target:g}x: {', '.join(r.name for r in over)}")
+        print_import_profile(module_of(max(over, key=lambda r: r.cold_ms).name), env)
+    else:
+        print(f"\nall {len(rows)} functions within {args.target:g}x of the baseline")
+    print(f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.platform()}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Emails people: login codes and invites. Each event's email goes out once, however often it is delivered."""
+"""Emails people: login codes, invites, applicants' private links. Once per event, however often delivered."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from plutomi.services import notifications
 
 
 def send(event: Event) -> dict[str, Any]:
-    message_id = notifications.notify(event, mailer(), dependencies().settings)
+    message_id = notifications.notify(event, mailer(), dependencies())
     return {"sent": message_id is not None, "message_id": message_id}
 
 

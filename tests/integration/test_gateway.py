@@ -17,10 +17,8 @@ def test_the_most_specific_route_wins_and_methods_are_checked() -> None:
     table = RouteTable(
         (Route("GET", "/orgs/{org_id}", "a"), Route("GET", "/orgs/mine", "b"), Route("POST", "/orgs", "c"))
     )
-    route, params = table.match("GET", "/orgs/mine")  # type: ignore[misc]
-    assert route.function == "b" and params == {}
-    route, params = table.match("GET", "/orgs/acme")  # type: ignore[misc]
-    assert route.function == "a" and params == {"org_id": "acme"}
+    assert table.match("GET", "/orgs/mine") == (Route("GET", "/orgs/mine", "b"), {})
+    assert table.match("GET", "/orgs/acme") == (Route("GET", "/orgs/{org_id}", "a"), {"org_id": "acme"})
     assert table.match("DELETE", "/orgs") == ["POST"]
     assert table.match("GET", "/nowhere") == []
     assert table.match("GET", "/orgs/acme/extra") == []

@@ -23,6 +23,9 @@ class Route:
         return re.sub(r"\{(\w+)\}", r"<\1>", self.path)
 
 
+ALL_EVENTS = "*"
+
+
 @dataclass(frozen=True)
 class Consumer:
     name: str
@@ -34,7 +37,16 @@ class Consumer:
 
     @property
     def filter_subjects(self) -> tuple[str, ...]:
+        if ALL_EVENTS in self.event_types:
+            return (f"{events.SUBJECT_PREFIX}.>",)
         return tuple(events.subject_for(event_type) for event_type in self.event_types)
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    name: str
+    function: str
+    every_minutes: int
 
 
 def module_of(function: str) -> str:
@@ -61,14 +73,67 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/invites", "api.invites"),
     Route("POST", "/invites/{invite_id}/accept", "api.invites"),
     Route("POST", "/invites/{invite_id}/decline", "api.invites"),
+    Route("POST", "/orgs/{org_id}/applications", "api.applications"),
+    Route("GET", "/orgs/{org_id}/applications", "api.applications"),
+    Route("GET", "/orgs/{org_id}/applications/{application_id}", "api.applications"),
+    Route("PATCH", "/orgs/{org_id}/applications/{application_id}", "api.applications"),
+    Route("DELETE", "/orgs/{org_id}/applications/{application_id}", "api.applications"),
+    Route("POST", "/orgs/{org_id}/applications/{application_id}/stages", "api.stages"),
+    Route("GET", "/orgs/{org_id}/applications/{application_id}/stages", "api.stages"),
+    Route("GET", "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}", "api.stages"),
+    Route("PATCH", "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}", "api.stages"),
+    Route("DELETE", "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}", "api.stages"),
+    Route("POST", "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/questions", "api.stages"),
+    Route(
+        "PATCH",
+        "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/questions/{question_id}",
+        "api.stages",
+    ),
+    Route(
+        "DELETE",
+        "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/questions/{question_id}",
+        "api.stages",
+    ),
+    Route("POST", "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/rules", "api.stages"),
+    Route(
+        "PATCH",
+        "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/rules/{rule_id}",
+        "api.stages",
+    ),
+    Route(
+        "DELETE",
+        "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/rules/{rule_id}",
+        "api.stages",
+    ),
+    Route("GET", "/orgs/{org_id}/applications/{application_id}/applicants", "api.applicants"),
+    Route("GET", "/orgs/{org_id}/applicants/{applicant_id}", "api.applicants"),
+    Route("POST", "/orgs/{org_id}/applicants/{applicant_id}/move", "api.applicants"),
+    Route("DELETE", "/orgs/{org_id}/applicants/{applicant_id}", "api.applicants"),
+    Route("GET", "/public/orgs/{org_id}/applications", "api.public"),
+    Route("GET", "/public/orgs/{org_id}/applications/{application_id}", "api.public"),
+    Route("POST", "/public/orgs/{org_id}/applications/{application_id}/applicants", "api.public"),
+    Route("GET", "/public/applicants/{token}", "api.public"),
+    Route("POST", "/public/applicants/{token}/answers", "api.public"),
     Route("GET", "/health", "api.health"),
     Route("GET", "/openapi.json", "api.docs"),
     Route("GET", "/docs", "api.docs"),
 )
 
 CONSUMERS: tuple[Consumer, ...] = (
-    Consumer("notifications", "consumers.notifications", (events.TOTP_REQUESTED, events.INVITE_CREATED)),
+    Consumer(
+        "notifications",
+        "consumers.notifications",
+        (
+            events.TOTP_REQUESTED,
+            events.INVITE_CREATED,
+            events.APPLICANT_CREATED,
+            events.APPLICANT_LINK_REQUESTED,
+        ),
+    ),
 )
+
+
+SCHEDULED: tuple[Scheduled, ...] = (Scheduled("idle-sweeper", "scheduled.idle_sweeper", every_minutes=1),)
 
 
 def api_functions() -> list[str]:
@@ -76,7 +141,8 @@ def api_functions() -> list[str]:
 
 
 def all_functions() -> list[str]:
-    return api_functions() + sorted({consumer.function for consumer in CONSUMERS})
+    consumers = sorted({consumer.function for consumer in CONSUMERS})
+    return api_functions() + consumers + sorted({job.function for job in SCHEDULED})
 
 
 def routes_of(function: str) -> list[Route]:

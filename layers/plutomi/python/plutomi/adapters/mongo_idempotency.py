@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import S
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
-from plutomi.adapters.mongo_store import where
+from plutomi.adapters.mongo_base import where
 
 RECORD_TYPE = "idempotency"
 

@@ -29,4 +29,13 @@ ITEMS_INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("type_email_expires", (("type", 1), ("email", 1), ("expires_at", 1))),
     # Idempotency records and other expiring documents.
     IndexSpec("expires_at", (("expires_at", 1),)),
+    # An application's stages, and its applicants in id order (cursor pagination).
+    IndexSpec("type_org_app_sort", (("type", 1), ("org_id", 1), ("application_id", 1), ("sort_key", 1))),
+    # A stage's applicants in id order: the recruiter's list and cursor pages by stage.
+    IndexSpec(
+        "type_org_app_stage_sort",
+        (("type", 1), ("org_id", 1), ("application_id", 1), ("stage_id", 1), ("sort_key", 1)),
+    ),
+    # The idle sweeper: only applicants with a deadline are indexed by it (cleared on completion).
+    IndexSpec("idle_deadline", (("idle_deadline", 1),), {"sparse": True}),
 )

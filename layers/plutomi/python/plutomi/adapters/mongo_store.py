@@ -1,25 +1,24 @@
 """The MongoDB store: one `items` collection, pydantic models in and out.
 
 Every tenant-owned read takes an `org_id` and puts it in the filter; no method reads another org's
-documents. Equalities are written as `{"$eq": value}` because nx-27017 only uses an index for the
-explicit form (a bare value also matches array elements, which defeats the index).
+documents. The repositories for the applicant pipeline live in `mongo_pipeline`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from pymongo import MongoClient, ReturnDocument
+from pymongo import MongoClient
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
+from plutomi.adapters.mongo_base import Document, Repository, where
 from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
+from plutomi.adapters.mongo_pipeline import Applicants, Applications, Stages
 from plutomi.domain.models import (
     Invite,
     InviteStatus,
-    Item,
     LoginCode,
     Membership,
     Org,
@@ -28,55 +27,8 @@ from plutomi.domain.models import (
     User,
 )
 
-Document = dict[str, Any]
-ItemT = TypeVar("ItemT", bound=Item)
 
-
-class DuplicateItem(Exception):
-    """An insert collided with an existing `_id` or unique key."""
-
-
-def where(**fields: Any) -> Document:
-    """A filter with explicit `$eq` for plain values, so the server can use its indexes."""
-    return {name: value if isinstance(value, Mapping) else {"$eq": value} for name, value in fields.items()}
-
-
-def to_document(item: Item, **extra: Any) -> Document:
-    document = item.model_dump(by_alias=True, mode="python")
-    document["type"] = item.TYPE
-    document.update(extra)
-    return document
-
-
-def from_document(model: type[ItemT], document: Mapping[str, Any] | None) -> ItemT | None:
-    if document is None:
-        return None
-    return model.model_validate(document)
-
-
-class _Collection:
-    def __init__(self, items: Collection[Document]) -> None:
-        self._items = items
-
-    def _insert(self, item: Item, **extra: Any) -> None:
-        try:
-            self._items.insert_one(to_document(item, **extra))
-        except DuplicateKeyError as error:
-            raise DuplicateItem(str(error)) from error
-
-    def _find_one(self, model: type[ItemT], query: Document) -> ItemT | None:
-        return from_document(model, self._items.find_one(query))
-
-    def _find(self, model: type[ItemT], query: Document, sort: list[tuple[str, int]]) -> Iterator[ItemT]:
-        for document in self._items.find(query).sort(sort):
-            yield model.model_validate(document)
-
-    def _update(self, model: type[ItemT], query: Document, changes: Document) -> ItemT | None:
-        document = self._items.find_one_and_update(query, changes, return_document=ReturnDocument.AFTER)
-        return from_document(model, document)
-
-
-class Users(_Collection):
+class Users(Repository):
     def create(self, user: User) -> None:
         self._insert(user, unique_key=f"user-email:{user.email}")
 
@@ -92,7 +44,7 @@ class Users(_Collection):
         )
 
 
-class Sessions(_Collection):
+class Sessions(Repository):
     def create(self, session: Session) -> None:
         self._insert(session)
 
@@ -106,7 +58,7 @@ class Sessions(_Collection):
         )
 
 
-class LoginCodes(_Collection):
+class LoginCodes(Repository):
     def create(self, code: LoginCode) -> None:
         self._insert(code)
 
@@ -137,23 +89,20 @@ class LoginCodes(_Collection):
         earliest: datetime | None = None
         for slot in range(slots):
             slot_id = f"otpslot_{slot}_{email}"
-            claimed = self._items.update_one(
-                where(_id=slot_id, expires_at={"$lte": now}),
-                {"$set": {"expires_at": until, "updated_at": now}},
-            )
+            document = {
+                "type": "login_code_slot",
+                "email": email,
+                "expires_at": until,
+                "created_at": now,
+                "updated_at": now,
+            }
+            # A conditional replace, not `$set`: nx-27017 stores a datetime written with `$set` as a
+            # string, which no later `$lte` matches, so the slot would never free up again.
+            claimed = self._items.replace_one(where(_id=slot_id, expires_at={"$lte": now}), document)
             if claimed.modified_count == 1:
                 return None
             try:
-                self._items.insert_one(
-                    {
-                        "_id": slot_id,
-                        "type": "login_code_slot",
-                        "email": email,
-                        "expires_at": until,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
+                self._items.insert_one({"_id": slot_id, **document})
                 return None
             except DuplicateKeyError:
                 existing = self._items.find_one(where(_id=slot_id))
@@ -162,7 +111,7 @@ class LoginCodes(_Collection):
         return earliest or until
 
 
-class Orgs(_Collection):
+class Orgs(Repository):
     def create(self, org: Org) -> None:
         self._insert(org)
 
@@ -178,7 +127,7 @@ class Orgs(_Collection):
         self._items.delete_one(where(_id=f"org_{org_id}", org_id=org_id))
 
 
-class Memberships(_Collection):
+class Memberships(Repository):
     def create(self, membership: Membership) -> None:
         self._insert(membership, unique_key=f"membership:{membership.org_id}:{membership.user_id}")
 
@@ -208,7 +157,7 @@ class Memberships(_Collection):
         )
 
 
-class Invites(_Collection):
+class Invites(Repository):
     def create(self, invite: Invite) -> None:
         self._insert(invite, unique_key=self._pending_key(invite.org_id, invite.email))
 
@@ -266,6 +215,9 @@ class MongoStore:
         self.orgs = Orgs(self.items)
         self.memberships = Memberships(self.items)
         self.invites = Invites(self.items)
+        self.applications = Applications(self.items)
+        self.stages = Stages(self.items)
+        self.applicants = Applicants(self.items)
 
     @classmethod
     def connect(cls, url: str, database: str) -> MongoStore:

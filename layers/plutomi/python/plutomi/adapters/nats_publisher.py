@@ -3,6 +3,8 @@
 nats-py is asyncio; Lambda handlers are synchronous. One event loop runs in a daemon thread per
 process and keeps the connection warm between invocations. `publish` returns only after JetStream
 acknowledged every event, and raises `Unavailable` when it cannot, so the API can answer 503.
+nats-py itself is imported on the first publish or check, so a function that only reads never
+loads it (see bench/cold_start.py).
 """
 
 from __future__ import annotations
@@ -10,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine, Sequence
-from typing import Any, TypeVar
-
-import nats
-from nats.aio.client import Client as NatsClient
-from nats.js import JetStreamContext
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from plutomi.domain.errors import Unavailable
 from plutomi.domain.events import Event
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client as NatsClient
+    from nats.js import JetStreamContext
 
 T = TypeVar("T")
 
@@ -84,6 +86,8 @@ class NatsEventPublisher:
     async def _jetstream_context(self) -> JetStreamContext:
         async with self._connect_lock:
             if self._connection is None or self._connection.is_closed:
+                import nats
+
                 # nats-py retries a first connection forever when reconnects are unlimited; bound it so
                 # a request fails fast with 503 while NATS is down, and reconnect forever once connected.
                 self._connection = await asyncio.wait_for(

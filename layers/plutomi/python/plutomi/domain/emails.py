@@ -58,3 +58,22 @@ def invite_email(
             "decline</a> with this email address.</p>",
         ),
     )
+
+
+def applicant_link_email(to: str, first_name: str, application_name: str, portal_url: str) -> OutgoingEmail:
+    greeting = f"Hi {first_name}," if first_name else "Hi,"
+    caution = "Keep it to yourself: anyone with the link can answer for you. A new link replaces this one."
+    return OutgoingEmail(
+        to=to,
+        subject=f"Your application: {application_name}",
+        text=(
+            f"{greeting}\n\nThanks for applying to {application_name}. Your private link to see where "
+            f"you are and answer the next questions:\n\n{portal_url}\n\n{caution}\n"
+        ),
+        html=_layout(
+            application_name,
+            f"<p>{escape(greeting)}</p><p>Thanks for applying to <b>{escape(application_name)}</b>.</p>"
+            f'<p><a href="{escape(portal_url, quote=True)}">Open your private application page</a></p>'
+            f"<p>{escape(caution)}</p>",
+        ),
+    )

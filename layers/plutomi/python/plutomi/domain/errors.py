@@ -54,3 +54,11 @@ class Unavailable(PlutomiError):
     def __init__(self, code: str, message: str, retry_after_seconds: int = 5) -> None:
         super().__init__(code, message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class InvalidFields(InvalidInput):
+    """Several fields were wrong at once; `fields` holds a message per field."""
+
+    def __init__(self, code: str, message: str, fields: dict[str, str]) -> None:
+        super().__init__(code, message)
+        self.fields = fields

@@ -22,6 +22,21 @@ INVITE_CREATED = "invite.created"
 INVITE_CANCELED = "invite.canceled"
 INVITE_ACCEPTED = "invite.accepted"
 INVITE_DECLINED = "invite.declined"
+APPLICATION_CREATED = "application.created"
+APPLICATION_UPDATED = "application.updated"
+APPLICATION_OPENED = "application.opened"
+APPLICATION_CLOSED = "application.closed"
+APPLICATION_DELETED = "application.deleted"
+STAGE_CREATED = "stage.created"
+STAGE_UPDATED = "stage.updated"
+STAGE_DELETED = "stage.deleted"
+APPLICANT_CREATED = "applicant.created"
+APPLICANT_LINK_REQUESTED = "applicant.link_requested"
+APPLICANT_ANSWERED = "applicant.answered"
+APPLICANT_MOVED = "applicant.moved"
+APPLICANT_DELETED = "applicant.deleted"
+WEBHOOK_CREATED = "webhook.created"
+WEBHOOK_DELETED = "webhook.deleted"
 
 EVENT_TYPES = frozenset(
     {
@@ -38,6 +53,21 @@ EVENT_TYPES = frozenset(
         INVITE_CANCELED,
         INVITE_ACCEPTED,
         INVITE_DECLINED,
+        APPLICATION_CREATED,
+        APPLICATION_UPDATED,
+        APPLICATION_OPENED,
+        APPLICATION_CLOSED,
+        APPLICATION_DELETED,
+        STAGE_CREATED,
+        STAGE_UPDATED,
+        STAGE_DELETED,
+        APPLICANT_CREATED,
+        APPLICANT_LINK_REQUESTED,
+        APPLICANT_ANSWERED,
+        APPLICANT_MOVED,
+        APPLICANT_DELETED,
+        WEBHOOK_CREATED,
+        WEBHOOK_DELETED,
     }
 )
 

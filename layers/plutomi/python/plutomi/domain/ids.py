@@ -7,7 +7,9 @@ Pure: the caller supplies the time and the randomness.
 from __future__ import annotations
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-PREFIXES = frozenset({"usr", "ses", "otp", "mem", "inv", "evt"})
+PREFIXES = frozenset(
+    {"usr", "ses", "otp", "mem", "inv", "evt", "app", "stg", "qst", "rul", "apl", "whk", "dlv"}
+)
 
 
 def format_id(prefix: str, timestamp_ms: int, randomness: bytes) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Role(StrEnum):
@@ -34,6 +34,15 @@ class Item(BaseModel):
     id: str = Field(alias="_id")
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _utc(cls, value: Any) -> Any:
+        """Every time is UTC-aware. nx-27017 reads a datetime written with `$set` back as a naive
+        UTC string (pydantic parses it to a naive datetime), which would not compare with aware ones."""
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class OrgItem(Item):

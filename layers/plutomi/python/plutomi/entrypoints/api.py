@@ -5,6 +5,7 @@ Errors leave as `{"error": {"code", "message"}}` (validation errors add `details
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
@@ -12,7 +13,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
@@ -20,7 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from plutomi.bootstrap import dependencies
-from plutomi.domain.errors import PlutomiError, RateLimited, Unavailable
+from plutomi.domain.errors import InvalidFields, PlutomiError, RateLimited, Unavailable
 from plutomi.observability import logger
 from plutomi.services.auth import Principal, authenticate
 
@@ -64,6 +68,11 @@ def _on_plutomi_error(error: PlutomiError) -> Response[Any]:
     status = STATUS_BY_KIND[error.kind]
     if status >= 500:
         logger.warning("dependency unavailable", extra={"code": error.code, "cause": repr(error.__cause__)})
+    if isinstance(error, InvalidFields):
+        details = [{"field": field, "message": message} for field, message in error.fields.items()]
+        return error_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY, error.code, error.message, headers, details=details
+        )
     return error_response(status, error.code, error.message, headers)
 
 
@@ -81,6 +90,32 @@ def _on_validation_error(error: RequestValidationError) -> Response[Any]:
     return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_failed", summary, details=details)
 
 
+def _on_unsupported_content_type(error: RequestUnsupportedContentType) -> Response[Any]:
+    return error_response(
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "Send the request body as JSON, with content-type application/json",
+    )
+
+
+def _unreadable_body(event: Any) -> dict[str, Any] | None:
+    """What is wrong with a request body the validator could not even parse, or None if it is fine."""
+    content_type = (event.headers.get("content-type") or "").strip().lower()
+    try:
+        body = event.decoded_body  # JSON is UTF-8; this raises for other bytes
+        if content_type.startswith("multipart/form-data") and "boundary=" not in content_type:
+            return {
+                "type": "multipart_invalid",
+                "loc": ("body",),
+                "msg": "multipart/form-data needs a boundary",
+            }
+        if body and (not content_type or content_type.startswith("application/json")):
+            json.loads(body)  # raises RecursionError for absurdly deep nesting
+    except (ValueError, RecursionError):
+        return {"type": "json_invalid", "loc": ("body",), "msg": "The request body is not valid JSON"}
+    return None
+
+
 def _on_route_not_found(_: NotFoundError) -> Response[Any]:
     return error_response(HTTPStatus.NOT_FOUND, "route_not_found", "No such route; see /docs for the API")
 
@@ -96,8 +131,21 @@ def create_resolver(*routers: APIGatewayHttpRouter) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
     app.exception_handler(PlutomiError)(_on_plutomi_error)
     app.exception_handler(RequestValidationError)(_on_validation_error)
+    app.exception_handler(RequestUnsupportedContentType)(_on_unsupported_content_type)
     app.exception_handler(NotFoundError)(_on_route_not_found)
     app.exception_handler(Exception)(_on_unexpected)
+
+    def _on_value_error(error: Exception) -> Response[Any]:
+        # Parsing a malformed body (not UTF-8, nested too deep, multipart without a boundary) raises
+        # these before validation can report it: the caller's mistake. Anything else is ours.
+        problem = _unreadable_body(app.current_event)
+        if problem is None:
+            return _on_unexpected(error)
+        return _on_validation_error(RequestValidationError([problem]))
+
+    app.exception_handler(ValueError)(_on_value_error)
+    app.exception_handler(RecursionError)(_on_value_error)
+
     for router in routers:
         app.include_router(router)
     return app

@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from plutomi.observability import runtime_logger
 from plutomi.runtime.embedded import EmbeddedServices
+from plutomi.topology import SCHEDULED, Scheduled
 
 
 def export_endpoints(services: EmbeddedServices) -> dict[str, str]:
@@ -109,13 +111,31 @@ async def _serve(host: str, port: int) -> None:
         print(
             f"  bridge   {bridge.consumer.name} <- {', '.join(bridge.consumer.filter_subjects)}", flush=True
         )
+    schedules = [asyncio.create_task(_every(job)) for job in SCHEDULED]
+    for job in SCHEDULED:
+        print(f"  schedule {job.name}: {job.function} every {job.every_minutes} min", flush=True)
     print(
         f"plutomi dev: API on http://{host}:{port}  (docs: http://{host}:{port}/docs; Ctrl-C stops)",
         flush=True,
     )
     await server.serve()  # returns once in-flight requests finished
     shut_down()
+    for schedule in schedules:
+        schedule.cancel()
     results = await asyncio.gather(*bridge_tasks, return_exceptions=True)
     for bridge, result in zip(bridges, results, strict=True):
         if isinstance(result, BaseException):
             print(f"  bridge {bridge.consumer.name} ended with {result!r}", flush=True)
+
+
+async def _every(job: Scheduled) -> None:
+    """Runs a scheduled function like an EventBridge schedule would, logging rather than dying on errors."""
+    from plutomi.runtime.aws_events import schedule_event
+    from plutomi.runtime.functions import invoke
+
+    while True:
+        await asyncio.sleep(job.every_minutes * 60)
+        try:
+            await asyncio.to_thread(invoke, job.function, schedule_event(f"plutomi-{job.name}"))
+        except Exception:
+            runtime_logger.exception("scheduled function failed", extra={"function": job.function})

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from plutomi.adapters.mongo_store import DuplicateItem
+from plutomi.adapters.mongo_base import DuplicateItem
 from plutomi.domain import events
 from plutomi.domain.errors import RateLimited, Unauthenticated
 from plutomi.domain.identity import (

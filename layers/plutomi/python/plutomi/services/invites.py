@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from plutomi.adapters.mongo_store import DuplicateItem
+from plutomi.adapters.mongo_base import DuplicateItem
 from plutomi.domain import events
 from plutomi.domain.errors import Conflict, Forbidden, Gone, NotFound
 from plutomi.domain.identity import can_grant, normalize_email

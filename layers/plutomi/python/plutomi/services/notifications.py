@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from plutomi.config import Settings
 from plutomi.domain import events
-from plutomi.domain.emails import OutgoingEmail, invite_email, login_code_email
+from plutomi.domain.emails import OutgoingEmail, applicant_link_email, invite_email, login_code_email
 from plutomi.domain.events import Event
 from plutomi.domain.identity import CODE_TTL
-from plutomi.services.ports import Mailer
+from plutomi.services.applicants import issue_portal_link
+from plutomi.services.ports import Dependencies, Mailer
 
-SUBSCRIBED = (events.TOTP_REQUESTED, events.INVITE_CREATED)
 
-
-def email_for(event: Event, settings: Settings) -> OutgoingEmail | None:
+def email_for(event: Event, deps: Dependencies) -> OutgoingEmail | None:
+    settings = deps.settings
     data = event.data
     if event.type == events.TOTP_REQUESTED:
         return login_code_email(data["email"], data["code"], int(CODE_TTL.total_seconds() // 60))
@@ -24,12 +23,21 @@ def email_for(event: Event, settings: Settings) -> OutgoingEmail | None:
             role=data["role"],
             accept_url=f"{settings.base_url}/invites",
         )
+    if event.type in (events.APPLICANT_CREATED, events.APPLICANT_LINK_REQUESTED) and event.org_id:
+        # The portal secret is minted here, never carried in an event (events are kept for weeks and
+        # delivered to webhooks).
+        issued = issue_portal_link(deps, event.org_id, data["applicant_id"])
+        if issued is None:
+            return None
+        applicant, application, url = issued
+        assert applicant.email is not None
+        return applicant_link_email(applicant.email, applicant.first_name, application.name, url)
     return None
 
 
-def notify(event: Event, mailer: Mailer, settings: Settings) -> str | None:
+def notify(event: Event, mailer: Mailer, deps: Dependencies) -> str | None:
     """Sends the email the event calls for; returns the provider's message id, or None if none was due."""
-    email = email_for(event, settings)
+    email = email_for(event, deps)
     if email is None:
         return None
     return mailer.send(email)

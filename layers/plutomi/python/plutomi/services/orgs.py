@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plutomi.adapters.mongo_store import DuplicateItem
+from plutomi.adapters.mongo_base import DuplicateItem
 from plutomi.domain import events
 from plutomi.domain.errors import Conflict, NotFound
 from plutomi.domain.identity import require_role, validate_org_id

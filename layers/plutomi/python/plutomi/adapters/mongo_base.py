@@ -1,0 +1,64 @@
+"""The building blocks of every store repository: filters with explicit `$eq`, document <-> model
+conversion at the boundary, and the base class the repositories share.
+
+nx-27017 only uses an index for the explicit `{"$eq": value}` form (a bare value also matches array
+elements there, which defeats the index), so every filter is written with `where`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, TypeVar
+
+from pymongo import ReturnDocument
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
+
+from plutomi.domain.models import Item
+
+Document = dict[str, Any]
+ItemT = TypeVar("ItemT", bound=Item)
+
+
+class DuplicateItem(Exception):
+    """An insert collided with an existing `_id` or unique key."""
+
+
+def where(**fields: Any) -> Document:
+    """A filter with explicit `$eq` for plain values, so the server can use its indexes."""
+    return {name: value if isinstance(value, Mapping) else {"$eq": value} for name, value in fields.items()}
+
+
+def to_document(item: Item, **extra: Any) -> Document:
+    document = item.model_dump(by_alias=True, mode="python")
+    document["type"] = item.TYPE
+    document.update(extra)
+    return document
+
+
+def from_document(model: type[ItemT], document: Mapping[str, Any] | None) -> ItemT | None:
+    if document is None:
+        return None
+    return model.model_validate(document)
+
+
+class Repository:
+    def __init__(self, items: Collection[Document]) -> None:
+        self._items = items
+
+    def _insert(self, item: Item, **extra: Any) -> None:
+        try:
+            self._items.insert_one(to_document(item, **extra))
+        except DuplicateKeyError as error:
+            raise DuplicateItem(str(error)) from error
+
+    def _find_one(self, model: type[ItemT], query: Document) -> ItemT | None:
+        return from_document(model, self._items.find_one(query))
+
+    def _find(self, model: type[ItemT], query: Document, sort: list[tuple[str, int]]) -> Iterator[ItemT]:
+        for document in self._items.find(query).sort(sort):
+            yield model.model_validate(document)
+
+    def _update(self, model: type[ItemT], query: Document, changes: Document) -> ItemT | None:
+        document = self._items.find_one_and_update(query, changes, return_document=ReturnDocument.AFTER)
+        return from_document(model, document)

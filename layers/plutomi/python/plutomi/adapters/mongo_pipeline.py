@@ -1,0 +1,154 @@
+"""Store repositories for the applicant pipeline: applications, stages and applicants.
+
+Designs change under optimistic concurrency (`version`), applicants move with one conditional update
+that names the stage they are leaving, so two movers never both succeed.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from plutomi.adapters.mongo_base import Repository, to_document, where
+from plutomi.domain.applicants import Applicant
+from plutomi.domain.pipeline import Application, Stage
+
+
+def encode_cursor(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(sort_key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str | None:
+    try:
+        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return decoded if decoded.startswith("apl_") else None
+
+
+class Applications(Repository):
+    def create(self, application: Application) -> None:
+        self._insert(application)
+
+    def get(self, org_id: str, application_id: str) -> Application | None:
+        return self._find_one(Application, where(_id=application_id, type=Application.TYPE, org_id=org_id))
+
+    def list_for_org(self, org_id: str) -> list[Application]:
+        return list(self._find(Application, where(type=Application.TYPE, org_id=org_id), [("created_at", 1)]))
+
+    def update(self, application: Application, now: datetime, **changes: Any) -> Application | None:
+        """Applies `changes` if nobody changed the application since it was read; None otherwise."""
+        return self._update(
+            Application,
+            where(
+                _id=application.id,
+                type=Application.TYPE,
+                org_id=application.org_id,
+                version=application.version,
+            ),
+            {"$set": {**changes, "updated_at": now}, "$inc": {"version": 1}},
+        )
+
+    def delete(self, org_id: str, application_id: str) -> None:
+        self._items.delete_one(where(_id=application_id, type=Application.TYPE, org_id=org_id))
+
+
+class Stages(Repository):
+    def create(self, stage: Stage) -> None:
+        self._insert(stage, sort_key=stage.id)
+
+    def get(self, org_id: str, application_id: str, stage_id: str) -> Stage | None:
+        return self._find_one(
+            Stage, where(_id=stage_id, type=Stage.TYPE, org_id=org_id, application_id=application_id)
+        )
+
+    def list_for_application(self, org_id: str, application_id: str) -> list[Stage]:
+        query = where(type=Stage.TYPE, org_id=org_id, application_id=application_id)
+        return list(self._find(Stage, query, [("sort_key", 1)]))
+
+    def update(self, stage: Stage, now: datetime, **changes: Any) -> Stage | None:
+        return self._update(
+            Stage,
+            where(_id=stage.id, type=Stage.TYPE, org_id=stage.org_id, version=stage.version),
+            {"$set": {**changes, "updated_at": now}, "$inc": {"version": 1}},
+        )
+
+    def delete(self, org_id: str, stage_id: str) -> None:
+        self._items.delete_one(where(_id=stage_id, type=Stage.TYPE, org_id=org_id))
+
+    def delete_all_for_application(self, org_id: str, application_id: str) -> None:
+        self._items.delete_many(where(type=Stage.TYPE, org_id=org_id, application_id=application_id))
+
+
+class Applicants(Repository):
+    def create(self, applicant: Applicant) -> None:
+        assert applicant.email is not None
+        self._insert(
+            applicant,
+            unique_key=self.email_key(applicant.application_id, applicant.email),
+            sort_key=applicant.id,
+        )
+
+    @staticmethod
+    def email_key(application_id: str, email: str) -> str:
+        return f"applicant:{application_id}:{email}"
+
+    def get(self, org_id: str, applicant_id: str) -> Applicant | None:
+        return self._find_one(Applicant, where(_id=applicant_id, type=Applicant.TYPE, org_id=org_id))
+
+    def get_for_portal(self, applicant_id: str) -> Applicant | None:
+        """The applicant behind a portal token; the caller proves the token before showing anything."""
+        return self._find_one(Applicant, where(_id=applicant_id, type=Applicant.TYPE))
+
+    def get_by_email(self, org_id: str, application_id: str, email: str) -> Applicant | None:
+        return self._find_one(
+            Applicant, where(unique_key=self.email_key(application_id, email), org_id=org_id)
+        )
+
+    def page(
+        self, org_id: str, application_id: str, stage_id: str | None, after: str | None, limit: int
+    ) -> list[Applicant]:
+        """Applicants in id order after the cursor: stable when others apply meanwhile."""
+        query = where(type=Applicant.TYPE, org_id=org_id, application_id=application_id)
+        if stage_id is not None:
+            query["stage_id"] = {"$eq": stage_id}
+        if after is not None:
+            query["sort_key"] = {"$gt": after}
+        cursor = self._items.find(query).sort([("sort_key", 1)]).limit(limit)
+        return [Applicant.model_validate(document) for document in cursor]
+
+    def count_in_stage(self, org_id: str, application_id: str, stage_id: str) -> int:
+        query = where(type=Applicant.TYPE, org_id=org_id, application_id=application_id, stage_id=stage_id)
+        return self._items.count_documents(query)
+
+    def in_stage(self, org_id: str, application_id: str, stage_id: str) -> Iterator[Applicant]:
+        query = where(type=Applicant.TYPE, org_id=org_id, application_id=application_id, stage_id=stage_id)
+        return self._find(Applicant, query, [("sort_key", 1)])
+
+    def count_for_application(self, org_id: str, application_id: str) -> int:
+        return self._items.count_documents(
+            where(type=Applicant.TYPE, org_id=org_id, application_id=application_id)
+        )
+
+    def save(self, before: Applicant, after: Applicant, now: datetime) -> Applicant | None:
+        """Replaces the applicant with `after` if nobody changed it since `before` was read.
+
+        A whole-document replace under the version (not `$set`): nx-27017 stores a datetime written
+        with `$set` as a string, and the idle deadline and stage times must stay comparable dates."""
+        saved = after.model_copy(update={"version": before.version + 1, "updated_at": now})
+        extra: dict[str, Any] = {"sort_key": saved.id}
+        if saved.email is not None and not saved.is_deleted:
+            extra["unique_key"] = self.email_key(saved.application_id, saved.email)
+        result = self._items.replace_one(
+            where(_id=before.id, type=Applicant.TYPE, org_id=before.org_id, version=before.version),
+            to_document(saved, **extra),
+        )
+        return saved if result.matched_count == 1 else None
+
+    def due_for_idle_move(self, now: datetime, limit: int) -> list[Applicant]:
+        """Applicants whose idle deadline has passed, earliest first. Uses the `idle_deadline` index,
+        so the cost follows the number due, not the number of applicants."""
+        cursor = self._items.find({"idle_deadline": {"$lte": now}}).sort([("idle_deadline", 1)]).limit(limit)
+        return [Applicant.model_validate(document) for document in cursor]

@@ -1,0 +1,355 @@
+"""Applications, stages, questions and rules: the model and its pure rules.
+
+A stage asks questions and carries rules, evaluated in order, first match wins:
+- an answer rule moves an applicant who completed the stage (every required question answered)
+  and whose answers meet its conditions;
+- an idle rule moves an applicant who has not completed the stage within a duration.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from plutomi.domain.errors import Conflict, InvalidInput
+from plutomi.domain.models import OrgItem
+
+MAX_STAGES = 200
+MAX_QUESTIONS_PER_STAGE = 100
+MAX_RULES_PER_STAGE = 50
+MIN_IDLE = timedelta(minutes=1)
+MAX_IDLE = timedelta(days=365)
+
+
+class ApplicationStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class QuestionType(StrEnum):
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    EMAIL = "email"
+    URL = "url"
+    DATE = "date"
+    SINGLE_CHOICE = "single_choice"
+    MULTI_CHOICE = "multi_choice"
+
+
+CHOICE_TYPES = frozenset({QuestionType.SINGLE_CHOICE, QuestionType.MULTI_CHOICE})
+
+
+class Operator(StrEnum):
+    EQ = "eq"
+    NEQ = "neq"
+    IN = "in"
+    NOT_IN = "not_in"
+    GT = "gt"
+    GTE = "gte"
+    LT = "lt"
+    LTE = "lte"
+    CONTAINS = "contains"
+    IS_TRUE = "is_true"
+    IS_FALSE = "is_false"
+
+
+UNARY_OPERATORS = frozenset({Operator.IS_TRUE, Operator.IS_FALSE})
+ORDERING_OPERATORS = frozenset({Operator.GT, Operator.GTE, Operator.LT, Operator.LTE})
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Question(Frozen):
+    id: str
+    type: QuestionType
+    title: str
+    help_text: str = ""
+    required: bool = True
+    options: tuple[str, ...] = ()
+
+
+class Condition(Frozen):
+    question_id: str
+    operator: Operator
+    value: Any = None
+
+
+class AnswerRule(Frozen):
+    id: str
+    kind: Literal["answer"] = "answer"
+    to_stage_id: str
+    match: Literal["all", "any"] = "all"
+    conditions: tuple[Condition, ...]
+
+
+class IdleRule(Frozen):
+    id: str
+    kind: Literal["idle"] = "idle"
+    to_stage_id: str
+    after_minutes: int
+
+
+Rule = Annotated[AnswerRule | IdleRule, Field(discriminator="kind")]
+
+
+class Application(OrgItem):
+    TYPE = "application"
+    name: str
+    description: str = ""
+    status: ApplicationStatus = ApplicationStatus.DRAFT
+    stage_ids: list[str] = Field(default_factory=list)
+    version: int = 0
+
+
+class Stage(OrgItem):
+    TYPE = "stage"
+    application_id: str
+    name: str
+    questions: list[Question] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
+    version: int = 0
+
+    def question(self, question_id: str) -> Question | None:
+        return next((q for q in self.questions if q.id == question_id), None)
+
+    def idle_rules(self) -> list[IdleRule]:
+        return [rule for rule in self.rules if isinstance(rule, IdleRule)]
+
+    def answer_rules(self) -> list[AnswerRule]:
+        return [rule for rule in self.rules if isinstance(rule, AnswerRule)]
+
+
+# ---------------------------------------------------------------- ordering
+
+
+def insert_at(ids: list[str], new_id: str, position: int | None) -> list[str]:
+    """`position` is 0-based; None or past the end appends."""
+    ordered = list(ids)
+    index = len(ordered) if position is None else max(0, min(position, len(ordered)))
+    ordered.insert(index, new_id)
+    return ordered
+
+
+def move_to(ids: list[str], moved_id: str, position: int) -> list[str]:
+    ordered = [i for i in ids if i != moved_id]
+    return insert_at(ordered, moved_id, position)
+
+
+# ---------------------------------------------------------------- questions and answers
+
+
+def validate_question(question: Question) -> None:
+    if question.type in CHOICE_TYPES:
+        if len(question.options) < 1:
+            raise InvalidInput(
+                "options_required", f"A {question.type.value} question needs at least one option"
+            )
+        if len(set(question.options)) != len(question.options):
+            raise InvalidInput("duplicate_options", "Each option must be different")
+    elif question.options:
+        raise InvalidInput("options_not_allowed", f"A {question.type.value} question takes no options")
+
+
+EMAIL_ANSWER = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+URL_ANSWER = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+def coerce_answer(question: Question, value: Any) -> tuple[Any, str | None]:
+    """The stored form of an answer, or an error message a person can act on."""
+    kind = question.type
+    if kind in (QuestionType.TEXT, QuestionType.LONG_TEXT):
+        if not isinstance(value, str):
+            return None, "must be text"
+        limit = 500 if kind is QuestionType.TEXT else 10_000
+        text = value.strip()
+        return (text, None) if len(text) <= limit else (None, f"must be at most {limit} characters")
+    if kind is QuestionType.NUMBER:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            return None, "must be a number"
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            return None, "must be a number"
+        if not number.is_finite():
+            return None, "must be a finite number"
+        return (int(number) if number == number.to_integral_value() else float(number)), None
+    if kind is QuestionType.BOOLEAN:
+        return (value, None) if isinstance(value, bool) else (None, "must be true or false")
+    if kind is QuestionType.EMAIL:
+        ok = isinstance(value, str) and EMAIL_ANSWER.match(value.strip()) is not None
+        return (value.strip().lower(), None) if ok else (None, "must be an email address")
+    if kind is QuestionType.URL:
+        ok = isinstance(value, str) and URL_ANSWER.match(value.strip()) is not None
+        return (value.strip(), None) if ok else (None, "must be an http(s) URL")
+    if kind is QuestionType.DATE:
+        try:
+            return date.fromisoformat(str(value)).isoformat(), None
+        except ValueError:
+            return None, "must be a date as YYYY-MM-DD"
+    if kind is QuestionType.SINGLE_CHOICE:
+        ok = isinstance(value, str) and value in question.options
+        return (value, None) if ok else (None, f"must be one of: {', '.join(question.options)}")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return None, "must be a list of options"
+    unknown = [v for v in value if v not in question.options]
+    if unknown:
+        return None, f"unknown option(s) {', '.join(unknown)}; choose from: {', '.join(question.options)}"
+    return sorted(set(value), key=question.options.index), None
+
+
+def validate_answers(stage: Stage, submitted: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Valid answers in stored form, and a message per field for the rest."""
+    accepted: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for question_id, value in submitted.items():
+        question = stage.question(question_id)
+        if question is None:
+            errors[question_id] = "is not a question of this stage"
+            continue
+        if value is None or value == "" or value == []:
+            if question.required:
+                errors[question_id] = "is required"
+            else:
+                accepted[question_id] = None
+            continue
+        stored, problem = coerce_answer(question, value)
+        if problem:
+            errors[question_id] = problem
+        else:
+            accepted[question_id] = stored
+    return accepted, errors
+
+
+def is_complete(stage: Stage, answers: dict[str, Any]) -> bool:
+    return all(answers.get(q.id) not in (None, "", []) for q in stage.questions if q.required)
+
+
+# ---------------------------------------------------------------- rules
+
+
+def validate_rule(rule: AnswerRule | IdleRule, stage: Stage, application: Application) -> None:
+    if rule.to_stage_id == stage.id:
+        raise InvalidInput("rule_targets_own_stage", "A rule cannot move people to the stage they are in")
+    if rule.to_stage_id not in application.stage_ids:
+        raise InvalidInput(
+            "rule_target_not_in_application", "A rule can only move people to a stage of this application"
+        )
+    if isinstance(rule, IdleRule):
+        if not MIN_IDLE <= timedelta(minutes=rule.after_minutes) <= MAX_IDLE:
+            raise InvalidInput(
+                "idle_duration_out_of_range", "An idle rule waits between 1 minute and 365 days"
+            )
+        return
+    if not rule.conditions:
+        raise InvalidInput("conditions_required", "An answer rule needs at least one condition")
+    for condition in rule.conditions:
+        question = stage.question(condition.question_id)
+        if question is None:
+            raise InvalidInput(
+                "unknown_question", f"{condition.question_id!r} is not a question of this stage"
+            )
+        _validate_condition(condition, question)
+
+
+def _validate_condition(condition: Condition, question: Question) -> None:
+    operator = condition.operator
+    if operator in UNARY_OPERATORS:
+        if question.type is not QuestionType.BOOLEAN:
+            raise InvalidInput("operator_not_allowed", f"{operator.value} applies to boolean questions only")
+        return
+    if operator in ORDERING_OPERATORS and question.type not in (QuestionType.NUMBER, QuestionType.DATE):
+        raise InvalidInput(
+            "operator_not_allowed", f"{operator.value} applies to number and date questions only"
+        )
+    if operator in (Operator.IN, Operator.NOT_IN) and not isinstance(condition.value, list):
+        raise InvalidInput("condition_value_invalid", f"{operator.value} needs a list of values")
+    if operator is Operator.CONTAINS and question.type not in (
+        QuestionType.TEXT,
+        QuestionType.LONG_TEXT,
+        QuestionType.MULTI_CHOICE,
+    ):
+        raise InvalidInput("operator_not_allowed", "contains applies to text and multi_choice questions only")
+    if condition.value is None:
+        raise InvalidInput("condition_value_invalid", f"{operator.value} needs a value")
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value.casefold()
+    return value
+
+
+def condition_holds(condition: Condition, answer: Any) -> bool:
+    operator, expected = condition.operator, condition.value
+    if operator is Operator.IS_TRUE:
+        return answer is True
+    if operator is Operator.IS_FALSE:
+        return answer is False
+    if answer is None:
+        return operator in (Operator.NEQ, Operator.NOT_IN)
+    try:
+        if operator is Operator.EQ:
+            return bool(_comparable(answer) == _comparable(expected))
+        if operator is Operator.NEQ:
+            return bool(_comparable(answer) != _comparable(expected))
+        if operator is Operator.IN:
+            return _comparable(answer) in [_comparable(v) for v in expected]
+        if operator is Operator.NOT_IN:
+            return _comparable(answer) not in [_comparable(v) for v in expected]
+        if operator is Operator.CONTAINS:
+            if isinstance(answer, list):
+                return _comparable(expected) in [_comparable(v) for v in answer]
+            return str(expected).casefold() in str(answer).casefold()
+        left, right = _comparable(answer), _comparable(expected)
+        if operator is Operator.GT:
+            return bool(left > right)
+        if operator is Operator.GTE:
+            return bool(left >= right)
+        if operator is Operator.LT:
+            return bool(left < right)
+        return bool(left <= right)
+    except TypeError:  # e.g. a number compared with text: the condition does not hold
+        return False
+
+
+def answer_rule_target(stage: Stage, answers: dict[str, Any]) -> AnswerRule | None:
+    """The first answer rule that matches a completed stage's answers."""
+    if not is_complete(stage, answers):
+        return None
+    for rule in stage.answer_rules():
+        results = [condition_holds(c, answers.get(c.question_id)) for c in rule.conditions]
+        if all(results) if rule.match == "all" else any(results):
+            return rule
+    return None
+
+
+def idle_deadline(stage: Stage, entered_at: datetime) -> tuple[datetime, IdleRule] | None:
+    """When the first-firing idle rule of the stage moves someone who entered at `entered_at`."""
+    best: tuple[datetime, IdleRule] | None = None
+    for rule in stage.idle_rules():
+        deadline = entered_at + timedelta(minutes=rule.after_minutes)
+        if best is None or deadline < best[0]:
+            best = (deadline, rule)
+    return best
+
+
+def rules_targeting(stages: list[Stage], stage_id: str) -> list[tuple[Stage, AnswerRule | IdleRule]]:
+    return [(stage, rule) for stage in stages for rule in stage.rules if rule.to_stage_id == stage_id]
+
+
+def require_open_for_applicants(application: Application) -> None:
+    if application.status is not ApplicationStatus.OPEN:
+        raise Conflict("application_not_open", "This application is not accepting applicants")

@@ -1,0 +1,377 @@
+"""Request and response bodies of the pipeline API: applications, stages, questions, rules, applicants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from plutomi.domain.applicants import Applicant, Mover
+from plutomi.domain.pipeline import (
+    AnswerRule,
+    Application,
+    ApplicationStatus,
+    Condition,
+    IdleRule,
+    Question,
+    QuestionType,
+    Stage,
+)
+from plutomi.entrypoints.schemas import Body, EmailText, Name
+from plutomi.services.applicants import Page, Portal
+from plutomi.services.applications import Design
+
+AppName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+Position = Annotated[int, Field(ge=0, description="0-based; past the end means last")]
+
+
+class CreateApplication(Body):
+    name: AppName
+    description: Description = ""
+
+
+class UpdateApplication(Body):
+    name: AppName | None = None
+    description: Description | None = None
+    status: ApplicationStatus | None = None
+
+
+class CreateStage(Body):
+    name: AppName
+    position: Position | None = None
+
+
+class UpdateStage(Body):
+    name: AppName | None = None
+    position: Position | None = None
+
+
+class QuestionFields(Body):
+    type: QuestionType
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    help_text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+    required: bool = True
+    options: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] = (
+        Field(default_factory=list, max_length=100)
+    )
+
+
+class CreateQuestion(QuestionFields):
+    position: Position | None = None
+
+
+class UpdateQuestion(Body):
+    type: QuestionType | None = None
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = (
+        None
+    )
+    help_text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    required: bool | None = None
+    options: (
+        list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] | None
+    ) = None
+    position: Position | None = None
+
+
+class ConditionIn(Body):
+    question_id: str
+    operator: Literal[
+        "eq", "neq", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "is_true", "is_false"
+    ]
+    value: Any = None
+
+
+class Duration(Body):
+    amount: int = Field(ge=1)
+    unit: Literal["minutes", "hours", "days"]
+
+    def minutes(self) -> int:
+        return self.amount * {"minutes": 1, "hours": 60, "days": 1440}[self.unit]
+
+
+class AnswerRuleIn(Body):
+    kind: Literal["answer"]
+    to_stage_id: str
+    match: Literal["all", "any"] = "all"
+    conditions: list[ConditionIn] = Field(min_length=1, max_length=50)
+
+    def to_rule(self) -> AnswerRule:
+        conditions = tuple(Condition(**c.model_dump()) for c in self.conditions)
+        return AnswerRule(id="new", to_stage_id=self.to_stage_id, match=self.match, conditions=conditions)
+
+
+class IdleRuleIn(Body):
+    kind: Literal["idle"]
+    to_stage_id: str
+    after: Duration
+
+    def to_rule(self) -> IdleRule:
+        return IdleRule(id="new", to_stage_id=self.to_stage_id, after_minutes=self.after.minutes())
+
+
+RuleIn = Annotated[AnswerRuleIn | IdleRuleIn, Field(discriminator="kind")]
+
+
+class CreateRule(Body):
+    rule: RuleIn
+    position: Position | None = None
+
+
+class UpdateRule(Body):
+    rule: RuleIn | None = None
+    position: Position | None = None
+
+
+class Apply(Body):
+    email: EmailText
+    first_name: Name
+    last_name: Name
+
+
+class Answers(Body):
+    answers: dict[str, Any] = Field(description="question id -> answer")
+
+
+class MoveApplicant(Body):
+    from_stage_id: str
+    to_stage_id: str
+
+
+# ---------------------------------------------------------------- responses
+
+
+class StageSummary(BaseModel):
+    id: str
+    name: str
+    position: int
+    questions: int
+    rules: int
+
+
+class ApplicationOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    status: ApplicationStatus
+    stages: list[StageSummary]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, design: Design) -> ApplicationOut:
+        application = design.application
+        stages = [
+            StageSummary(id=s.id, name=s.name, position=i, questions=len(s.questions), rules=len(s.rules))
+            for i, s in enumerate(design.stages)
+        ]
+        return cls(
+            id=application.id,
+            name=application.name,
+            description=application.description,
+            status=application.status,
+            stages=stages,
+            created_at=application.created_at,
+            updated_at=application.updated_at,
+        )
+
+
+class ApplicationSummary(BaseModel):
+    id: str
+    name: str
+    description: str
+    status: ApplicationStatus
+    stage_count: int
+
+    @classmethod
+    def of(cls, application: Application) -> ApplicationSummary:
+        return cls(
+            id=application.id,
+            name=application.name,
+            description=application.description,
+            status=application.status,
+            stage_count=len(application.stage_ids),
+        )
+
+
+class ApplicationList(BaseModel):
+    applications: list[ApplicationSummary]
+
+
+class RuleOut(BaseModel):
+    id: str
+    kind: Literal["answer", "idle"]
+    to_stage_id: str
+    match: Literal["all", "any"] | None = None
+    conditions: list[Condition] | None = None
+    after_minutes: int | None = None
+
+    @classmethod
+    def of(cls, rule: AnswerRule | IdleRule) -> RuleOut:
+        if isinstance(rule, IdleRule):
+            return cls(
+                id=rule.id, kind="idle", to_stage_id=rule.to_stage_id, after_minutes=rule.after_minutes
+            )
+        return cls(
+            id=rule.id,
+            kind="answer",
+            to_stage_id=rule.to_stage_id,
+            match=rule.match,
+            conditions=list(rule.conditions),
+        )
+
+
+class StageOut(BaseModel):
+    id: str
+    application_id: str
+    name: str
+    questions: list[Question]
+    rules: list[RuleOut]
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, stage: Stage) -> StageOut:
+        return cls(
+            id=stage.id,
+            application_id=stage.application_id,
+            name=stage.name,
+            questions=stage.questions,
+            rules=[RuleOut.of(r) for r in stage.rules],
+            updated_at=stage.updated_at,
+        )
+
+
+class StageList(BaseModel):
+    stages: list[StageOut]
+
+
+class PublicQuestion(BaseModel):
+    id: str
+    type: QuestionType
+    title: str
+    help_text: str
+    required: bool
+    options: list[str]
+
+
+class PublicApplication(BaseModel):
+    id: str
+    org_id: str
+    name: str
+    description: str
+
+    @classmethod
+    def of(cls, application: Application) -> PublicApplication:
+        return cls(
+            id=application.id,
+            org_id=application.org_id,
+            name=application.name,
+            description=application.description,
+        )
+
+
+class PublicApplicationList(BaseModel):
+    applications: list[PublicApplication]
+
+
+class PortalStage(BaseModel):
+    id: str
+    name: str
+    questions: list[PublicQuestion]
+    answers: dict[str, Any]
+    complete: bool
+
+
+class PortalOut(BaseModel):
+    applicant_id: str
+    first_name: str
+    application: PublicApplication
+    stage: PortalStage | None
+
+    @classmethod
+    def of(cls, portal: Portal) -> PortalOut:
+        from plutomi.domain.pipeline import is_complete
+
+        stage = None
+        if portal.stage is not None:
+            asked = {q.id for q in portal.stage.questions}
+            stage = PortalStage(
+                id=portal.stage.id,
+                name=portal.stage.name,
+                questions=[
+                    PublicQuestion(
+                        id=q.id,
+                        type=q.type,
+                        title=q.title,
+                        help_text=q.help_text,
+                        required=q.required,
+                        options=list(q.options),
+                    )
+                    for q in portal.stage.questions
+                ],
+                answers={k: v for k, v in portal.applicant.answers.items() if k in asked},
+                complete=is_complete(portal.stage, portal.applicant.answers),
+            )
+        return cls(
+            applicant_id=portal.applicant.id,
+            first_name=portal.applicant.first_name,
+            application=PublicApplication.of(portal.application),
+            stage=stage,
+        )
+
+
+class VisitOut(BaseModel):
+    stage_id: str
+    entered_at: datetime
+    entered_by: Mover
+    exited_at: datetime | None
+    exited_by: Mover | None
+
+
+class ApplicantSummary(BaseModel):
+    id: str
+    email: str | None
+    first_name: str
+    last_name: str
+    stage_id: str | None
+    stage_entered_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, applicant: Applicant) -> ApplicantSummary:
+        return cls(
+            id=applicant.id,
+            email=applicant.email,
+            first_name=applicant.first_name,
+            last_name=applicant.last_name,
+            stage_id=applicant.stage_id,
+            stage_entered_at=applicant.stage_entered_at,
+            created_at=applicant.created_at,
+        )
+
+
+class ApplicantPage(BaseModel):
+    applicants: list[ApplicantSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+
+    @classmethod
+    def of(cls, page: Page) -> ApplicantPage:
+        return cls(applicants=[ApplicantSummary.of(a) for a in page.applicants], next_cursor=page.next_cursor)
+
+
+class ApplicantOut(ApplicantSummary):
+    application_id: str
+    answers: dict[str, Any]
+    history: list[VisitOut]
+    idle_deadline: datetime | None
+
+    @classmethod
+    def of(cls, applicant: Applicant) -> ApplicantOut:
+        return cls(
+            **ApplicantSummary.of(applicant).model_dump(),
+            application_id=applicant.application_id,
+            answers=applicant.answers,
+            idle_deadline=applicant.idle_deadline,
+            history=[VisitOut(**v.model_dump()) for v in applicant.history],
+        )

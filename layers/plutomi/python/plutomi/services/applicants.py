@@ -1,0 +1,488 @@
+"""Applicants: applying, the private portal, answers and the rules they trigger, recruiters' views
+and moves, erasure, and the idle sweeper.
+
+Every move is one conditional update that names the stage (and the moment) the applicant is leaving,
+so two movers — recruiters, answer rules, sweepers — never both move the same person.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from plutomi.adapters.mongo_base import DuplicateItem
+from plutomi.adapters.mongo_pipeline import decode_cursor, encode_cursor
+from plutomi.domain import events
+from plutomi.domain.applicants import (
+    Applicant,
+    Mover,
+    StageVisit,
+    entering,
+    history_after_move,
+    history_closed,
+)
+from plutomi.domain.errors import Conflict, InvalidFields, InvalidInput, NotFound
+from plutomi.domain.identity import hash_secret, normalize_email, secrets_match
+from plutomi.domain.models import Role
+from plutomi.domain.pipeline import (
+    Application,
+    ApplicationStatus,
+    IdleRule,
+    Stage,
+    answer_rule_target,
+    idle_deadline,
+    is_complete,
+    validate_answers,
+)
+from plutomi.services.applications import load_application, load_stage, ordered_stages
+from plutomi.services.auth import Principal
+from plutomi.services.orgs import require_membership
+from plutomi.services.ports import Dependencies
+
+ATTEMPTS = 5
+PORTAL_NOT_FOUND = "This link is not valid any more; apply again with your email to get a new one"
+
+
+@dataclass(frozen=True)
+class Portal:
+    applicant: Applicant
+    application: Application
+    stage: Stage | None
+
+
+@dataclass(frozen=True)
+class Page:
+    applicants: list[Applicant]
+    next_cursor: str | None
+
+
+# ---------------------------------------------------------------- public: applying and the portal
+
+
+def public_application(
+    deps: Dependencies, org_id: str, application_id: str
+) -> tuple[Application, list[Stage]]:
+    application = deps.store.applications.get(org_id, application_id)
+    if application is None or application.status is not ApplicationStatus.OPEN:
+        raise NotFound("application_not_found", "No open application here")
+    return application, ordered_stages(deps, application)
+
+
+def list_public_applications(deps: Dependencies, org_id: str) -> list[Application]:
+    return [a for a in deps.store.applications.list_for_org(org_id) if a.status is ApplicationStatus.OPEN]
+
+
+def apply(
+    deps: Dependencies, org_id: str, application_id: str, raw_email: str, first_name: str, last_name: str
+) -> None:
+    """Puts a person in the first stage, or sends their link again. The answer is the same either way."""
+    _, stages = public_application(deps, org_id, application_id)
+    email = normalize_email(raw_email)
+    existing = deps.store.applicants.get_by_email(org_id, application_id, email)
+    if existing is None:
+        now = deps.clock.now()
+        first = stages[0]
+        mover = Mover(kind="applicant")
+        applicant = Applicant(
+            id=deps.clock.new_id("apl"),
+            org_id=org_id,
+            application_id=application_id,
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            created_at=now,
+            updated_at=now,
+            history=[StageVisit(stage_id=first.id, entered_at=now, entered_by=mover)],
+            **entering(first, now, mover),
+        )
+        try:
+            deps.store.applicants.create(applicant)
+        except DuplicateItem:  # the same person applied twice at once
+            existing = deps.store.applicants.get_by_email(org_id, application_id, email)
+        else:
+            deps.emit(
+                events.APPLICANT_CREATED,
+                org_id,
+                {"applicant_id": applicant.id, "application_id": application_id, "stage_id": first.id},
+            )
+            return
+    assert existing is not None
+    deps.emit(
+        events.APPLICANT_LINK_REQUESTED,
+        org_id,
+        {"applicant_id": existing.id, "application_id": application_id},
+    )
+
+
+def issue_portal_link(
+    deps: Dependencies, org_id: str, applicant_id: str
+) -> tuple[Applicant, Application, str] | None:
+    """Mints a new portal secret (the old link stops working) and returns the URL to email.
+
+    Called by the notifications consumer: the secret never travels in an event."""
+    applicant = deps.store.applicants.get(org_id, applicant_id)
+    if applicant is None or applicant.is_deleted:
+        return None
+    application = deps.store.applications.get(org_id, applicant.application_id)
+    if application is None:
+        return None
+    secret = secrets.token_urlsafe(32)
+    secret_hash = hash_secret(deps.settings.session_secret, "portal", applicant.id, secret)
+    updated = _update(
+        deps, org_id, applicant_id, lambda a: a.model_copy(update={"portal_secret_hash": secret_hash})
+    )
+    if updated is None:
+        return None
+    return updated, application, f"{deps.settings.base_url}/public/applicants/{applicant.id}.{secret}"
+
+
+def _from_token(deps: Dependencies, token: str) -> Applicant:
+    applicant_id, _, secret = token.partition(".")
+    applicant = (
+        deps.store.applicants.get_for_portal(applicant_id) if applicant_id.startswith("apl_") else None
+    )
+    if (
+        applicant is None
+        or applicant.is_deleted
+        or applicant.portal_secret_hash is None
+        or not secret
+        or not secrets_match(
+            applicant.portal_secret_hash,
+            hash_secret(deps.settings.session_secret, "portal", applicant.id, secret),
+        )
+    ):
+        raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
+    return applicant
+
+
+def portal(deps: Dependencies, token: str) -> Portal:
+    applicant = _from_token(deps, token)
+    application = deps.store.applications.get(applicant.org_id, applicant.application_id)
+    if application is None:
+        raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
+    stage = (
+        deps.store.stages.get(applicant.org_id, applicant.application_id, applicant.stage_id)
+        if applicant.stage_id
+        else None
+    )
+    return Portal(applicant=applicant, application=application, stage=stage)
+
+
+def submit_answers(deps: Dependencies, token: str, submitted: dict[str, Any]) -> Portal:
+    """Stores valid answers for the current stage; when it becomes complete, applies its answer rules
+    at once, so the response already shows where the person is now."""
+    applicant = _from_token(deps, token)
+    if applicant.stage_id is None:
+        raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
+    stage = load_stage(deps, applicant.org_id, applicant.application_id, applicant.stage_id)
+    accepted, problems = validate_answers(stage, submitted)
+    if problems:
+        summary = "; ".join(f"{field}: {message}" for field, message in problems.items())
+        raise InvalidFields("invalid_answers", summary, problems)
+    if not accepted:
+        raise InvalidInput("no_answers", "Send at least one answer")
+
+    def record(current: Applicant) -> Applicant:
+        if current.stage_id != stage.id:
+            raise Conflict(
+                "stage_changed", "You were moved to another stage meanwhile; reload to see its questions"
+            )
+        answers = {**current.answers, **accepted}
+        changes: dict[str, Any] = {"answers": answers}
+        if is_complete(stage, answers):  # a completed stage is not idle any more
+            changes |= {"idle_deadline": None, "idle_rule_id": None}
+        return current.model_copy(update=changes)
+
+    updated = _update(deps, applicant.org_id, applicant.id, record)
+    if updated is None:
+        raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
+    deps.emit(
+        events.APPLICANT_ANSWERED,
+        applicant.org_id,
+        {
+            "applicant_id": applicant.id,
+            "application_id": applicant.application_id,
+            "stage_id": stage.id,
+            "question_ids": sorted(accepted),
+            "completed": is_complete(stage, updated.answers),
+        },
+    )
+    rule = answer_rule_target(stage, updated.answers)
+    if rule is not None:
+        target = deps.store.stages.get(applicant.org_id, applicant.application_id, rule.to_stage_id)
+        if target is not None:
+            _move(deps, updated, stage, target, Mover(kind="rule", id=rule.id))
+    return portal(deps, token)
+
+
+# ---------------------------------------------------------------- recruiters
+
+
+def list_applicants(
+    deps: Dependencies,
+    principal: Principal,
+    org_id: str,
+    application_id: str,
+    stage_id: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Page:
+    require_membership(deps, principal, org_id)
+    load_application(deps, org_id, application_id)
+    after = None
+    if cursor:
+        after = decode_cursor(cursor)
+        if after is None:
+            raise InvalidInput(
+                "invalid_cursor", "The cursor is not one this API gave out; start from the first page"
+            )
+    found = deps.store.applicants.page(org_id, application_id, stage_id, after, limit + 1)
+    more = len(found) > limit
+    found = found[:limit]
+    return Page(applicants=found, next_cursor=encode_cursor(found[-1].id) if more and found else None)
+
+
+def get_applicant(deps: Dependencies, principal: Principal, org_id: str, applicant_id: str) -> Applicant:
+    require_membership(deps, principal, org_id)
+    return _load(deps, org_id, applicant_id)
+
+
+def move_applicant(
+    deps: Dependencies,
+    principal: Principal,
+    org_id: str,
+    applicant_id: str,
+    from_stage_id: str,
+    to_stage_id: str,
+) -> Applicant:
+    require_membership(deps, principal, org_id)
+    applicant = _load(deps, org_id, applicant_id)
+    if applicant.stage_id != from_stage_id:
+        raise Conflict(
+            "applicant_not_in_stage",
+            f"The applicant is no longer in stage {from_stage_id!r} (now in {applicant.stage_id!r}); "
+            "reload and retry",
+        )
+    if to_stage_id == from_stage_id:
+        raise InvalidInput("same_stage", "The applicant is already in that stage")
+    source = load_stage(deps, org_id, applicant.application_id, from_stage_id)
+    target = deps.store.stages.get(org_id, applicant.application_id, to_stage_id)
+    if target is None:
+        raise InvalidInput(
+            "invalid_move_target", "to_stage_id must be a stage of the applicant's application"
+        )
+    mover = Mover(kind="user", id=principal.user.id)
+    moved = _move(deps, applicant, source, target, mover)
+    if moved is None:
+        raise Conflict(
+            "applicant_not_in_stage",
+            f"The applicant left stage {from_stage_id!r} meanwhile; reload and retry",
+        )
+    return moved
+
+
+def delete_applicant(deps: Dependencies, principal: Principal, org_id: str, applicant_id: str) -> None:
+    """Erases the person's data (name, email, answers, portal link) and keeps an anonymous history."""
+    require_membership(deps, principal, org_id, Role.ADMIN)
+    applicant = _load(deps, org_id, applicant_id)
+    mover = Mover(kind="user", id=principal.user.id)
+
+    def erase(current: Applicant) -> Applicant | None:
+        if current.is_deleted:
+            return None
+        now = deps.clock.now()
+        return current.model_copy(
+            update={
+                "email": None,
+                "first_name": "",
+                "last_name": "",
+                "answers": {},
+                "portal_secret_hash": None,
+                "idle_deadline": None,
+                "idle_rule_id": None,
+                "stage_id": None,
+                "deleted_at": now,
+                "history": history_closed(current.history, now, mover),
+            }
+        )
+
+    if _update(deps, org_id, applicant_id, erase) is None:
+        raise NotFound("applicant_not_found", f"No applicant {applicant_id!r} in this organisation")
+    deps.emit(
+        events.APPLICANT_DELETED,
+        org_id,
+        {"applicant_id": applicant_id, "application_id": applicant.application_id},
+    )
+
+
+def _load(deps: Dependencies, org_id: str, applicant_id: str) -> Applicant:
+    applicant = deps.store.applicants.get(org_id, applicant_id)
+    if applicant is None or applicant.is_deleted:
+        raise NotFound("applicant_not_found", f"No applicant {applicant_id!r} in this organisation")
+    return applicant
+
+
+# ---------------------------------------------------------------- moving
+
+
+def _update(
+    deps: Dependencies, org_id: str, applicant_id: str, change: Callable[[Applicant], Applicant | None]
+) -> Applicant | None:
+    """Read-modify-write under the applicant's version, retried when someone else wrote first.
+    `change` returns the new state, or None when its precondition no longer holds."""
+    for _ in range(ATTEMPTS):
+        current = deps.store.applicants.get(org_id, applicant_id)
+        if current is None:
+            return None
+        changed = change(current)
+        if changed is None:
+            return None
+        saved = deps.store.applicants.save(current, changed, deps.clock.now())
+        if saved is not None:
+            return saved
+    raise Conflict("concurrent_change", "The applicant changed at the same moment; reload and try again")
+
+
+def _move(
+    deps: Dependencies,
+    applicant: Applicant,
+    source: Stage,
+    target: Stage,
+    by: Mover,
+    still_applies: Callable[[Applicant], bool] = lambda _: True,
+) -> Applicant | None:
+    """Moves the applicant from `source` to `target` if, when written, they are still in `source` and
+    `still_applies` holds; None when someone else moved them first."""
+
+    def move(current: Applicant) -> Applicant | None:
+        if current.stage_id != source.id or not still_applies(current):
+            return None
+        now = deps.clock.now()
+        return current.model_copy(
+            update={
+                **entering(target, now, by),
+                "history": history_after_move(current.history, target.id, now, by),
+            }
+        )
+
+    moved = _update(deps, applicant.org_id, applicant.id, move)
+    if moved is not None:
+        deps.emit(
+            events.APPLICANT_MOVED,
+            applicant.org_id,
+            {
+                "applicant_id": applicant.id,
+                "application_id": applicant.application_id,
+                "from_stage_id": source.id,
+                "to_stage_id": target.id,
+                "by": by.model_dump(),
+            },
+        )
+    return moved
+
+
+def move_all_out_of_stage(deps: Dependencies, principal: Principal, source: Stage, target: Stage) -> int:
+    mover = Mover(kind="user", id=principal.user.id)
+    moved = 0
+    for applicant in list(deps.store.applicants.in_stage(source.org_id, source.application_id, source.id)):
+        if _move(deps, applicant, source, target, mover) is not None:
+            moved += 1
+    if deps.store.applicants.count_in_stage(source.org_id, source.application_id, source.id):
+        raise Conflict("stage_has_applicants", "Applicants entered the stage meanwhile; try again")
+    return moved
+
+
+def reschedule_idle_deadlines(deps: Dependencies, stage: Stage) -> None:
+    """After a stage's idle rules changed: recompute the deadline of everyone waiting in it."""
+
+    def reschedule(current: Applicant) -> Applicant | None:
+        if (
+            current.stage_id != stage.id
+            or current.stage_entered_at is None
+            or is_complete(stage, current.answers)
+        ):
+            return None
+        deadline = idle_deadline(stage, current.stage_entered_at)
+        return current.model_copy(
+            update={
+                "idle_deadline": deadline[0] if deadline else None,
+                "idle_rule_id": deadline[1].id if deadline else None,
+            }
+        )
+
+    for applicant in list(deps.store.applicants.in_stage(stage.org_id, stage.application_id, stage.id)):
+        _update(deps, stage.org_id, applicant.id, reschedule)
+
+
+# ---------------------------------------------------------------- the idle sweeper
+
+
+@dataclass
+class SweepResult:
+    due: int = 0
+    moved: int = 0
+    skipped: int = 0
+
+
+def sweep_idle(deps: Dependencies, batch_size: int = 500) -> SweepResult:
+    """Moves everyone whose idle deadline has passed. Safe to run twice at once and to crash halfway:
+    each move is conditional, and whoever was not moved is still due next time."""
+    result = SweepResult()
+    stages: dict[tuple[str, str, str], Stage | None] = {}
+    seen: set[str] = set()
+    now = deps.clock.now()
+
+    def stage_of(applicant: Applicant, stage_id: str) -> Stage | None:
+        key = (applicant.org_id, applicant.application_id, stage_id)
+        if key not in stages:
+            stages[key] = deps.store.stages.get(*key)
+        return stages[key]
+
+    while True:
+        due = [a for a in deps.store.applicants.due_for_idle_move(now, batch_size) if a.id not in seen]
+        if not due:
+            return result
+        for applicant in due:
+            seen.add(applicant.id)
+            result.due += 1
+            if applicant.stage_id is None:
+                continue
+            stage = stage_of(applicant, applicant.stage_id)
+            rule = _idle_rule(stage, applicant.idle_rule_id)
+            target = stage_of(applicant, rule.to_stage_id) if rule else None
+            if stage is None or rule is None or target is None:
+                # The rule or a stage went away after the deadline was set: forget the deadline.
+                forget = _forget_deadline(applicant.stage_id, applicant.idle_rule_id)
+                _update(deps, applicant.org_id, applicant.id, forget)
+                result.skipped += 1
+                continue
+            still_due = _still_due(now, rule.id)
+            if (
+                _move(deps, applicant, stage, target, Mover(kind="sweeper", id=rule.id), still_due)
+                is not None
+            ):
+                result.moved += 1
+            else:
+                result.skipped += 1  # someone else moved them first, or they completed the stage
+
+
+def _still_due(now: datetime, rule_id: str) -> Callable[[Applicant], bool]:
+    return lambda a: a.idle_rule_id == rule_id and a.idle_deadline is not None and a.idle_deadline <= now
+
+
+def _forget_deadline(stage_id: str, rule_id: str | None) -> Callable[[Applicant], Applicant | None]:
+    def forget(current: Applicant) -> Applicant | None:
+        if current.stage_id != stage_id or current.idle_rule_id != rule_id:
+            return None
+        return current.model_copy(update={"idle_deadline": None, "idle_rule_id": None})
+
+    return forget
+
+
+def _idle_rule(stage: Stage | None, rule_id: str | None) -> IdleRule | None:
+    if stage is None:
+        return None
+    return next((rule for rule in stage.idle_rules() if rule.id == rule_id), None)

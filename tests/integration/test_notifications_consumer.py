@@ -1,0 +1,156 @@
+"""The notifications consumer, called as Lambda calls it: SQS-shaped batches, real moto SES, and the
+idempotency records in nx-27017. The bridge is not involved."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import uuid
+from typing import Any
+
+import pytest
+
+from functions.consumers import notifications
+from plutomi.domain import events
+from plutomi.domain.events import Event
+from plutomi.observability import logger
+from plutomi.runtime.aws_events import sqs_event, sqs_record
+from plutomi.runtime.functions import LocalContext
+from plutomi.runtime.local_mail import SentEmail, list_sent_emails
+from plutomi.services.ports import Dependencies
+from tests.conftest import unique_email, unique_org_id
+from tests.support.http import code_from
+
+
+def invoke(*bodies: str, message_ids: list[str] | None = None) -> tuple[dict[str, Any], list[str]]:
+    ids = message_ids or [str(uuid.uuid4()) for _ in bodies]
+    records = [sqs_record(body, message_id=mid) for body, mid in zip(bodies, ids, strict=True)]
+    context: Any = LocalContext("consumers.notifications")  # Lambda's context object, as run locally
+    response = notifications.handler(sqs_event(records), context)
+    return response, ids
+
+
+def sent_to(deps: Dependencies, email: str) -> list[SentEmail]:
+    endpoint = deps.settings.aws_endpoint_url
+    assert endpoint is not None
+    return list_sent_emails(endpoint, to=email)
+
+
+def code_event(deps: Dependencies, email: str, code: str = "K7M2PQ") -> Event:
+    now = deps.clock.now()
+    return deps.event(
+        events.TOTP_REQUESTED,
+        None,
+        {
+            "email": email,
+            "code": code,
+            "code_id": deps.clock.new_id("otp"),
+            "expires_at": now.isoformat(),
+        },
+    )
+
+
+NO_FAILURES: dict[str, Any] = {"batchItemFailures": []}
+
+
+def test_an_event_delivered_twice_sends_one_email(deps: Dependencies) -> None:
+    email = unique_email("twice")
+    body = code_event(deps, email).model_dump_json()
+
+    assert invoke(body)[0] == NO_FAILURES
+    assert invoke(body)[0] == NO_FAILURES  # redelivered: a new messageId, the same event id
+    assert len(sent_to(deps, email)) == 1
+
+
+def test_an_event_twice_in_one_batch_sends_one_email(deps: Dependencies) -> None:
+    email = unique_email("batched")
+    body = code_event(deps, email).model_dump_json()
+
+    response, ids = invoke(body, body)
+    assert ids[0] != ids[1]
+    assert response == NO_FAILURES
+    assert len(sent_to(deps, email)) == 1
+
+
+def test_distinct_events_each_send_their_email(deps: Dependencies) -> None:
+    email = unique_email("two-codes")
+    first, second = code_event(deps, email, "AAAAAA"), code_event(deps, email, "BBBBBB")
+
+    assert invoke(first.model_dump_json(), second.model_dump_json())[0] == NO_FAILURES
+    assert sorted(code_from(mail.text) for mail in sent_to(deps, email)) == ["AAAAAA", "BBBBBB"]
+
+
+def test_an_invite_sends_an_email_naming_the_org(deps: Dependencies) -> None:
+    email, org_id = unique_email("invited"), unique_org_id("crew")
+    org_name = f"Night Owls {uuid.uuid4().hex[:6]}"
+    event = deps.event(
+        events.INVITE_CREATED,
+        org_id,
+        {
+            "invite_id": deps.clock.new_id("inv"),
+            "email": email,
+            "role": "admin",
+            "org_display_name": org_name,
+            "inviter_email": "ada@example.com",
+            "expires_at": deps.clock.now().isoformat(),
+        },
+    )
+
+    assert invoke(event.model_dump_json())[0] == NO_FAILURES
+    [mail] = sent_to(deps, email)
+    assert org_name in mail.subject and org_name in mail.text and org_name in (mail.html or "")
+    assert "ada@example.com" in mail.text and "admin" in mail.text
+    assert f"{deps.settings.base_url}/invites" in mail.text
+
+
+def test_events_without_an_email_are_acknowledged_and_ignored(deps: Dependencies) -> None:
+    org_id, watcher = unique_org_id("quiet"), unique_email("watcher")
+    # Even with an address in its data, an event this consumer has no email for sends nothing.
+    data = {"org_id": org_id, "display_name": "Quiet", "by": "usr_x", "email": watcher, "code": "K7M2PQ"}
+    event = deps.event(events.ORG_CREATED, org_id, data)
+
+    assert invoke(event.model_dump_json())[0] == NO_FAILURES
+    assert sent_to(deps, watcher) == []
+
+
+def test_a_malformed_record_fails_alone(deps: Dependencies) -> None:
+    email = unique_email("survivor")
+    good = code_event(deps, email).model_dump_json()
+
+    response, (bad_id, _) = invoke("not json", good)
+    assert response == {"batchItemFailures": [{"itemIdentifier": bad_id}]}
+    assert len(sent_to(deps, email)) == 1
+
+    response, (_, bad_id) = invoke(good, '{"id": "evt_x", "type": "totp.requested"}')
+    assert response == {"batchItemFailures": [{"itemIdentifier": bad_id}]}
+    assert len(sent_to(deps, email)) == 1  # the good one was a redelivery: still one email
+
+
+def test_the_code_is_in_the_email_and_never_in_the_logs(
+    deps: Dependencies,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The Powertools handler holds the stream it found at import; point it at the captured stdout.
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    monkeypatch.setattr(handler, "stream", sys.stdout)
+    caplog.set_level(logging.INFO)
+
+    email, code = unique_email("secret"), "Q9W8E7"
+    event = code_event(deps, email, code)
+    # A broken envelope carrying the same code fails; handling that failure must not leak the code.
+    broken = event.model_dump_json(exclude={"occurred_at"})
+    response, (_, broken_id) = invoke(event.model_dump_json(), broken)
+    assert response == {"batchItemFailures": [{"itemIdentifier": broken_id}]}
+
+    [mail] = sent_to(deps, email)
+    assert code_from(mail.text) == code
+    assert mail.html is not None and code in mail.html
+
+    output = capsys.readouterr()
+    logged = output.out + output.err + caplog.text
+    assert event.id in output.out, "the consumer's log line was not captured"
+    assert code not in logged
+    assert code.lower() not in logged.lower()
