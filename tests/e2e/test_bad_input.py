@@ -20,17 +20,19 @@ from plutomi.runtime.gateway import MAX_BODY_BYTES
 from plutomi.services.ports import Dependencies
 from plutomi.topology import ROUTES, Route
 from tests.conftest import unique_email, unique_org_id
-from tests.e2e.test_tenant_isolation import PATH_PARAM, body_for, error_code, fill_path, user_id
+from tests.e2e.test_tenant_isolation import (
+    PATH_PARAM,
+    VALID_BODIES,
+    body_for,
+    build_pipeline,
+    error_code,
+    fill_path,
+    is_public,
+    user_id,
+)
 from tests.support.http import Api, sign_in
 from tests.support.stack import RunningStack
 
-PUBLIC = {
-    ("POST", "/auth/totp"),
-    ("POST", "/auth/totp/verify"),
-    ("GET", "/health"),
-    ("GET", "/openapi.json"),
-    ("GET", "/docs"),
-}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 JSON = {"content-type": "application/json"}
 
@@ -42,10 +44,11 @@ class Owner:
     org: str
     invite_id: str  # pending, to `invitee_email`
     invitee_email: str
+    pipeline: dict[str, str]
 
     @property
     def ids(self) -> dict[str, str]:
-        return {"org_id": self.org, "user_id": self.user_id, "invite_id": self.invite_id}
+        return {"org_id": self.org, "user_id": self.user_id, "invite_id": self.invite_id, **self.pipeline}
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +59,7 @@ def owner(stack: RunningStack) -> Owner:
     invitee = unique_email("ivan")
     invite = api.post(f"/orgs/{org}/invites", json={"email": invitee})
     assert invite.status_code == 201, invite.text
-    return Owner(api, user_id(api), org, invite.json()["id"], invitee)
+    return Owner(api, user_id(api), org, invite.json()["id"], invitee, build_pipeline(api, org, stack))
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +70,8 @@ def openapi(stack: RunningStack) -> dict[str, Any]:
     return document
 
 
-BODY_ROUTES = [route for route in ROUTES if body_for(route) is not None]
+# Routes missing from VALID_BODIES fail test_tenant_isolation.py and every generated test below.
+BODY_ROUTES = [route for route in ROUTES if VALID_BODIES.get((route.method, route.path)) is not None]
 PARAM_ROUTES = [route for route in ROUTES if PATH_PARAM.search(route.path)]
 
 
@@ -94,6 +98,16 @@ def body_schema(openapi: dict[str, Any], route: Route) -> dict[str, Any]:
     reference = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     schema: dict[str, Any] = openapi["components"]["schemas"][reference.rsplit("/", 1)[-1]]
     return schema
+
+
+def accepts_object(openapi: dict[str, Any], field: dict[str, Any]) -> bool:
+    """Whether a property's schema admits a JSON object (directly, by reference or in a union)."""
+    if "$ref" in field:
+        return accepts_object(openapi, openapi["components"]["schemas"][field["$ref"].rsplit("/", 1)[-1]])
+    if field.get("type") == "object" or "properties" in field:
+        return True
+    options = field.get("anyOf", []) + field.get("oneOf", []) + field.get("allOf", [])
+    return any(accepts_object(openapi, option) for option in options)
 
 
 # ------------------------------------------------------------------ broken bodies, on every body route
@@ -157,10 +171,12 @@ def test_missing_extra_and_mistyped_fields_are_named(owner: Owner, openapi: dict
             assert_error(missing, 422, "validation_failed", f"{label(route)} without {name}")
             assert fields_named(missing) == {name}, f"{label(route)} without {name}: {missing.text[:300]}"
 
-        for name in schema["properties"]:
-            # An operator object where a value belongs: a type error, never a query.
-            mistyped = owner.api.request(route.method, path, json={**valid, name: {"$ne": None}})
-            assert_error(mistyped, 422, "validation_failed", f"{label(route)} with {name} an object")
+        for name, field in schema["properties"].items():
+            # An operator object where a value belongs is a type error, never a query; where an
+            # object belongs, a string is.
+            wrong: object = "not-an-object" if accepts_object(openapi, field) else {"$ne": None}
+            mistyped = owner.api.request(route.method, path, json={**valid, name: wrong})
+            assert_error(mistyped, 422, "validation_failed", f"{label(route)} with {name}={wrong!r}")
             assert fields_named(mistyped) == {name}, f"{label(route)} {name}: {mistyped.text[:300]}"
 
 
@@ -252,7 +268,7 @@ def test_no_credentials_is_401_and_never_5xx(stack: RunningStack, owner: Owner) 
     for route in ROUTES:
         response = anonymous.request(route.method, fill_path(route, owner.ids), json=body_for(route))
         assert response.status_code < 500, f"{label(route)}: {response.status_code} {response.text[:300]}"
-        if (route.method, route.path) in PUBLIC:
+        if is_public(route):
             if response.status_code >= 400:
                 assert error_code(response), f"{label(route)}: {response.text[:300]}"
         else:
@@ -265,6 +281,8 @@ def test_no_credentials_and_no_body_is_never_5xx(stack: RunningStack, owner: Own
         response = anonymous.request(route.method, fill_path(route, owner.ids))
         assert response.status_code < 500, f"{label(route)}: {response.status_code} {response.text[:300]}"
         if response.status_code >= 400:
+            assert error_code(response), f"{label(route)}: {response.text[:300]}"
+        if not is_public(route):
             assert error_code(response) in {"not_signed_in", "validation_failed"}, label(route)
 
 
@@ -282,7 +300,7 @@ def garbage_tokens(owner: Owner) -> Iterator[tuple[str, dict[str, str]]]:
 
 def test_a_bad_token_is_401_session_invalid_on_every_route(stack: RunningStack, owner: Owner) -> None:
     anonymous = Api(stack.base_url)
-    private = [route for route in ROUTES if (route.method, route.path) not in PUBLIC]
+    private = [route for route in ROUTES if not is_public(route)]
     for name, headers in garbage_tokens(owner):
         for route in private:
             response = anonymous.request(
@@ -359,15 +377,24 @@ def test_wrong_method_is_405_with_allow_on_every_path(owner: Owner) -> None:
     ],
 )
 def test_strange_path_parameters_are_404(owner: Owner, value: str) -> None:
+    design = f"/orgs/{owner.org}/applications/{owner.pipeline['application_id']}"
+    before = owner.api.get(design).json()
     for route in PARAM_ROUTES:
         for name in PATH_PARAM.findall(route.path):
             path = fill_path(route, {**owner.ids, name: value})
             response = owner.api.request(route.method, path, json=body_for(route))
+            if (route.method, route.path) == ("GET", "/public/orgs/{org_id}/applications") and (
+                response.status_code == 200
+            ):
+                # To the public, an unknown org is an org with no open applications.
+                assert response.json() == {"applications": []}, path
+                continue
             assert response.status_code == 404, (
                 f"{route.method} {path}: {response.status_code} {response.text}"
             )
             assert error_code(response), f"{route.method} {path}: {response.text}"
     assert owner.api.get(f"/orgs/{owner.org}/invites").json()["invites"][0]["id"] == owner.invite_id
+    assert owner.api.get(design).json() == before
 
 
 # ------------------------------------------------------------------ size
@@ -445,3 +472,20 @@ def test_answering_or_canceling_a_finished_invite_is_409(stack: RunningStack, ow
     assert_error(invitee.post(f"/invites/{declined_id}/accept"), 409, "invite_not_pending")
     assert_error(owner.api.delete(f"/orgs/{owner.org}/invites/{declined_id}"), 409, "invite_not_pending")
     assert invitee.get(f"/orgs/{owner.org}").status_code == 404
+
+
+# ------------------------------------------------------------------ query strings
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "-1", "abc", "1.5"])
+def test_a_bad_page_size_is_422(owner: Owner, limit: str) -> None:
+    listing = f"/orgs/{owner.org}/applications/{owner.pipeline['application_id']}/applicants"
+    response = owner.api.get(listing, params={"limit": limit})
+    error = assert_error(response, 422, "validation_failed", limit)
+    assert [d["field"].rsplit(".", 1)[-1] for d in error["details"]] == ["limit"]
+
+
+def test_a_cursor_the_api_did_not_give_out_is_400(owner: Owner) -> None:
+    listing = f"/orgs/{owner.org}/applications/{owner.pipeline['application_id']}/applicants"
+    for cursor in ("garbage", "eyJ4IjogMX0", "%00", "x" * 2000):
+        assert_error(owner.api.get(listing, params={"cursor": cursor}), 400, "invalid_cursor", cursor)

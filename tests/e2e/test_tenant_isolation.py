@@ -22,7 +22,6 @@ from tests.support.http import Api, sign_in
 from tests.support.stack import RunningStack
 
 Body = dict[str, Any]
-STAGE = "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}"
 
 # A syntactically valid body for every route in ROUTES (None: the route takes no body). Fresh values
 # on every call, so a body may be sent many times. A route missing here fails the tests that use it.
@@ -49,23 +48,42 @@ VALID_BODIES: dict[tuple[str, str], Callable[[], Body] | None] = {
     ("POST", "/orgs/{org_id}/applications"): lambda: {"name": "Planted", "description": "by mallory"},
     ("GET", "/orgs/{org_id}/applications"): None,
     ("GET", "/orgs/{org_id}/applications/{application_id}"): None,
-    ("PATCH", "/orgs/{org_id}/applications/{application_id}"): lambda: {"name": "Hijacked", "status": "closed"},
+    ("PATCH", "/orgs/{org_id}/applications/{application_id}"): lambda: {
+        "name": "Hijacked",
+        "status": "closed",
+    },
     ("DELETE", "/orgs/{org_id}/applications/{application_id}"): None,
-    ("POST", "/orgs/{org_id}/applications/{application_id}/stages"): lambda: {"name": "Planted", "position": 0},
+    ("POST", "/orgs/{org_id}/applications/{application_id}/stages"): lambda: {
+        "name": "Planted",
+        "position": 0,
+    },
     ("GET", "/orgs/{org_id}/applications/{application_id}/stages"): None,
     ("GET", "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}"): None,
-    ("PATCH", f"{STAGE}"): lambda: {"name": "Hijacked", "position": 1},
-    ("DELETE", f"{STAGE}"): None,
-    ("POST", f"{STAGE}/questions"): lambda: {"type": "text", "title": "Planted?", "position": 0},
-    ("PATCH", f"{STAGE}/questions/{{question_id}}"): lambda: {"title": "Hijacked?", "required": False},
-    ("DELETE", f"{STAGE}/questions/{{question_id}}"): None,
-    ("POST", f"{STAGE}/rules"): lambda: {
+    ("PATCH", "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}"): lambda: {
+        "name": "Hijacked",
+        "position": 1,
+    },
+    ("DELETE", "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}"): None,
+    ("POST", "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/questions"): lambda: {
+        "type": "text",
+        "title": "Planted?",
+        "position": 0,
+    },
+    (
+        "PATCH",
+        "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/questions/{question_id}",
+    ): lambda: {"title": "Hijacked?", "required": False},
+    (
+        "DELETE",
+        "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/questions/{question_id}",
+    ): None,
+    ("POST", "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/rules"): lambda: {
         "rule": {"kind": "idle", "to_stage_id": "stg_somewhere", "after": {"amount": 1, "unit": "days"}},
     },
-    ("PATCH", f"{STAGE}/rules/{{rule_id}}"): lambda: {
+    ("PATCH", "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/rules/{rule_id}"): lambda: {
         "rule": {"kind": "idle", "to_stage_id": "stg_somewhere", "after": {"amount": 5, "unit": "minutes"}},
     },
-    ("DELETE", f"{STAGE}/rules/{{rule_id}}"): None,
+    ("DELETE", "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/rules/{rule_id}"): None,
     ("GET", "/orgs/{org_id}/applications/{application_id}/applicants"): None,
     ("GET", "/orgs/{org_id}/applicants/{applicant_id}"): None,
     ("POST", "/orgs/{org_id}/applicants/{applicant_id}/move"): lambda: {
@@ -137,6 +155,50 @@ def user_id(api: Api) -> str:
     return str(me.json()["id"])
 
 
+def is_public(route: Route) -> bool:
+    """Routes that need no sign-in."""
+    return route.path.startswith(("/public/", "/auth/totp")) or route.path in {
+        "/health",
+        "/openapi.json",
+        "/docs",
+    }
+
+
+def build_pipeline(owner: Api, org: str, stack: RunningStack) -> dict[str, str]:
+    """An open application with two stages, a question, a rule and an applicant; returns their ids."""
+    created = owner.post(f"/orgs/{org}/applications", json={"name": "Drivers", "description": "Vans"})
+    assert created.status_code == 201, created.text
+    application = created.json()["id"]
+    base = f"/orgs/{org}/applications/{application}"
+    for name in ("Screen", "Interview"):
+        assert owner.post(f"{base}/stages", json={"name": name}).status_code == 201
+    first, second = (s["id"] for s in owner.get(base).json()["stages"])
+    asked = owner.post(f"{base}/stages/{first}/questions", json={"type": "boolean", "title": "Licence?"})
+    assert asked.status_code == 201, asked.text
+    question = asked.json()["questions"][0]["id"]
+    condition = {"question_id": question, "operator": "is_true"}
+    ruled = owner.post(
+        f"{base}/stages/{first}/rules",
+        json={"rule": {"kind": "answer", "to_stage_id": second, "conditions": [condition]}},
+    )
+    assert ruled.status_code == 201, ruled.text
+    assert owner.patch(base, json={"status": "open"}).status_code == 200
+    applied = Api(stack.base_url).post(
+        f"/public/orgs/{org}/applications/{application}/applicants",
+        json={"email": unique_email("ann"), "first_name": "Ann", "last_name": "Applicant"},
+    )
+    assert applied.status_code == 202, applied.text
+    applicant = owner.get(f"{base}/applicants").json()["applicants"][0]["id"]
+    return {
+        "application_id": application,
+        "stage_id": first,
+        "question_id": question,
+        "rule_id": ruled.json()["rules"][0]["id"],
+        "applicant_id": applicant,
+        "token": f"{applicant}.not-the-secret",  # the real secret only ever travels by email
+    }
+
+
 @dataclass
 class TwoOrgs:
     alice: Api
@@ -149,21 +211,36 @@ class TwoOrgs:
     org_b: str
     invite_id: str  # pending, from org A to carol
     carol_email: str
+    pipeline: dict[str, str]  # ids of org A's open application, its stage, question, rule, applicant
+    draft_id: str  # an application of org A that is not open
+
+    @property
+    def ids_a(self) -> dict[str, str]:
+        """Real ids from org A for every path parameter."""
+        return {"org_id": self.org_a, "user_id": self.alice_id, "invite_id": self.invite_id, **self.pipeline}
 
 
 def snapshot(world: TwoOrgs) -> dict[str, Any]:
-    """Org A as alice sees it: name, members and roles, pending invites."""
-    org = world.alice.get(f"/orgs/{world.org_a}")
-    members = world.alice.get(f"/orgs/{world.org_a}/members")
-    invites = world.alice.get(f"/orgs/{world.org_a}/invites")
-    assert org.status_code == members.status_code == invites.status_code == 200
-    return {
-        "display_name": org.json()["display_name"],
-        "members": sorted((m["user_id"], m["role"]) for m in members.json()["members"]),
-        "invites": sorted(
-            (i["id"], i["email"], i["role"], i["status"], i["expires_at"]) for i in invites.json()["invites"]
-        ),
+    """Org A as alice sees it: name, members, invites, applications, stages and applicants."""
+    alice, org, ids = world.alice, world.org_a, world.pipeline
+    application = f"/orgs/{org}/applications/{ids['application_id']}"
+    reads = {
+        "org": f"/orgs/{org}",
+        "members": f"/orgs/{org}/members",
+        "invites": f"/orgs/{org}/invites",
+        "applications": f"/orgs/{org}/applications",
+        "application": application,
+        "stages": f"{application}/stages",
+        "applicants": f"{application}/applicants",
+        "applicant": f"/orgs/{org}/applicants/{ids['applicant_id']}",
+        "draft": f"/orgs/{org}/applications/{world.draft_id}",
     }
+    seen = {}
+    for name, path in reads.items():
+        response = alice.get(path)
+        assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
+        seen[name] = response.json()
+    return seen
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +257,9 @@ def world(stack: RunningStack) -> TwoOrgs:
 
     pending = alice.post(f"/orgs/{org_a}/invites", json={"email": carol_email, "role": "admin"})
     assert pending.status_code == 201, pending.text
+    pipeline = build_pipeline(alice, org_a, stack)
+    draft = alice.post(f"/orgs/{org_a}/applications", json={"name": "Secret plans"})
+    assert draft.status_code == 201, draft.text
 
     mallory = sign_in(stack.base_url, unique_email("mallory"))
     assert mallory.post("/orgs", json={"id": org_b, "display_name": "Bravo"}).status_code == 201
@@ -194,19 +274,32 @@ def world(stack: RunningStack) -> TwoOrgs:
         org_b=org_b,
         invite_id=pending.json()["id"],
         carol_email=carol_email,
+        pipeline=pipeline,
+        draft_id=draft.json()["id"],
     )
 
 
-ORG_ROUTES = [route for route in ROUTES if "{org_id}" in route.path]
+ORG_ROUTES = [route for route in ROUTES if route.path.startswith("/orgs/{org_id}")]
+
+
+def test_every_route_has_an_entry_in_the_body_table() -> None:
+    keys = {(route.method, route.path) for route in ROUTES}
+    missing = sorted(f"{m} {p}" for m, p in keys - set(VALID_BODIES))
+    stale = sorted(f"{m} {p}" for m, p in set(VALID_BODIES) - keys)
+    assert missing == [], f"add these routes to VALID_BODIES in {__file__} (None if no body): {missing}"
+    assert stale == [], f"VALID_BODIES names routes that no longer exist: {stale}"
 
 
 def test_the_route_table_has_org_routes() -> None:
     assert len(ORG_ROUTES) >= 8, [f"{r.method} {r.path}" for r in ORG_ROUTES]
+    assert not [r for r in ORG_ROUTES if is_public(r)]
+    # Every route that names an org is either behind /orgs (members only) or deliberately public.
+    assert all(r.path.startswith(("/orgs/{org_id}", "/public/")) for r in ROUTES if "{org_id}" in r.path)
 
 
 def test_no_org_route_lets_an_outsider_in(world: TwoOrgs) -> None:
     before = snapshot(world)
-    ids = {"org_id": world.org_a, "user_id": world.alice_id, "invite_id": world.invite_id}
+    ids = world.ids_a
     nowhere = unique_org_id("never-created")
     leaks = []
     for route in ORG_ROUTES:
@@ -223,27 +316,56 @@ def test_no_org_route_lets_an_outsider_in(world: TwoOrgs) -> None:
                 f"answers {missing.status_code} {missing.text[:200]}"
             )
     assert leaks == [], "an outsider got more than a 404 from org A:\n" + "\n".join(leaks)
-    assert snapshot(world) == before
-    assert snapshot(world)["display_name"] == "Alpha"
-    assert (world.alice_id, "owner") in before["members"]
+    after = snapshot(world)
+    assert after == before
+    assert after["org"]["display_name"] == "Alpha"
+    assert {(m["user_id"], m["role"]) for m in after["members"]["members"]} == {
+        (world.alice_id, "owner"),
+        (world.mia_id, "member"),
+    }
+    assert [i["id"] for i in after["invites"]["invites"]] == [world.invite_id]
     assert [o["id"] for o in world.mallory.get("/orgs").json()["orgs"]] == [world.org_b]
 
 
-def test_own_org_id_does_not_reach_another_orgs_members_or_invites(world: TwoOrgs) -> None:
-    """Mallory is owner of org B; org A's user and invite ids under /orgs/B/... must not resolve."""
+def test_own_org_id_does_not_reach_another_orgs_data(world: TwoOrgs) -> None:
+    """Mallory owns org B; org A's ids under /orgs/B/... (and /public/orgs/B/...) must not resolve."""
     before = snapshot(world)
-    ids = {"org_id": world.org_b, "user_id": world.alice_id, "invite_id": world.invite_id}
-    mixed = [route for route in ORG_ROUTES if set(PATH_PARAM.findall(route.path)) - {"org_id"}]
-    assert mixed, "expected routes with ids under an org"
+    ids = {**world.ids_a, "org_id": world.org_b}
+    mixed = [
+        route
+        for route in ROUTES
+        if "{org_id}" in route.path and set(PATH_PARAM.findall(route.path)) - {"org_id"}
+    ]
+    assert len(mixed) >= 5, "expected routes with ids under an org"
     leaks = []
     for route in mixed:
-        response = call(world.mallory, route, ids, body_for(route))
+        api = Api(world.mallory.base_url) if is_public(route) else world.mallory
+        response = call(api, route, ids, body_for(route))
         if response.status_code != 404 or error_code(response) is None:
             leaks.append(f"{route.method} {route.path}: {response.status_code} {response.text[:200]}")
-    assert leaks == [], "org B's owner reached org A's data:\n" + "\n".join(leaks)
+    assert leaks == [], "org A's data answered under org B:\n" + "\n".join(leaks)
     assert snapshot(world) == before
     members_b = world.mallory.get(f"/orgs/{world.org_b}/members").json()["members"]
     assert [(m["user_id"], m["role"]) for m in members_b] == [(world.mallory_id, "owner")]
+    assert world.mallory.get(f"/orgs/{world.org_b}/applications").json()["applications"] == []
+
+
+def test_public_routes_show_only_open_applications(world: TwoOrgs, stack: RunningStack) -> None:
+    anonymous = Api(stack.base_url)
+    listed = anonymous.get(f"/public/orgs/{world.org_a}/applications")
+    assert listed.status_code == 200, listed.text
+    assert [a["id"] for a in listed.json()["applications"]] == [world.pipeline["application_id"]]
+    assert set(listed.json()["applications"][0]) == {"id", "org_id", "name", "description"}
+    hidden = anonymous.get(f"/public/orgs/{world.org_a}/applications/{world.draft_id}")
+    assert hidden.status_code == 404 and error_code(hidden), hidden.text
+    applied = anonymous.post(
+        f"/public/orgs/{world.org_a}/applications/{world.draft_id}/applicants",
+        json={"email": unique_email("early"), "first_name": "Early", "last_name": "Bird"},
+    )
+    assert applied.status_code == 404 and error_code(applied), applied.text
+    for path in (f"/public/applicants/{world.pipeline['token']}", f"/public/applicants/{world.draft_id}.x"):
+        portal = anonymous.get(path)
+        assert portal.status_code == 404 and error_code(portal), f"{path}: {portal.text}"
 
 
 def test_an_outsider_cannot_answer_or_see_someone_elses_invite(world: TwoOrgs) -> None:
@@ -256,8 +378,14 @@ def test_an_outsider_cannot_answer_or_see_someone_elses_invite(world: TwoOrgs) -
     assert world.mia.post(f"/invites/{world.invite_id}/accept").status_code == 404
     assert world.invite_id not in [i["id"] for i in world.mallory.get("/invites").json()["invites"]]
     assert world.invite_id not in [i["id"] for i in world.mia.get("/invites").json()["invites"]]
-    assert snapshot(world) == before
-    assert (world.invite_id, world.carol_email, "admin", "pending") in [i[:4] for i in before["invites"]]
+    after = snapshot(world)
+    assert after == before
+    [invite] = after["invites"]["invites"]
+    assert (invite["id"], invite["email"], invite["status"]) == (
+        world.invite_id,
+        world.carol_email,
+        "pending",
+    )
 
 
 @dataclass

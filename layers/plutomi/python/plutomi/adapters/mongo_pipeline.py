@@ -110,8 +110,9 @@ class Applicants(Repository):
     def page(
         self, org_id: str, application_id: str, stage_id: str | None, after: str | None, limit: int
     ) -> list[Applicant]:
-        """Applicants in id order after the cursor: stable when others apply meanwhile."""
-        query = where(type=Applicant.TYPE, org_id=org_id, application_id=application_id)
+        """Applicants in id order after the cursor: stable when others apply meanwhile. Erased ones are
+        left out (they keep only an anonymous history)."""
+        query = where(type=Applicant.TYPE, org_id=org_id, application_id=application_id, deleted_at=None)
         if stage_id is not None:
             query["stage_id"] = {"$eq": stage_id}
         if after is not None:

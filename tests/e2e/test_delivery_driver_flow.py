@@ -1,0 +1,198 @@
+"""The delivery-driver pipeline over HTTP, as the issue tells it:
+Questionnaire (to Waiting List if not completed within 30 days) -> Waiting List -> Document Upload
+-> Final Review -> Ready to Drive; a recruiter can always move someone by hand."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from plutomi.adapters.clock import FixedClock
+from plutomi.runtime.aws_events import schedule_event
+from plutomi.runtime.functions import invoke
+from tests.conftest import unique_email, unique_org_id
+from tests.support.http import Api, sign_in
+from tests.support.stack import RunningStack, wait_for_email
+
+STAGES = ["Questionnaire", "Waiting List", "Document Upload", "Final Review", "Ready to Drive"]
+
+
+def portal_token(email: str, after: int = 0) -> str:
+    message = wait_for_email(email, subject_contains="Your application", after=after)
+    found = re.search(r"/public/applicants/(apl_[A-Z0-9]+\.[\w-]+)", message.text)
+    assert found, message.text
+    return found.group(1)
+
+
+def design(recruiter: Api, org_id: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    created = recruiter.post(
+        f"/orgs/{org_id}/applications", json={"name": "Delivery drivers", "description": "Vans"}
+    )
+    assert created.status_code == 201, created.text
+    app_id = created.json()["id"]
+    base = f"/orgs/{org_id}/applications/{app_id}"
+    assert (
+        recruiter.patch(base, json={"status": "open"}).json()["error"]["code"] == "application_has_no_stages"
+    )
+    for name in STAGES[1:]:
+        assert recruiter.post(f"{base}/stages", json={"name": name}).status_code == 201
+    first = recruiter.post(f"{base}/stages", json={"name": STAGES[0], "position": 0})
+    stages = {s["name"]: s["id"] for s in first.json()["stages"]}
+    assert [s["name"] for s in first.json()["stages"]] == STAGES
+
+    questionnaire = f"{base}/stages/{stages['Questionnaire']}"
+    questions: dict[str, str] = {}
+    for body in (
+        {"type": "boolean", "title": "Do you hold a driving licence?"},
+        {"type": "number", "title": "Years of driving"},
+        {"type": "single_choice", "title": "City", "options": ["Lisbon", "Porto"]},
+        {"type": "email", "title": "Contact email", "required": False},
+    ):
+        added = recruiter.post(f"{questionnaire}/questions", json=body)
+        assert added.status_code == 201, added.text
+        questions[body["title"]] = added.json()["questions"][-1]["id"]
+    licence, years = questions["Do you hold a driving licence?"], questions["Years of driving"]
+
+    answer_rule = {
+        "kind": "answer",
+        "to_stage_id": stages["Waiting List"],
+        "match": "all",
+        "conditions": [
+            {"question_id": licence, "operator": "is_true"},
+            {"question_id": years, "operator": "gte", "value": 2},
+        ],
+    }
+    assert recruiter.post(f"{questionnaire}/rules", json={"rule": answer_rule}).status_code == 201
+    idle_rule = {
+        "kind": "idle",
+        "to_stage_id": stages["Waiting List"],
+        "after": {"amount": 30, "unit": "days"},
+    }
+    assert recruiter.post(f"{questionnaire}/rules", json={"rule": idle_rule}).status_code == 201
+    own = recruiter.post(
+        f"{questionnaire}/rules", json={"rule": {**idle_rule, "to_stage_id": stages["Questionnaire"]}}
+    )
+    assert own.status_code == 400 and own.json()["error"]["code"] == "rule_targets_own_stage"
+
+    other = recruiter.post(f"/orgs/{org_id}/applications", json={"name": "Other"}).json()["id"]
+    foreign = recruiter.post(f"/orgs/{org_id}/applications/{other}/stages", json={"name": "Elsewhere"}).json()
+    elsewhere = {**idle_rule, "to_stage_id": foreign["stages"][0]["id"]}
+    refused = recruiter.post(f"{questionnaire}/rules", json={"rule": elsewhere})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "rule_target_not_in_application"
+
+    targeted = recruiter.delete(f"{base}/stages/{stages['Waiting List']}")
+    assert targeted.status_code == 409 and targeted.json()["error"]["code"] == "stage_targeted_by_rules"
+    opened = recruiter.patch(base, json={"status": "open"})
+    assert opened.status_code == 200 and opened.json()["status"] == "open"
+    return app_id, stages, questions
+
+
+def test_the_delivery_driver_flow(stack: RunningStack, clock: FixedClock) -> None:
+    org_id = unique_org_id("drivers")
+    recruiter_email = unique_email("recruiter")
+    recruiter = sign_in(stack.base_url, recruiter_email)
+    assert recruiter.post("/orgs", json={"id": org_id, "display_name": "Fast Vans"}).status_code == 201
+    app_id, stages, questions = design(recruiter, org_id)
+    licence, years, city = (
+        questions["Do you hold a driving licence?"],
+        questions["Years of driving"],
+        questions["City"],
+    )
+    public = Api(stack.base_url)
+    listed = public.get(f"/public/orgs/{org_id}/applications").json()["applications"]
+    assert [a["id"] for a in listed] == [app_id]
+
+    # Bob applies, answers, and the answer rule moves him at once.
+    bob = unique_email("bob")
+    apply_path = f"/public/orgs/{org_id}/applications/{app_id}/applicants"
+    applied = public.post(apply_path, json={"email": bob, "first_name": "Bob", "last_name": "Driver"})
+    assert applied.status_code == 202, applied.text
+    token = portal_token(bob)
+    view = public.get(f"/public/applicants/{token}").json()
+    assert view["stage"]["name"] == "Questionnaire" and len(view["stage"]["questions"]) == 4
+
+    wrong = public.post(
+        f"/public/applicants/{token}/answers", json={"answers": {years: "many", city: "Faro"}}
+    )
+    assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "invalid_answers"
+    assert {d["field"] for d in wrong.json()["error"]["details"]} == {years, city}
+
+    partial = public.post(
+        f"/public/applicants/{token}/answers", json={"answers": {licence: True, city: "Porto"}}
+    )
+    assert partial.json()["stage"]["name"] == "Questionnaire" and partial.json()["stage"]["complete"] is False
+    done = public.post(f"/public/applicants/{token}/answers", json={"answers": {years: "3"}})
+    assert done.status_code == 200, done.text
+    assert done.json()["stage"]["name"] == "Waiting List"
+
+    # Applying again does not create a second applicant, reveals nothing, and sends a fresh link.
+    again = public.post(apply_path, json={"email": bob.upper(), "first_name": "Bob", "last_name": "Driver"})
+    assert again.status_code == 202 and again.json() == applied.json()
+    new_token = portal_token(bob, after=1)
+    assert new_token != token
+    assert public.get(f"/public/applicants/{token}").status_code == 404
+    assert public.get(f"/public/applicants/{new_token}").json()["stage"]["name"] == "Waiting List"
+
+    # Carol applies and never answers: the idle rule moves her after 30 days.
+    carol = unique_email("carol")
+    assert (
+        public.post(apply_path, json={"email": carol, "first_name": "Carol", "last_name": "Late"}).status_code
+        == 202
+    )
+    carol_token = portal_token(carol)
+    carol_id = carol_token.split(".")[0]
+    clock.advance(timedelta(days=29, hours=23))
+    assert invoke("scheduled.idle_sweeper", schedule_event())["moved"] == 0
+    clock.advance(timedelta(hours=1, minutes=1))
+    assert invoke("scheduled.idle_sweeper", schedule_event())["moved"] == 1
+    assert invoke("scheduled.idle_sweeper", schedule_event())["moved"] == 0
+    assert recruiter.get("/users/me").status_code == 401  # a month later the session has expired
+    recruiter = sign_in(stack.base_url, recruiter_email)
+    carol_view = recruiter.get(f"/orgs/{org_id}/applicants/{carol_id}").json()
+    assert carol_view["stage_id"] == stages["Waiting List"]
+    assert [v["entered_by"]["kind"] for v in carol_view["history"]] == ["applicant", "sweeper"]
+    assert carol_view["history"][0]["exited_at"] is not None
+
+    # A recruiter moves Bob on; a second recruiter with a stale view gets a 409, nothing is undone.
+    bob_id = new_token.split(".")[0]
+    move = {"from_stage_id": stages["Waiting List"], "to_stage_id": stages["Document Upload"]}
+    moved = recruiter.post(f"/orgs/{org_id}/applicants/{bob_id}/move", json=move)
+    assert moved.status_code == 200 and moved.json()["stage_id"] == stages["Document Upload"]
+    stale = recruiter.post(
+        f"/orgs/{org_id}/applicants/{bob_id}/move",
+        json={"from_stage_id": stages["Waiting List"], "to_stage_id": stages["Ready to Drive"]},
+    )
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "applicant_not_in_stage"
+    bob_view = recruiter.get(f"/orgs/{org_id}/applicants/{bob_id}").json()
+    assert bob_view["stage_id"] == stages["Document Upload"]
+    assert [(v["entered_by"]["kind"]) for v in bob_view["history"]] == ["applicant", "rule", "user"]
+    assert bob_view["answers"][years] == 3 and bob_view["answers"][licence] is True
+
+    # Lists by stage, a page at a time.
+    waiting = recruiter.get(f"/orgs/{org_id}/applications/{app_id}/applicants?stage={stages['Waiting List']}")
+    assert [a["id"] for a in waiting.json()["applicants"]] == [carol_id]
+    first_page = recruiter.get(f"/orgs/{org_id}/applications/{app_id}/applicants?limit=1").json()
+    assert len(first_page["applicants"]) == 1 and first_page["next_cursor"]
+    second_page = recruiter.get(
+        f"/orgs/{org_id}/applications/{app_id}/applicants?limit=1&cursor={first_page['next_cursor']}"
+    ).json()
+    ids: list[Any] = [first_page["applicants"][0]["id"], second_page["applicants"][0]["id"]]
+    assert sorted(ids) == sorted([bob_id, carol_id]) and second_page["next_cursor"] is None
+
+    # Erasure keeps an anonymous history and frees the email.
+    assert recruiter.delete(f"/orgs/{org_id}/applicants/{carol_id}").status_code == 204
+    assert recruiter.get(f"/orgs/{org_id}/applicants/{carol_id}").status_code == 404
+    assert public.get(f"/public/applicants/{carol_token}").status_code == 404
+    remaining = recruiter.get(f"/orgs/{org_id}/applications/{app_id}/applicants").json()["applicants"]
+    assert [a["id"] for a in remaining] == [bob_id]
+
+    # Deleting a stage that holds people needs a destination.
+    base = f"/orgs/{org_id}/applications/{app_id}/stages"
+    held = recruiter.delete(f"{base}/{stages['Document Upload']}")
+    assert held.status_code == 409 and held.json()["error"]["code"] == "stage_has_applicants"
+    moved_out = recruiter.delete(
+        f"{base}/{stages['Document Upload']}?move_applicants_to={stages['Final Review']}"
+    )
+    assert moved_out.status_code == 200, moved_out.text
+    assert recruiter.get(f"/orgs/{org_id}/applicants/{bob_id}").json()["stage_id"] == stages["Final Review"]
