@@ -1,15 +1,19 @@
 """Cold start of every API function: a fresh Python process imports it and serves one request.
 
-For each function in `plutomi.topology.api_functions()`, and for a bare Powertools hello-world
-handler measured in the same run, N fresh processes each time, with `time.perf_counter()`, the
-import of the handler module plus its first request (a real one, against real MongoDB and NATS
-started here), and assert the answer is 2xx. The ratio to the hello-world's median is the figure;
-the target is at most 1.5x. The wall time of the whole child process, seen from this process, is
-printed too.
+Starts nats-server, nx-27017 and moto_server in a temporary directory, migrates, and signs a person
+in who owns an org (with an invite, an application and a stage). Then, for each function in
+`plutomi.topology.api_functions()`, runs N fresh `python -c` processes that each import the
+function's module and call its `handler` with one representative API Gateway event, asserting a
+2xx answer. Each sample is taken right after one of a bare Powertools hello-world handler (the
+baseline), measured the same way in the same run.
+
+"cold" = import of the handler module + its first request, timed with `time.perf_counter()` inside
+the child; the ratio to the baseline's median uses it (target: at most 1.5x). "wall" = the whole
+child process, timed from here (interpreter start-up and shutdown included).
 
     .venv/bin/python bench/cold_start.py [--runs 5] [--target 1.5]
 
-Always exits 0 (it is a benchmark) unless a request fails or the setup breaks.
+Exits 0 whatever the ratios (it is a benchmark); a failing request or setup is an error.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import platform
 import statistics
@@ -286,7 +291,7 @@ class Row:
 
 def print_table(rows: list[Row], baseline: Row, target: float) -> list[Row]:
     header = (
-        f"{'function':<12} {'cold ms':>8} {'import':>8} {'request':>8} {'wall ms':>8} "
+        f"{'function':<16} {'cold ms':>8} {'import':>8} {'request':>8} {'wall ms':>8} "
         f"{'modules':>7} {'ratio':>6}  verdict"
     )
     print(header)
@@ -304,7 +309,7 @@ def print_table(rows: list[Row], baseline: Row, target: float) -> list[Row]:
         if row.boto3:
             verdict += "  (imports boto3!)"
         print(
-            f"{row.name:<12} {row.cold_ms:>8.1f} {row.import_ms:>8.1f} {row.request_ms:>8.1f} "
+            f"{row.name:<16} {row.cold_ms:>8.1f} {row.import_ms:>8.1f} {row.request_ms:>8.1f} "
             f"{row.wall_ms:>8.1f} {row.modules:>7} {ratio:>5.2f}x  {verdict}"
         )
     return over
@@ -339,11 +344,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="fresh processes per function (median taken)")
     parser.add_argument("--target", type=float, default=1.5, help="the ratio to the baseline to stay under")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
 
     from plutomi.config import get_settings
     from plutomi.runtime.migrate import migrate
     from plutomi.topology import api_functions, module_of
 
+    logging.getLogger("plutomi.runtime.embedded").setLevel(logging.WARNING)  # no "stopping nats" lines
     print(
         f"cold start: {args.runs} runs each, python {platform.python_version()}, "
         f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}",
@@ -386,7 +394,7 @@ def main() -> None:
                 )
                 samples[BASELINE] += beside
                 print(
-                    f"  {target.name:<12} {Row.of(target.name, samples[target.name]).cold_ms:8.1f} ms"
+                    f"  {target.name:<16} {Row.of(target.name, samples[target.name]).cold_ms:8.1f} ms"
                     f"   (baseline beside it {Row.of(BASELINE, beside).cold_ms:6.1f} ms)",
                     flush=True,
                 )

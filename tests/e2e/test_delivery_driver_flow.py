@@ -51,7 +51,7 @@ def design(recruiter: Api, org_id: str) -> tuple[str, dict[str, str], dict[str, 
     ):
         added = recruiter.post(f"{questionnaire}/questions", json=body)
         assert added.status_code == 201, added.text
-        questions[body["title"]] = added.json()["questions"][-1]["id"]
+        questions[str(body["title"])] = added.json()["questions"][-1]["id"]
     licence, years = questions["Do you hold a driving licence?"], questions["Years of driving"]
 
     answer_rule = {

@@ -123,8 +123,8 @@ def fill_path(route: Route, values: dict[str, str]) -> str:
     missing = [name for name in PATH_PARAM.findall(route.path) if name not in values]
     if missing:
         pytest.fail(
-            f"{route.method} {route.path}: no real id for {missing}; extend the fixture in {__file__} "
-            "with an id of that kind from org A"
+            f"{route.method} {route.path}: no real id for {missing}; create one in build_pipeline() "
+            f"or the fixtures of {__file__} and add it to the ids the tests pass"
         )
     return PATH_PARAM.sub(lambda m: values[m.group(1)], route.path)
 
@@ -457,6 +457,8 @@ def test_a_member_reads_but_cannot_manage(roles: RoleOrg) -> None:
     assert_forbidden(mike.patch(f"/orgs/{org}/members/{roles.mike_id}", json={"role": "owner"}), "promote")
     assert_forbidden(mike.delete(f"/orgs/{org}/members/{roles.adam_id}"), "remove another")
     assert_forbidden(mike.delete(f"/orgs/{org}"), "delete org")
+    assert_forbidden(mike.post(f"/orgs/{org}/applications", json={"name": "Mine"}), "create application")
+    assert mike.get(f"/orgs/{org}/applications").status_code == 200
     assert role_snapshot(roles) == before
 
 

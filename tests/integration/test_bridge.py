@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import nats
+from nats.js.api import DeliverPolicy
 
 from plutomi.adapters.jetstream import EVENTS_STREAM, consumer_config
 from plutomi.runtime.bridge import Bridge
@@ -23,7 +24,10 @@ async def _with_consumer(
 ) -> dict[str, int]:
     connection = await nats.connect(nats_url)
     jetstream = connection.jetstream()
-    await jetstream.add_consumer(EVENTS_STREAM, consumer_config(consumer))
+    # Only what the test publishes after this point: other tests publish the same event types.
+    config = consumer_config(consumer)
+    config.deliver_policy = DeliverPolicy.NEW
+    await jetstream.add_consumer(EVENTS_STREAM, config)
     try:
         await scenario(jetstream)
         info = await jetstream.consumer_info(EVENTS_STREAM, consumer.name)

@@ -14,6 +14,7 @@ from plutomi.domain.events import EVENT_TYPES, subject_for
 from plutomi.topology import (
     CONSUMERS,
     ROUTES,
+    SCHEDULED,
     Consumer,
     Route,
     all_functions,
@@ -150,7 +151,10 @@ def test_api_functions_sorted_unique_and_complete() -> None:
 def test_all_functions() -> None:
     functions = all_functions()
     assert len(functions) == len(set(functions))
-    assert set(functions) == {r.function for r in ROUTES} | {c.function for c in CONSUMERS}
+    expected = (
+        {r.function for r in ROUTES} | {c.function for c in CONSUMERS} | {j.function for j in SCHEDULED}
+    )
+    assert set(functions) == expected
     assert functions[: len(api_functions())] == api_functions()
 
 

@@ -13,11 +13,13 @@ from plutomi.config import get_settings
 
 if TYPE_CHECKING:
     from plutomi.adapters.ses_mailer import SesMailer
+    from plutomi.adapters.webhook_sender import WebhookSender
     from plutomi.services.ports import Clock, Dependencies
 
 _lock = threading.RLock()
 _dependencies: Dependencies | None = None
 _mailer: SesMailer | None = None
+_webhook_sender: WebhookSender | None = None
 _overrides: dict[str, Any] = {}
 
 
@@ -66,6 +68,17 @@ def mailer() -> SesMailer:
     return _mailer
 
 
+def webhook_sender() -> WebhookSender:
+    global _webhook_sender
+    if _webhook_sender is None:
+        with _lock:
+            if _webhook_sender is None:
+                from plutomi.adapters.webhook_sender import WebhookSender
+
+                _webhook_sender = WebhookSender()
+    return _webhook_sender
+
+
 def override(*, clock: Clock | None = None) -> None:
     """Replaces parts of the wiring (tests, benchmarks); takes effect for the next `dependencies()`."""
     with _lock:
@@ -75,10 +88,11 @@ def override(*, clock: Clock | None = None) -> None:
 
 
 def reset(*, keep_overrides: bool = False) -> None:
-    global _dependencies, _mailer
+    global _dependencies, _mailer, _webhook_sender
     with _lock:
         _dependencies = None
         _mailer = None
+        _webhook_sender = None
         if not keep_overrides:
             _overrides.clear()
         get_settings.cache_clear()

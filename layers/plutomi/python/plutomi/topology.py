@@ -109,6 +109,12 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/orgs/{org_id}/applicants/{applicant_id}", "api.applicants"),
     Route("POST", "/orgs/{org_id}/applicants/{applicant_id}/move", "api.applicants"),
     Route("DELETE", "/orgs/{org_id}/applicants/{applicant_id}", "api.applicants"),
+    Route("POST", "/orgs/{org_id}/webhooks", "api.webhooks"),
+    Route("GET", "/orgs/{org_id}/webhooks", "api.webhooks"),
+    Route("GET", "/orgs/{org_id}/webhooks/{webhook_id}", "api.webhooks"),
+    Route("PATCH", "/orgs/{org_id}/webhooks/{webhook_id}", "api.webhooks"),
+    Route("DELETE", "/orgs/{org_id}/webhooks/{webhook_id}", "api.webhooks"),
+    Route("GET", "/orgs/{org_id}/webhooks/{webhook_id}/deliveries", "api.webhooks"),
     Route("GET", "/public/orgs/{org_id}/applications", "api.public"),
     Route("GET", "/public/orgs/{org_id}/applications/{application_id}", "api.public"),
     Route("POST", "/public/orgs/{org_id}/applications/{application_id}/applicants", "api.public"),
@@ -130,6 +136,8 @@ CONSUMERS: tuple[Consumer, ...] = (
             events.APPLICANT_LINK_REQUESTED,
         ),
     ),
+    # Every event: the consumer delivers each to the org's webhooks that want it.
+    Consumer("webhooks", "consumers.webhooks", (ALL_EVENTS,)),
 )
 
 

@@ -19,7 +19,8 @@ class IndexSpec:
 
 ITEMS_INDEXES: tuple[IndexSpec, ...] = (
     # One unique key per document kind that needs it: a user's email, one membership per org and
-    # user, one pending invite per org and email. Sparse: documents without it are not indexed.
+    # user, one pending invite per org and email, one settled delivery per webhook and event. Sparse:
+    # documents without it are not indexed.
     IndexSpec("unique_key", (("unique_key", 1),), {"unique": True, "sparse": True}),
     # Tenant-owned listings: the members or invites of an org, oldest first.
     IndexSpec("type_org_created", (("type", 1), ("org_id", 1), ("created_at", 1))),
@@ -36,6 +37,10 @@ ITEMS_INDEXES: tuple[IndexSpec, ...] = (
         "type_org_app_stage_sort",
         (("type", 1), ("org_id", 1), ("application_id", 1), ("stage_id", 1), ("sort_key", 1)),
     ),
+    # A webhook's delivery attempts, newest first (cursor pagination by delivery id).
+    IndexSpec("type_org_webhook_sort", (("type", 1), ("org_id", 1), ("webhook_id", 1), ("sort_key", 1))),
+    # The attempts so far at delivering one event to one webhook.
+    IndexSpec("type_org_event_webhook", (("type", 1), ("org_id", 1), ("event_id", 1), ("webhook_id", 1))),
     # The idle sweeper: only applicants with a deadline are indexed by it (cleared on completion).
     IndexSpec("idle_deadline", (("idle_deadline", 1),), {"sparse": True}),
 )

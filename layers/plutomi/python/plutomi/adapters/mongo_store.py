@@ -1,7 +1,8 @@
 """The MongoDB store: one `items` collection, pydantic models in and out.
 
 Every tenant-owned read takes an `org_id` and puts it in the filter; no method reads another org's
-documents. The repositories for the applicant pipeline live in `mongo_pipeline`.
+documents. The repositories for the applicant pipeline live in `mongo_pipeline`, those for webhooks
+in `mongo_webhooks`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pymongo.errors import DuplicateKeyError
 from plutomi.adapters.mongo_base import Document, Repository, where
 from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
 from plutomi.adapters.mongo_pipeline import Applicants, Applications, Stages
+from plutomi.adapters.mongo_webhooks import Deliveries, Webhooks
 from plutomi.domain.models import (
     Invite,
     InviteStatus,
@@ -218,6 +220,8 @@ class MongoStore:
         self.applications = Applications(self.items)
         self.stages = Stages(self.items)
         self.applicants = Applicants(self.items)
+        self.webhooks = Webhooks(self.items)
+        self.deliveries = Deliveries(self.items)
 
     @classmethod
     def connect(cls, url: str, database: str) -> MongoStore:

@@ -100,6 +100,9 @@ def delete_org(deps: Dependencies, principal: Principal, org_id: str) -> None:
             f"Remove the other {len(others)} member(s) before deleting the organisation",
         )
     deps.store.invites.delete_all_for_org(org_id)
+    # Its webhooks go too: an org created later under the same id must not inherit them.
+    deps.store.webhooks.delete_all_for_org(org_id)
+    deps.store.deliveries.delete_all_for_org(org_id)
     deps.store.memberships.delete(org_id, principal.user.id)
     deps.store.orgs.delete(org_id)
     deps.emit(events.ORG_DELETED, org_id, {"org_id": org_id, "by": principal.user.id})

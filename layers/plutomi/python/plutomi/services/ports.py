@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -11,6 +11,7 @@ from plutomi.adapters.mongo_store import MongoStore
 from plutomi.config import Settings
 from plutomi.domain.emails import OutgoingEmail
 from plutomi.domain.events import Event
+from plutomi.domain.webhooks import SendResult
 
 
 class Clock(Protocol):
@@ -27,6 +28,12 @@ class EventPublisher(Protocol):
 
 class Mailer(Protocol):
     def send(self, email: OutgoingEmail) -> str: ...
+
+
+class WebhookSender(Protocol):
+    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
+        """POSTs `body` as JSON with `headers`; never raises for what the network or receiver does."""
+        ...
 
 
 @dataclass

@@ -1,0 +1,261 @@
+"""Webhooks: an org's subscriptions to its own events, and delivering events to them.
+
+Members see the org's webhooks and their delivery attempts; admins and owners create, change and
+delete them. The signing secret is shown once, in the answer to create, and never again.
+
+`deliver` is the `webhooks` consumer's use case. For an event of an org it POSTs the event to every
+enabled webhook that wants it and records each attempt. When any attempt must be retried it raises
+`WebhookDeliveryFailed` after trying them all: the consumer reports the record failed and the pipeline
+delivers the event again later, when the webhooks already settled (delivered, or refused for good
+with a 4xx) are skipped, so a receiver gets a settled event once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from plutomi.adapters.mongo_webhooks import decode_delivery_cursor, encode_delivery_cursor
+from plutomi.domain import events
+from plutomi.domain.errors import Conflict, InvalidInput, NotFound
+from plutomi.domain.events import Event
+from plutomi.domain.models import Role
+from plutomi.domain.webhooks import (
+    FAILED_PERMANENT,
+    FAILED_WILL_RETRY,
+    MAX_WEBHOOKS_PER_ORG,
+    ORG_EVENT_TYPES,
+    SECRET_PREFIX,
+    Delivery,
+    Outcome,
+    SendResult,
+    Webhook,
+    classify,
+    delivery_headers,
+    sign,
+    validate_event_types,
+    validate_webhook_url,
+)
+from plutomi.services.auth import Principal
+from plutomi.services.orgs import require_membership
+from plutomi.services.ports import Dependencies, WebhookSender
+
+ATTEMPTS = 5
+
+
+class WebhookDeliveryFailed(Exception):
+    """Some deliveries of an event are to be retried; the consumer reports the record as failed."""
+
+
+@dataclass(frozen=True)
+class CreatedWebhook:
+    webhook: Webhook
+    secret: str  # shown to the creator once
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    deliveries: list[Delivery]
+    next_cursor: str | None
+
+
+def load_webhook(deps: Dependencies, org_id: str, webhook_id: str) -> Webhook:
+    webhook = deps.store.webhooks.get(org_id, webhook_id)
+    if webhook is None:
+        raise NotFound("webhook_not_found", f"No webhook {webhook_id!r} in this organisation")
+    return webhook
+
+
+def new_secret() -> str:
+    return f"{SECRET_PREFIX}{secrets.token_urlsafe(32)}"
+
+
+def create_webhook(
+    deps: Dependencies,
+    principal: Principal,
+    org_id: str,
+    url: str,
+    event_types: Sequence[str],
+    description: str = "",
+    enabled: bool = True,
+) -> CreatedWebhook:
+    require_membership(deps, principal, org_id, Role.ADMIN)
+    url = validate_webhook_url(url, allow_local_http=deps.settings.is_local)
+    wanted = validate_event_types(event_types)
+    if deps.store.webhooks.count_for_org(org_id) >= MAX_WEBHOOKS_PER_ORG:
+        raise Conflict(
+            "too_many_webhooks", f"An organisation has at most {MAX_WEBHOOKS_PER_ORG} webhooks; delete one"
+        )
+    now = deps.clock.now()
+    secret = new_secret()
+    webhook = Webhook(
+        id=deps.clock.new_id("whk"),
+        org_id=org_id,
+        url=url,
+        event_types=wanted,
+        description=description.strip(),
+        secret=secret,
+        enabled=enabled,
+        created_by=principal.user.id,
+        created_at=now,
+        updated_at=now,
+    )
+    deps.store.webhooks.create(webhook)
+    deps.emit(
+        events.WEBHOOK_CREATED,
+        org_id,
+        {"webhook_id": webhook.id, "url": url, "event_types": wanted, "by": principal.user.id},
+    )
+    return CreatedWebhook(webhook=webhook, secret=secret)
+
+
+def list_webhooks(deps: Dependencies, principal: Principal, org_id: str) -> list[Webhook]:
+    require_membership(deps, principal, org_id)
+    return deps.store.webhooks.list_for_org(org_id)
+
+
+def get_webhook(deps: Dependencies, principal: Principal, org_id: str, webhook_id: str) -> Webhook:
+    require_membership(deps, principal, org_id)
+    return load_webhook(deps, org_id, webhook_id)
+
+
+def update_webhook(
+    deps: Dependencies,
+    principal: Principal,
+    org_id: str,
+    webhook_id: str,
+    url: str | None = None,
+    event_types: Sequence[str] | None = None,
+    description: str | None = None,
+    enabled: bool | None = None,
+) -> Webhook:
+    require_membership(deps, principal, org_id, Role.ADMIN)
+    load_webhook(deps, org_id, webhook_id)  # a missing webhook is a 404 before any other complaint
+    changes: dict[str, Any] = {}
+    if url is not None:
+        changes["url"] = validate_webhook_url(url, allow_local_http=deps.settings.is_local)
+    if event_types is not None:
+        changes["event_types"] = validate_event_types(event_types)
+    if description is not None:
+        changes["description"] = description.strip()
+    if enabled is not None:
+        changes["enabled"] = enabled
+
+    def change() -> Webhook | None:
+        before = load_webhook(deps, org_id, webhook_id)
+        if not changes:
+            return before
+        return deps.store.webhooks.update(before, deps.clock.now(), **changes)
+
+    return _retrying(change)
+
+
+def delete_webhook(deps: Dependencies, principal: Principal, org_id: str, webhook_id: str) -> None:
+    require_membership(deps, principal, org_id, Role.ADMIN)
+    load_webhook(deps, org_id, webhook_id)
+    if deps.store.webhooks.delete(org_id, webhook_id):
+        deps.store.deliveries.delete_for_webhook(org_id, webhook_id)
+        deps.emit(events.WEBHOOK_DELETED, org_id, {"webhook_id": webhook_id, "by": principal.user.id})
+
+
+def list_deliveries(
+    deps: Dependencies,
+    principal: Principal,
+    org_id: str,
+    webhook_id: str,
+    cursor: str | None,
+    limit: int,
+) -> DeliveryPage:
+    require_membership(deps, principal, org_id)
+    load_webhook(deps, org_id, webhook_id)
+    before = None
+    if cursor:
+        before = decode_delivery_cursor(cursor)
+        if before is None:
+            raise InvalidInput(
+                "invalid_cursor", "The cursor is not one this API gave out; start from the first page"
+            )
+    found = deps.store.deliveries.list_for_webhook(org_id, webhook_id, limit + 1, before)
+    more = len(found) > limit
+    found = found[:limit]
+    next_cursor = encode_delivery_cursor(found[-1].id) if more and found else None
+    return DeliveryPage(deliveries=found, next_cursor=next_cursor)
+
+
+def _retrying(change: Callable[[], Webhook | None]) -> Webhook:
+    for _ in range(ATTEMPTS):
+        result = change()
+        if result is not None:
+            return result
+    raise Conflict("concurrent_change", "Someone else changed this at the same moment; reload and try again")
+
+
+# ---------------------------------------------------------------- delivery
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def deliver(deps: Dependencies, sender: WebhookSender, event: Event) -> dict[str, Any]:
+    """Delivers one event to the org's webhooks that want it; raises `WebhookDeliveryFailed` when any
+    delivery is to be retried (after trying every webhook). Returns counts per outcome."""
+    counts: dict[str, int] = {"delivered": 0, "failed_permanent": 0, "already_settled": 0, "skipped": 0}
+    if event.org_id is None or event.type not in ORG_EVENT_TYPES:
+        return counts  # a person's events (login codes above all) never leave Plutomi
+    org_id = event.org_id
+    body = event.model_dump_json().encode()
+    retrying: list[str] = []
+    for webhook in deps.store.webhooks.subscribed(org_id, event.type):
+        if _aware(event.occurred_at) < _aware(webhook.created_at):
+            counts["skipped"] += 1  # a webhook receives what happens after it was created
+            continue
+        if deps.store.deliveries.already_settled(org_id, webhook.id, event.id):
+            counts["already_settled"] += 1
+            continue
+        attempt = deps.store.deliveries.count_attempts(org_id, webhook.id, event.id) + 1
+        result, outcome = _attempt(deps, sender, webhook, event, body)
+        now = deps.clock.now()
+        deps.store.deliveries.record(
+            Delivery(
+                id=deps.clock.new_id("dlv"),
+                org_id=org_id,
+                webhook_id=webhook.id,
+                event_id=event.id,
+                event_type=event.type,
+                attempt=attempt,
+                status_code=result.status_code,
+                outcome=outcome,
+                latency_ms=result.latency_ms,
+                error=result.error,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        if outcome == FAILED_WILL_RETRY:
+            retrying.append(f"{webhook.id} (attempt {attempt}: {result.error or result.status_code})")
+        else:
+            counts[outcome] += 1
+    if retrying:
+        raise WebhookDeliveryFailed(
+            f"event {event.id}: {len(retrying)} webhook delivery(ies) will be retried: {'; '.join(retrying)}"
+        )
+    return counts
+
+
+def _attempt(
+    deps: Dependencies, sender: WebhookSender, webhook: Webhook, event: Event, body: bytes
+) -> tuple[SendResult, Outcome]:
+    try:
+        # Checked again at delivery: a URL saved under other settings (plain http in development)
+        # is never called where it is not allowed.
+        url = validate_webhook_url(webhook.url, allow_local_http=deps.settings.is_local)
+    except InvalidInput as error:
+        return SendResult(None, 0, f"not sent: {error.message}"), FAILED_PERMANENT
+    timestamp = int(deps.clock.now().timestamp())
+    headers = delivery_headers(event.id, event.type, sign(webhook.secret, timestamp, body))
+    result = sender.post(url, body, headers)
+    return result, classify(result.status_code)
