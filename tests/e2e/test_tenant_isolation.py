@@ -91,6 +91,19 @@ VALID_BODIES: dict[tuple[str, str], Callable[[], Body] | None] = {
         "to_stage_id": "stg_two",
     },
     ("DELETE", "/orgs/{org_id}/applicants/{applicant_id}"): None,
+    ("POST", "/orgs/{org_id}/webhooks"): lambda: {
+        "url": "https://example.invalid/planted",
+        "event_types": ["*"],
+        "description": "by mallory",
+    },
+    ("GET", "/orgs/{org_id}/webhooks"): None,
+    ("GET", "/orgs/{org_id}/webhooks/{webhook_id}"): None,
+    ("PATCH", "/orgs/{org_id}/webhooks/{webhook_id}"): lambda: {
+        "url": "https://example.invalid/stolen",
+        "enabled": False,
+    },
+    ("DELETE", "/orgs/{org_id}/webhooks/{webhook_id}"): None,
+    ("GET", "/orgs/{org_id}/webhooks/{webhook_id}/deliveries"): None,
     ("GET", "/public/orgs/{org_id}/applications"): None,
     ("GET", "/public/orgs/{org_id}/applications/{application_id}"): None,
     ("POST", "/public/orgs/{org_id}/applications/{application_id}/applicants"): lambda: {
@@ -165,7 +178,7 @@ def is_public(route: Route) -> bool:
 
 
 def build_pipeline(owner: Api, org: str, stack: RunningStack) -> dict[str, str]:
-    """An open application with two stages, a question, a rule and an applicant; returns their ids."""
+    """An open application (two stages, a question, a rule, an applicant) and a webhook; returns ids."""
     created = owner.post(f"/orgs/{org}/applications", json={"name": "Drivers", "description": "Vans"})
     assert created.status_code == 201, created.text
     application = created.json()["id"]
@@ -189,6 +202,11 @@ def build_pipeline(owner: Api, org: str, stack: RunningStack) -> dict[str, str]:
     )
     assert applied.status_code == 202, applied.text
     applicant = owner.get(f"{base}/applicants").json()["applicants"][0]["id"]
+    hooked = owner.post(
+        f"/orgs/{org}/webhooks",
+        json={"url": "https://example.invalid/hooks", "event_types": ["webhook.deleted"]},
+    )
+    assert hooked.status_code == 201, hooked.text
     return {
         "application_id": application,
         "stage_id": first,
@@ -196,6 +214,7 @@ def build_pipeline(owner: Api, org: str, stack: RunningStack) -> dict[str, str]:
         "rule_id": ruled.json()["rules"][0]["id"],
         "applicant_id": applicant,
         "token": f"{applicant}.not-the-secret",  # the real secret only ever travels by email
+        "webhook_id": hooked.json()["id"],
     }
 
 
@@ -234,6 +253,7 @@ def snapshot(world: TwoOrgs) -> dict[str, Any]:
         "applicants": f"{application}/applicants",
         "applicant": f"/orgs/{org}/applicants/{ids['applicant_id']}",
         "draft": f"/orgs/{org}/applications/{world.draft_id}",
+        "webhooks": f"/orgs/{org}/webhooks",
     }
     seen = {}
     for name, path in reads.items():

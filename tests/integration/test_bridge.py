@@ -13,10 +13,10 @@ from typing import Any
 import nats
 from nats.js.api import DeliverPolicy
 
-from plutomi.adapters.jetstream import EVENTS_STREAM, consumer_config
+from plutomi.adapters.jetstream import consumer_config
 from plutomi.runtime.bridge import Bridge
 from plutomi.services.ports import Dependencies
-from plutomi.topology import Consumer
+from plutomi.topology import EVENTS_STREAM, Consumer
 
 
 async def _with_consumer(

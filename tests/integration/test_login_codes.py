@@ -1,19 +1,17 @@
-"""Login codes and sessions through the use cases, against real NATS JetStream and nx-27017.
+"""Login codes and sessions through the use cases, against real nx-27017.
 
-The code a person would read in their email is taken from the `totp.requested` event on the
-`events` stream (the bridge is not running here). Time only moves when a test advances `clock`.
+A request writes a `totp.requested` event to the outbox; the notifications consumer then issues the
+code and emails it. Here the test does what the consumer does (`issue_login_code`), so it holds the
+code a person would read. Time only moves when a test advances `clock`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import nats
 import pytest
 
 from plutomi.adapters.clock import FixedClock
@@ -27,27 +25,18 @@ from tests.support.stack import RunningStack
 LOOK_ALIKES = set("0O1IL")
 
 
-async def _last_code_event(nats_url: str) -> dict[str, Any]:
-    connection = await nats.connect(
-        nats_url, connect_timeout=2, allow_reconnect=False, max_reconnect_attempts=1
-    )
-    try:
-        message = await connection.jetstream().get_last_msg("events", "events.totp.requested")
-        event: dict[str, Any] = json.loads(message.data or b"{}")
-        return event
-    finally:
-        await connection.close()
-
-
 def request_code(deps: Dependencies, email: str) -> str:
     """Asks for a code the way the API does and returns the code the email would carry."""
     auth.request_login_code(deps, email)
-    event = asyncio.run(_last_code_event(deps.settings.nats_url))
-    assert event["type"] == "totp.requested"
-    assert event["data"]["email"] == email.strip().lower(), event
-    code = event["data"]["code"]
-    assert isinstance(code, str)
-    return code
+    normalized = email.strip().lower()
+    requested = [
+        e
+        for e in deps.store.outbox.pending(10_000)
+        if e.type == "totp.requested" and e.data["email"] == normalized
+    ]
+    assert requested, "the request must leave a totp.requested event in the outbox"
+    assert "code" not in requested[-1].data, "the code must never travel in an event"
+    return auth.issue_login_code(deps, normalized)
 
 
 def wrong_code(code: str) -> str:

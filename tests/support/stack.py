@@ -16,7 +16,7 @@ from plutomi.runtime.bridge import Bridge
 from plutomi.runtime.embedded import free_port
 from plutomi.runtime.gateway import Gateway
 from plutomi.runtime.local_mail import SentEmail, list_sent_emails
-from plutomi.topology import CONSUMERS
+from plutomi.topology import all_tiers
 
 
 @dataclass
@@ -50,7 +50,9 @@ def start_stack() -> RunningStack:
     loop = asyncio.new_event_loop()
     bridge_thread = threading.Thread(target=loop.run_forever, name="test-bridges", daemon=True)
     bridge_thread.start()
-    bridges = [Bridge(consumer, get_settings().nats_url, fetch_timeout=0.2) for consumer in CONSUMERS]
+    bridges = [
+        Bridge(tier, get_settings().nats_url, fetch_timeout=0.2) for tier in all_tiers() if tier.function
+    ]
     futures = [asyncio.run_coroutine_threadsafe(bridge.run(), loop) for bridge in bridges]
 
     base_url = f"http://127.0.0.1:{port}"

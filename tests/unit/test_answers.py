@@ -198,6 +198,9 @@ def test_date_accepts_iso_dates() -> None:
         "tomorrow",
         "20260201",  # compact form: not what the message asks for
         "2026-W05-1",  # ISO week date: not what the message asks for
+        "2026-02-01\n",
+        " 2026-02-01",
+        "".join(chr(0xFF10 + int(c)) if c.isdigit() else c for c in "2026-02-01"),  # full-width digits
         20260201,  # a number is not a date
         None,
     ],

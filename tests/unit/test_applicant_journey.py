@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from pydantic import ValidationError
@@ -82,7 +83,12 @@ def test_entering_uses_the_earliest_idle_rule() -> None:
 @pytest.mark.parametrize("rules", [[], [_answer_rule("ans", "stg_2")]])
 def test_entering_a_stage_without_idle_rules(rules: list[Rule]) -> None:
     changes = entering(_stage("stg_1", rules), T2, APPLICANT)
-    assert changes == {"stage_id": "stg_1", "stage_entered_at": T2, "idle_deadline": None, "idle_rule_id": None}
+    assert changes == {
+        "stage_id": "stg_1",
+        "stage_entered_at": T2,
+        "idle_deadline": None,
+        "idle_rule_id": None,
+    }
 
 
 def test_entering_changes_apply_to_an_applicant() -> None:
@@ -152,7 +158,7 @@ def test_a_long_journey_keeps_exactly_one_open_visit() -> None:
         history = history_after_move(history, stage_id, T0 + timedelta(hours=step), by)
     assert [v.stage_id for v in history] == stages
     assert [v.exited_at is None for v in history] == [False, False, False, False, True]
-    for earlier, later in zip(history, history[1:], strict=False):
+    for earlier, later in pairwise(history):
         # each visit ends when, and by whom, the next one starts
         assert earlier.exited_at == later.entered_at
         assert earlier.exited_by == later.entered_by

@@ -59,12 +59,8 @@ def _cond(question_id: str, operator: Operator, value: Any = None) -> Condition:
     return Condition(question_id=question_id, operator=operator, value=value)
 
 
-def _answer_rule(
-    rid: str, to: str, *conditions: Condition, match: str = "all"
-) -> AnswerRule:
-    return AnswerRule.model_validate(
-        {"id": rid, "to_stage_id": to, "match": match, "conditions": conditions}
-    )
+def _answer_rule(rid: str, to: str, *conditions: Condition, match: str = "all") -> AnswerRule:
+    return AnswerRule.model_validate({"id": rid, "to_stage_id": to, "match": match, "conditions": conditions})
 
 
 def _idle(rid: str, to: str, minutes: int) -> IdleRule:
@@ -145,7 +141,9 @@ def test_choice_question_with_unique_options_is_valid(kind: QuestionType) -> Non
     validate_question(Question(id="q", type=kind, title="Pick", options=COLORS))
 
 
-@pytest.mark.parametrize("kind", [k for k in QuestionType if k not in (QuestionType.SINGLE_CHOICE, QuestionType.MULTI_CHOICE)])
+@pytest.mark.parametrize(
+    "kind", [k for k in QuestionType if k not in (QuestionType.SINGLE_CHOICE, QuestionType.MULTI_CHOICE)]
+)
 def test_other_questions_refuse_options(kind: QuestionType) -> None:
     validate_question(Question(id="q", type=kind, title="Ask"))
     with pytest.raises(InvalidInput) as caught:
@@ -392,7 +390,9 @@ def test_date_ordering_over_a_range_of_days() -> None:
 
 
 @pytest.mark.parametrize("operator", [Operator.GT, Operator.GTE, Operator.LT, Operator.LTE])
-@pytest.mark.parametrize(("expected", "answer"), [("abc", 5), (5, "abc"), ("2026-01-01", 5), (5, "2026-01-01")])
+@pytest.mark.parametrize(
+    ("expected", "answer"), [("abc", 5), (5, "abc"), ("2026-01-01", 5), (5, "2026-01-01")]
+)
 def test_number_against_text_does_not_raise(operator: Operator, expected: Any, answer: Any) -> None:
     assert condition_holds(_cond("q", operator, expected), answer) is False
 
@@ -514,7 +514,11 @@ def test_rules_targeting() -> None:
     two = _stage("stg_2", rules=[r3, r4])
     three = _stage("stg_3")
     found = rules_targeting([one, two, three], "stg_3")
-    assert [(stage.id, rule.id) for stage, rule in found] == [("stg_1", "r1"), ("stg_1", "r2"), ("stg_2", "r4")]
+    assert [(stage.id, rule.id) for stage, rule in found] == [
+        ("stg_1", "r1"),
+        ("stg_1", "r2"),
+        ("stg_2", "r4"),
+    ]
     assert [(s.id, r.id) for s, r in rules_targeting([one, two, three], "stg_1")] == [("stg_2", "r3")]
     assert rules_targeting([one, two, three], "stg_2") == []
     assert rules_targeting([], "stg_3") == []

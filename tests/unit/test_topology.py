@@ -12,12 +12,14 @@ import pytest
 from plutomi import topology
 from plutomi.domain.events import EVENT_TYPES, subject_for
 from plutomi.topology import (
+    ALL_EVENTS,
     CONSUMERS,
     ROUTES,
     SCHEDULED,
     Consumer,
     Route,
     all_functions,
+    all_tiers,
     api_functions,
     module_of,
     routes_of,
@@ -151,10 +153,10 @@ def test_api_functions_sorted_unique_and_complete() -> None:
 def test_all_functions() -> None:
     functions = all_functions()
     assert len(functions) == len(set(functions))
-    expected = (
-        {r.function for r in ROUTES} | {c.function for c in CONSUMERS} | {j.function for j in SCHEDULED}
-    )
+    handlers = {t.function for t in all_tiers() if t.function}
+    expected = {r.function for r in ROUTES} | handlers | {j.function for j in SCHEDULED}
     assert set(functions) == expected
+    assert {c.function for c in CONSUMERS} | {"consumers.meta"} <= handlers
     assert functions[: len(api_functions())] == api_functions()
 
 
@@ -184,6 +186,14 @@ def test_consumer_names_unique() -> None:
 def test_consumer_filter_subjects_are_valid(consumer: Consumer) -> None:
     assert consumer.event_types
     assert len(consumer.event_types) == len(set(consumer.event_types))
+    assert consumer.batch_size >= 1
+    assert consumer.function.startswith("consumers.")
+    assert re.fullmatch(r"[a-z0-9_-]+", consumer.name)
+    if ALL_EVENTS in consumer.event_types:
+        # Every event: one wildcard subject, and no type named beside it.
+        assert consumer.event_types == (ALL_EVENTS,)
+        assert consumer.filter_subjects == ("events.>",)
+        return
     assert set(consumer.event_types) <= EVENT_TYPES
     subjects = consumer.filter_subjects
     assert len(subjects) == len(consumer.event_types)
@@ -192,15 +202,18 @@ def test_consumer_filter_subjects_are_valid(consumer: Consumer) -> None:
         assert subject.startswith("events.")
         assert "*" not in subject
         assert ">" not in subject
-    assert consumer.batch_size >= 1
-    assert consumer.function.startswith("consumers.")
-    assert re.fullmatch(r"[a-z0-9_-]+", consumer.name)
 
 
 def test_notifications_consumer_handles_codes_and_invites() -> None:
     (notifications,) = [c for c in CONSUMERS if c.name == "notifications"]
     assert "events.totp.requested" in notifications.filter_subjects
     assert "events.invite.created" in notifications.filter_subjects
+
+
+def test_webhooks_consumer_takes_every_event() -> None:
+    (webhooks,) = [c for c in CONSUMERS if c.name == "webhooks"]
+    assert webhooks.function == "consumers.webhooks"
+    assert webhooks.filter_subjects == ("events.>",)
 
 
 def test_consumer_with_unknown_event_type_fails() -> None:
@@ -220,3 +233,18 @@ def test_topology_dataclasses_are_frozen() -> None:
         CONSUMERS[0].batch_size = 1  # type: ignore[misc]
     assert isinstance(topology.ROUTES, tuple)
     assert isinstance(topology.CONSUMERS, tuple)
+
+
+def test_every_business_consumer_has_main_retry_and_dlq_tiers() -> None:
+    durables = {t.durable: t for t in all_tiers()}
+    for consumer in CONSUMERS:
+        main, retry, dlq = (durables[f"{consumer.name}{s}"] for s in ("", "-retry", "-dlq"))
+        assert (main.stream, retry.stream, dlq.stream) == ("events", "events-retry", "events-dlq")
+        assert retry.filter_subjects == (f"retry.{consumer.name}",)
+        assert dlq.filter_subjects == (f"dlq.{consumer.name}",) and dlq.function is None
+        assert main.max_deliveries == len(main.backoff_seconds) == 3
+        assert retry.backoff_seconds == (300.0, 1800.0, 7200.0)
+    assert {"meta", "super-meta"} <= set(durables)
+    assert durables["super-meta"].filter_subjects == (
+        "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.advisories.meta",
+    )

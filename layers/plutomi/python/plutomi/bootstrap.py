@@ -34,15 +34,14 @@ def dependencies() -> Dependencies:
 
 def _build() -> Dependencies:
     from plutomi.adapters.clock import SystemClock
+    from plutomi.adapters.jetstream_client import JetStreamClient
     from plutomi.adapters.mongo_store import MongoStore
-    from plutomi.adapters.nats_publisher import NatsEventPublisher
     from plutomi.services.ports import Dependencies
 
     settings = get_settings()
     return Dependencies(
         store=_overrides.get("store") or MongoStore.connect(settings.mongodb_url, settings.mongodb_database),
-        events=_overrides.get("events")
-        or NatsEventPublisher(settings.nats_url, settings.nats_timeout_seconds),
+        event_bus=JetStreamClient(settings.nats_url, settings.nats_timeout_seconds),
         clock=_overrides.get("clock") or SystemClock(),
         settings=settings,
     )

@@ -17,6 +17,7 @@ DEFAULT_SESSION_SECRET = "plutomi-local-development-secret-change-me"  # noqa: S
 class Settings:
     mongodb_url: str
     mongodb_database: str
+    mongodb_transactions: bool
     nats_url: str
     aws_endpoint_url: str | None
     aws_region: str
@@ -46,6 +47,8 @@ def load_settings() -> Settings:
     return Settings(
         mongodb_url=_env("MONGODB_URL", "mongodb://127.0.0.1:27017"),
         mongodb_database=_env("MONGODB_DATABASE", "plutomi"),
+        # Multi-document transactions need a replica set; the embedded nx-27017 turns them off.
+        mongodb_transactions=_env("MONGODB_TRANSACTIONS", "on").lower() not in {"off", "false", "0"},
         nats_url=_env("NATS_URL", "nats://127.0.0.1:4222"),
         aws_endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
         aws_region=_env("AWS_REGION", "us-east-1"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from plutomi.domain import events
 
@@ -34,12 +35,103 @@ class Consumer:
     batch_size: int = 10
     max_deliveries: int = 3
     backoff_seconds: tuple[float, ...] = (1.0, 10.0, 60.0)
+    retry_max_deliveries: int = 3
+    retry_backoff_seconds: tuple[float, ...] = (300.0, 1800.0, 7200.0)
 
     @property
     def filter_subjects(self) -> tuple[str, ...]:
         if ALL_EVENTS in self.event_types:
             return (f"{events.SUBJECT_PREFIX}.>",)
         return tuple(events.subject_for(event_type) for event_type in self.event_types)
+
+
+# Streams. `events` outlives every pointer in the retry and DLQ streams (see adapters/jetstream.py).
+EVENTS_STREAM = "events"
+RETRY_STREAM = "events-retry"
+DLQ_STREAM = "events-dlq"
+ADVISORIES_STREAM = "advisories"
+MAX_DELIVERIES_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
+
+TierKind = Literal["main", "retry", "dlq", "meta", "super-meta"]
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One durable JetStream consumer and what feeds on it. For each business consumer C: `C` reads
+    events, `C-retry` reads pointers on `retry.C`, `C-dlq` holds pointers on `dlq.C` for people.
+    `meta` turns exhausted deliveries into pointers; `super-meta` does the same for `meta` itself."""
+
+    durable: str
+    kind: TierKind
+    stream: str
+    filter_subjects: tuple[str, ...]
+    function: str | None  # None: nobody consumes it automatically (the DLQ is for people)
+    max_deliveries: int
+    backoff_seconds: tuple[float, ...]
+    batch_size: int = 10
+    consumer: str | None = None  # the business consumer a main, retry or DLQ tier belongs to
+
+
+def tiers_of(consumer: Consumer) -> tuple[Tier, Tier, Tier]:
+    name = consumer.name
+    return (
+        Tier(
+            name,
+            "main",
+            EVENTS_STREAM,
+            consumer.filter_subjects,
+            consumer.function,
+            consumer.max_deliveries,
+            consumer.backoff_seconds,
+            consumer.batch_size,
+            name,
+        ),
+        Tier(
+            f"{name}-retry",
+            "retry",
+            RETRY_STREAM,
+            (f"retry.{name}",),
+            consumer.function,
+            consumer.retry_max_deliveries,
+            consumer.retry_backoff_seconds,
+            consumer.batch_size,
+            name,
+        ),
+        Tier(f"{name}-dlq", "dlq", DLQ_STREAM, (f"dlq.{name}",), None, -1, (), consumer.batch_size, name),
+    )
+
+
+META_TIERS: tuple[Tier, ...] = (
+    Tier(
+        "meta",
+        "meta",
+        ADVISORIES_STREAM,
+        (f"{MAX_DELIVERIES_ADVISORY}.{EVENTS_STREAM}.*", f"{MAX_DELIVERIES_ADVISORY}.{RETRY_STREAM}.*"),
+        "consumers.meta",
+        5,
+        (1.0, 5.0, 30.0, 120.0),
+    ),
+    Tier(
+        "super-meta",
+        "super-meta",
+        ADVISORIES_STREAM,
+        (f"{MAX_DELIVERIES_ADVISORY}.{ADVISORIES_STREAM}.meta",),
+        "consumers.meta",
+        10,
+        (5.0, 30.0, 120.0, 600.0),
+    ),
+)
+
+
+def all_tiers() -> list[Tier]:
+    return [tier for consumer in CONSUMERS for tier in tiers_of(consumer)] + list(META_TIERS)
+
+
+def tier_named(durable: str) -> Tier:
+    for tier in all_tiers():
+        if tier.durable == durable:
+            return tier
+    raise LookupError(f"no consumer tier {durable!r}; known: {', '.join(t.durable for t in all_tiers())}")
 
 
 @dataclass(frozen=True)
@@ -149,7 +241,7 @@ def api_functions() -> list[str]:
 
 
 def all_functions() -> list[str]:
-    consumers = sorted({consumer.function for consumer in CONSUMERS})
+    consumers = sorted({tier.function for tier in all_tiers() if tier.function})
     return api_functions() + consumers + sorted({job.function for job in SCHEDULED})
 
 

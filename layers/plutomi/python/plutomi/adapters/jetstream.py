@@ -11,14 +11,19 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from plutomi.topology import CONSUMERS, Consumer
+from plutomi.topology import (
+    ADVISORIES_STREAM,
+    DLQ_STREAM,
+    EVENTS_STREAM,
+    MAX_DELIVERIES_ADVISORY,
+    RETRY_STREAM,
+    Consumer,
+    Tier,
+    all_tiers,
+    tiers_of,
+)
 
 DAY = 24 * 3600.0
-EVENTS_STREAM = "events"
-RETRY_STREAM = "events-retry"
-DLQ_STREAM = "events-dlq"
-ADVISORIES_STREAM = "advisories"
-MAX_DELIVERIES_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>"
 DLQ_RETENTION = 14 * DAY
 # A DLQ entry points at the original in `events`, so `events` outlives every pointer.
 EVENTS_RETENTION = 30 * DAY
@@ -35,7 +40,8 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(EVENTS_STREAM, ("events.>",), EVENTS_RETENTION),
     StreamSpec(RETRY_STREAM, ("retry.>",), DLQ_RETENTION),
     StreamSpec(DLQ_STREAM, ("dlq.>",), DLQ_RETENTION),
-    StreamSpec(ADVISORIES_STREAM, (MAX_DELIVERIES_ADVISORY,), DLQ_RETENTION),
+    # Advisories are dropped when nobody listens: this stream keeps them for the meta consumers.
+    StreamSpec(ADVISORIES_STREAM, (f"{MAX_DELIVERIES_ADVISORY}.>",), DLQ_RETENTION),
 )
 
 
@@ -50,17 +56,22 @@ def stream_config(spec: StreamSpec) -> StreamConfig:
     )
 
 
-def consumer_config(consumer: Consumer) -> ConsumerConfig:
+def tier_config(tier: Tier) -> ConsumerConfig:
     return ConsumerConfig(
-        name=consumer.name,
-        durable_name=consumer.name,
+        name=tier.durable,
+        durable_name=tier.durable,
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.EXPLICIT,
         ack_wait=30.0,
-        max_deliver=consumer.max_deliveries,
-        filter_subjects=list(consumer.filter_subjects),
+        max_deliver=tier.max_deliveries,
+        filter_subjects=list(tier.filter_subjects),
         max_ack_pending=1000,
     )
+
+
+def consumer_config(consumer: Consumer) -> ConsumerConfig:
+    """The main tier of a business consumer."""
+    return tier_config(tiers_of(consumer)[0])
 
 
 async def apply_topology(jetstream: JetStreamContext) -> list[str]:
@@ -75,7 +86,7 @@ async def apply_topology(jetstream: JetStreamContext) -> list[str]:
         except NotFoundError:
             await jetstream.add_stream(config)
             applied.append(f"stream {spec.name}: created")
-    for consumer in CONSUMERS:
-        await jetstream.add_consumer(EVENTS_STREAM, consumer_config(consumer))
-        applied.append(f"consumer {consumer.name}: applied")
+    for tier in all_tiers():
+        await jetstream.add_consumer(tier.stream, tier_config(tier))
+        applied.append(f"consumer {tier.durable} on {tier.stream}: applied")
     return applied

@@ -7,10 +7,13 @@ elements there, which defeats the index), so every filter is written with `where
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
-from typing import Any, TypeVar
+from contextvars import ContextVar
+from typing import Any, TypeVar, cast
 
 from pymongo import ReturnDocument
+from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
@@ -42,9 +45,33 @@ def from_document(model: type[ItemT], document: Mapping[str, Any] | None) -> Ite
     return model.model_validate(document)
 
 
+# The session of the transaction the current thread (or task) is in, if any. Repositories bind every
+# operation to it, so a use case's writes and its outbox events commit or abort together.
+current_session: ContextVar[ClientSession | None] = ContextVar("plutomi_mongo_session", default=None)
+
+
+class _SessionBound:
+    """A collection whose every operation runs in the given session."""
+
+    def __init__(self, collection: Collection[Document], session: ClientSession) -> None:
+        self._collection = collection
+        self._session = session
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._collection, name)
+        return functools.partial(attribute, session=self._session) if callable(attribute) else attribute
+
+
 class Repository:
     def __init__(self, items: Collection[Document]) -> None:
-        self._items = items
+        self._collection = items
+
+    @property
+    def _items(self) -> Collection[Document]:
+        session = current_session.get()
+        if session is None:
+            return self._collection
+        return cast(Collection[Document], _SessionBound(self._collection, session))
 
     def _insert(self, item: Item, **extra: Any) -> None:
         try:

@@ -41,6 +41,10 @@ ITEMS_INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("type_org_webhook_sort", (("type", 1), ("org_id", 1), ("webhook_id", 1), ("sort_key", 1))),
     # The attempts so far at delivering one event to one webhook.
     IndexSpec("type_org_event_webhook", (("type", 1), ("org_id", 1), ("event_id", 1), ("webhook_id", 1))),
+    # Why an event's deliveries failed, for the DLQ.
+    IndexSpec("attempt_key", (("attempt_key", 1), ("at", 1)), {"sparse": True}),
+    # The outbox relay: only unsent events carry `pending_since`.
+    IndexSpec("outbox_pending", (("pending_since", 1),), {"sparse": True}),
     # The idle sweeper: only applicants with a deadline are indexed by it (cleared on completion).
     IndexSpec("idle_deadline", (("idle_deadline", 1),), {"sparse": True}),
 )

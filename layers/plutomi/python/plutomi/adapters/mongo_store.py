@@ -7,6 +7,8 @@ in `mongo_webhooks`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -14,8 +16,10 @@ from pymongo import MongoClient
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
-from plutomi.adapters.mongo_base import Document, Repository, where
+from plutomi.adapters.mongo_attempts import AttemptErrors
+from plutomi.adapters.mongo_base import Document, Repository, current_session, where
 from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
+from plutomi.adapters.mongo_outbox import Outbox
 from plutomi.adapters.mongo_pipeline import Applicants, Applications, Stages
 from plutomi.adapters.mongo_webhooks import Deliveries, Webhooks
 from plutomi.domain.models import (
@@ -222,6 +226,8 @@ class MongoStore:
         self.applicants = Applicants(self.items)
         self.webhooks = Webhooks(self.items)
         self.deliveries = Deliveries(self.items)
+        self.outbox = Outbox(self.items)
+        self.attempt_errors = AttemptErrors(self.items)
 
     @classmethod
     def connect(cls, url: str, database: str) -> MongoStore:
@@ -229,6 +235,21 @@ class MongoStore:
             url, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, appname="plutomi"
         )
         return cls(client, database)
+
+    @contextmanager
+    def transaction(self, enabled: bool = True) -> Iterator[None]:
+        """Runs the block's writes in one transaction (joining an open one), so a change and its outbox
+        events commit or abort together. `enabled=False` runs the block as is: nx-27017's transactions
+        neither isolate nor survive concurrent sessions, so the embedded store runs without them."""
+        if not enabled or current_session.get() is not None:
+            yield
+            return
+        with self.client.start_session() as session, session.start_transaction():
+            token = current_session.set(session)
+            try:
+                yield
+            finally:
+                current_session.reset(token)
 
     def ping(self) -> None:
         self.client.admin.command("ping")

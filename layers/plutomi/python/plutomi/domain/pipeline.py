@@ -8,6 +8,7 @@ A stage asks questions and carries rules, evaluated in order, first match wins:
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -162,6 +163,8 @@ def validate_question(question: Question) -> None:
 
 EMAIL_ANSWER = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 URL_ANSWER = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+DATE_ANSWER = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+INT64_LIMIT = 2**63
 
 
 def coerce_answer(question: Question, value: Any) -> tuple[Any, str | None]:
@@ -182,7 +185,11 @@ def coerce_answer(question: Question, value: Any) -> tuple[Any, str | None]:
             return None, "must be a number"
         if not number.is_finite():
             return None, "must be a finite number"
-        return (int(number) if number == number.to_integral_value() else float(number)), None
+        # An int only within 64 bits: MongoDB stores no wider, and int("1e999999999") would never finish.
+        if -INT64_LIMIT <= number < INT64_LIMIT and number == number.to_integral_value():
+            return int(number), None
+        as_float = float(number)
+        return (as_float, None) if math.isfinite(as_float) else (None, "must be a finite number")
     if kind is QuestionType.BOOLEAN:
         return (value, None) if isinstance(value, bool) else (None, "must be true or false")
     if kind is QuestionType.EMAIL:
@@ -192,10 +199,12 @@ def coerce_answer(question: Question, value: Any) -> tuple[Any, str | None]:
         ok = isinstance(value, str) and URL_ANSWER.match(value.strip()) is not None
         return (value.strip(), None) if ok else (None, "must be an http(s) URL")
     if kind is QuestionType.DATE:
-        try:
-            return date.fromisoformat(str(value)).isoformat(), None
-        except ValueError:
-            return None, "must be a date as YYYY-MM-DD"
+        if isinstance(value, str) and DATE_ANSWER.fullmatch(value):  # not 20260201 nor 2026-W05-1
+            try:
+                return date.fromisoformat(value).isoformat(), None
+            except ValueError:
+                pass
+        return None, "must be a date as YYYY-MM-DD"
     if kind is QuestionType.SINGLE_CHOICE:
         ok = isinstance(value, str) and value in question.options
         return (value, None) if ok else (None, f"must be one of: {', '.join(question.options)}")
@@ -216,7 +225,7 @@ def validate_answers(stage: Stage, submitted: dict[str, Any]) -> tuple[dict[str,
         if question is None:
             errors[question_id] = "is not a question of this stage"
             continue
-        if value is None or value == "" or value == []:
+        if value is None or (isinstance(value, str) and not value.strip()) or value == []:
             if question.required:
                 errors[question_id] = "is required"
             else:
@@ -245,7 +254,8 @@ def validate_rule(rule: AnswerRule | IdleRule, stage: Stage, application: Applic
             "rule_target_not_in_application", "A rule can only move people to a stage of this application"
         )
     if isinstance(rule, IdleRule):
-        if not MIN_IDLE <= timedelta(minutes=rule.after_minutes) <= MAX_IDLE:
+        # Compared in minutes: a huge after_minutes would overflow timedelta.
+        if not MIN_IDLE // timedelta(minutes=1) <= rule.after_minutes <= MAX_IDLE // timedelta(minutes=1):
             raise InvalidInput(
                 "idle_duration_out_of_range", "An idle rule waits between 1 minute and 365 days"
             )
@@ -281,6 +291,23 @@ def _validate_condition(condition: Condition, question: Question) -> None:
         raise InvalidInput("operator_not_allowed", "contains applies to text and multi_choice questions only")
     if condition.value is None:
         raise InvalidInput("condition_value_invalid", f"{operator.value} needs a value")
+    # The values a condition compares with must be answers the question could have, or the rule
+    # would silently never hold.
+    if operator is Operator.CONTAINS and question.type is not QuestionType.MULTI_CHOICE:
+        return
+    single = (
+        question.model_copy(update={"type": QuestionType.SINGLE_CHOICE})
+        if question.type in CHOICE_TYPES
+        else question
+    )
+    values = condition.value if operator in (Operator.IN, Operator.NOT_IN) else [condition.value]
+    for value in values:
+        _, problem = coerce_answer(single, value)
+        if problem:
+            raise InvalidInput(
+                "condition_value_invalid",
+                f"{value!r} is not a possible answer to {question.title!r}: it {problem}",
+            )
 
 
 def _comparable(value: Any) -> Any:

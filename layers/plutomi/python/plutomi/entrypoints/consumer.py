@@ -7,6 +7,7 @@ body is not an event envelope is reported as a failure; the rest of the batch ca
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -16,12 +17,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from plutomi.adapters.mongo_idempotency import MongoIdempotencyStore
 from plutomi.bootstrap import dependencies
+from plutomi.domain.delivery import AttemptError
 from plutomi.domain.events import Event
 from plutomi.observability import logger
+from plutomi.services import dead_letters
 
 IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600
-
-idempotency_store = MongoIdempotencyStore(lambda: dependencies().store.items)
 
 
 def consumer_handler(
@@ -38,14 +39,23 @@ def consumer_handler(
         return process(Event.model_validate(event))
 
     process_once.__qualname__ = f"{name}.process_once"  # the idempotency key is scoped per consumer
-    once = idempotent_function(
-        data_keyword_argument="event", config=config, persistence_store=idempotency_store
-    )(process_once)
-    processor = BatchProcessor(event_type=EventType.SQS)
+    # One persistence layer per consumer: Powertools configures the layer with the function's name on
+    # every call, so a layer shared by two consumers in one process would mix up their keys.
+    store = MongoIdempotencyStore(lambda: dependencies().store.items)
+    once = idempotent_function(data_keyword_argument="event", config=config, persistence_store=store)(
+        process_once
+    )
+    # A batch whose every record failed is still a partial response listing them all, not an error:
+    # the bridge and SQS then retry each record on its own back-off, like any other failure.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def record_handler(record: SQSRecord) -> dict[str, Any]:
         event = Event.model_validate_json(record.body)
-        outcome: dict[str, Any] = once(event=event.model_dump(mode="json"))
+        try:
+            outcome: dict[str, Any] = once(event=event.model_dump(mode="json"))
+        except Exception as error:
+            _record_failure(name, event, record, error)
+            raise
         logger.info(
             "event handled",
             extra={"consumer": name, "event_id": event.id, "event_type": event.type, "outcome": outcome},
@@ -61,3 +71,31 @@ def consumer_handler(
         return dict(response)
 
     return handler
+
+
+def _record_failure(consumer: str, event: Event, record: SQSRecord, error: Exception) -> None:
+    """Keeps why this attempt failed, so the DLQ can show it; never hides the original error."""
+    tier = record.message_attributes["plutomi-tier"]
+    failure = AttemptError(
+        consumer=consumer,
+        event_id=event.id,
+        tier=(tier.string_value if tier else None) or "sqs",
+        attempt=int(record.attributes.approximate_receive_count),
+        error_type=type(error).__name__,
+        message=str(error)[:1000],
+        at=datetime.now(UTC),
+    )
+    logger.warning(
+        "event failed",
+        extra={
+            "consumer": consumer,
+            "event_id": event.id,
+            "tier": failure.tier,
+            "attempt": failure.attempt,
+            "error_type": failure.error_type,
+        },
+    )
+    try:
+        dead_letters.record_failure(dependencies(), failure)
+    except Exception:
+        logger.exception("could not record the failure", extra={"consumer": consumer, "event_id": event.id})

@@ -1,9 +1,14 @@
-"""The bridge: pulls batches from a durable JetStream consumer and calls the consumer's handler with
-an SQS-shaped event, so one handler serves an SQS trigger on AWS and NATS everywhere else.
+"""The bridge: pulls batches from a durable JetStream consumer and calls a handler with an
+SQS-shaped event, so one handler serves an SQS trigger on AWS and NATS everywhere else.
 
+One bridge serves one tier (see `topology.Tier`): a business consumer's main tier reads events, its
+retry tier reads pointers and fetches the original event by sequence, the meta tiers read advisories.
 Records the handler does not list in `batchItemFailures` are acked; the listed ones are nak'ed with
-the consumer's back-off. While the handler runs, every message gets in-progress acks so JetStream does
-not redeliver long work. On SIGTERM the bridge stops fetching, finishes its batch, and exits.
+the tier's back-off until JetStream's max deliveries, after which the meta consumer moves them on.
+A record that is not even an event (or a pointer) is not retried: it goes straight to the DLQ.
+While the handler runs, every message gets in-progress acks so JetStream does not redeliver long work.
+On SIGTERM the bridge stops fetching, finishes the batches in flight, and exits. The nats client
+reconnects by itself after a NATS restart; the bridge keeps fetching.
 """
 
 from __future__ import annotations
@@ -13,18 +18,21 @@ import contextlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import nats
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from pydantic import ValidationError
 
-from plutomi.adapters.jetstream import EVENTS_STREAM
+from plutomi.domain.delivery import Pointer, dlq_subject
+from plutomi.domain.events import Event
 from plutomi.observability import runtime_logger as logger
 from plutomi.runtime.aws_events import sqs_event, sqs_record
 from plutomi.runtime.functions import invoke
-from plutomi.topology import Consumer
+from plutomi.topology import Consumer, Tier, tiers_of
 
 Target = Callable[[dict[str, Any]], dict[str, Any]]
 IN_PROGRESS_EVERY_SECONDS = 10.0
@@ -42,40 +50,48 @@ def in_process_target(function: str) -> Target:
 class BridgeCounters:
     processed: int = 0
     failed: int = 0
+    retried: int = 0
+    exhausted: int = 0
+    dead_lettered: int = 0
     batches: int = 0
-    by_outcome: dict[str, int] = field(default_factory=dict)
 
 
 def message_id(msg: Msg) -> str:
     return f"{msg.metadata.stream}:{msg.metadata.sequence.stream}"
 
 
-def to_record(msg: Msg) -> dict[str, Any]:
-    return sqs_record(
-        msg.data.decode(errors="replace"),
-        message_id=message_id(msg),
-        receive_count=msg.metadata.num_delivered,
-        attributes={"nats-subject": msg.subject, "nats-stream": msg.metadata.stream},
-        event_source_arn=f"arn:aws:sqs:us-east-1:000000000000:{msg.metadata.consumer}",
-    )
+@dataclass
+class Prepared:
+    """A fetched message and the record body the handler gets (None: it goes to the DLQ as is)."""
+
+    msg: Msg
+    body: str | None
+    event_id: str | None
+    reason: str = ""
 
 
 class Bridge:
     def __init__(
         self,
-        consumer: Consumer,
+        tier: Tier | Consumer,
         nats_url: str,
         target: Target | None = None,
-        stream: str = EVENTS_STREAM,
+        concurrency: int = 1,
         fetch_timeout: float = 1.0,
     ) -> None:
-        self.consumer = consumer
+        self.tier = tiers_of(tier)[0] if isinstance(tier, Consumer) else tier
+        if self.tier.function is None and target is None:
+            raise ValueError(f"tier {self.tier.durable} has no handler: the DLQ is for people")
         self.nats_url = nats_url
-        self.target = target or in_process_target(consumer.function)
-        self.stream = stream
+        self.target = target or in_process_target(self.tier.function or "")
+        self.concurrency = max(1, concurrency)
         self.fetch_timeout = fetch_timeout
         self.counters = BridgeCounters()
         self._stopping = asyncio.Event()
+
+    @property
+    def name(self) -> str:
+        return self.tier.durable
 
     def stop(self) -> None:
         self._stopping.set()
@@ -83,89 +99,170 @@ class Bridge:
     async def run(self) -> None:
         connection = await nats.connect(
             self.nats_url,
-            name=f"plutomi-bridge-{self.consumer.name}",
+            name=f"plutomi-bridge-{self.name}",
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
         )
         try:
             jetstream = connection.jetstream()
-            subscription = await jetstream.pull_subscribe_bind(durable=self.consumer.name, stream=self.stream)
-            logger.info("bridge started", extra={"consumer": self.consumer.name, "stream": self.stream})
-            while not self._stopping.is_set():
-                try:
-                    batch = await subscription.fetch(self.consumer.batch_size, timeout=self.fetch_timeout)
-                except (TimeoutError, NatsTimeoutError):
-                    continue
-                except Exception as error:  # a NATS restart: the client reconnects, we keep fetching
-                    logger.warning(
-                        "fetch failed", extra={"consumer": self.consumer.name, "error": repr(error)}
-                    )
-                    await asyncio.sleep(0.5)
-                    continue
-                if batch:
-                    await self.process(batch)
+            logger.info("bridge started", extra={"tier": self.name, "stream": self.tier.stream})
+            await asyncio.gather(*(self._work(jetstream) for _ in range(self.concurrency)))
         finally:
             # Every fetched message was acked or nak'ed by now; anything unacked is redelivered.
             with contextlib.suppress(Exception):
                 await connection.close()
-            logger.info("bridge stopped", extra={"consumer": self.consumer.name, **self.counters.__dict__})
+            logger.info("bridge stopped", extra={"tier": self.name, **self.counters.__dict__})
 
-    async def process(self, batch: list[Msg]) -> None:
+    async def _work(self, jetstream: JetStreamContext) -> None:
+        subscription = await jetstream.pull_subscribe_bind(durable=self.name, stream=self.tier.stream)
+        while not self._stopping.is_set():
+            try:
+                batch = await subscription.fetch(self.tier.batch_size, timeout=self.fetch_timeout)
+            except (TimeoutError, NatsTimeoutError):
+                continue
+            except Exception as error:  # a NATS restart: the client reconnects, we keep fetching
+                logger.warning("fetch failed", extra={"tier": self.name, "error": repr(error)})
+                await asyncio.sleep(0.5)
+                continue
+            if batch:
+                await self.process(jetstream, batch)
+
+    async def process(self, jetstream: JetStreamContext, batch: list[Msg]) -> None:
         started = time.perf_counter()
-        keepalive = asyncio.create_task(self._keep_in_progress(batch))
-        try:
-            response = await asyncio.to_thread(self.target, sqs_event(to_record(msg) for msg in batch))
-            failures = {item["itemIdentifier"] for item in response.get("batchItemFailures") or []}
-        except Exception as error:
-            logger.exception(
-                "handler raised; the whole batch will be retried", extra={"consumer": self.consumer.name}
-            )
-            failures = {message_id(msg) for msg in batch}
-            response = {"error": repr(error)}
-        finally:
-            keepalive.cancel()
+        prepared = [await self._prepare(jetstream, msg) for msg in batch]
+        runnable = [p for p in prepared if p.body is not None]
+        failures: set[str] = set()
+        if runnable:
+            keepalive = asyncio.create_task(_keep_in_progress([p.msg for p in runnable]))
+            try:
+                records = [self._record(p) for p in runnable]
+                response = await asyncio.to_thread(self.target, sqs_event(records))
+                failures = {item["itemIdentifier"] for item in response.get("batchItemFailures") or []}
+            except Exception:
+                logger.exception("handler raised; the whole batch will be retried", extra={"tier": self.name})
+                failures = {message_id(p.msg) for p in runnable}
+            finally:
+                keepalive.cancel()
         self.counters.batches += 1
         latency_ms = round((time.perf_counter() - started) * 1000, 2)
-        for msg in batch:
-            attempt = msg.metadata.num_delivered
-            if message_id(msg) in failures:
-                self.counters.failed += 1
-                await msg.nak(delay=self._backoff(attempt))
-                outcome = "retry"
-            else:
-                self.counters.processed += 1
-                await msg.ack()
-                outcome = "ok"
+        for item in prepared:
+            outcome = await self._settle(jetstream, item, failed=message_id(item.msg) in failures)
             logger.info(
                 "message",
                 extra={
-                    "consumer": self.consumer.name,
-                    "event_id": _event_id(msg),
-                    "stream_seq": msg.metadata.sequence.stream,
-                    "attempt": attempt,
+                    "tier": self.name,
+                    "consumer": self.tier.consumer or self.name,
+                    "event_id": item.event_id,
+                    "stream_seq": item.msg.metadata.sequence.stream,
+                    "attempt": item.msg.metadata.num_delivered,
                     "outcome": outcome,
                     "latency_ms": latency_ms,
                 },
             )
 
+    async def _prepare(self, jetstream: JetStreamContext, msg: Msg) -> Prepared:
+        text = msg.data.decode(errors="replace")
+        if self.tier.kind in ("meta", "super-meta"):
+            return Prepared(msg, text, None)
+        if self.tier.kind == "retry":
+            try:
+                pointer = Pointer.model_validate_json(msg.data)
+            except ValidationError:
+                return Prepared(msg, None, None, "not a pointer")
+            try:
+                original = await jetstream.get_msg(pointer.stream, pointer.seq)
+            except Exception:
+                return Prepared(msg, None, None, f"original {pointer.stream} #{pointer.seq} is gone")
+            text = (original.data or b"").decode(errors="replace")
+        try:
+            event = Event.model_validate_json(text)
+        except ValidationError:
+            return Prepared(msg, None, _event_id(text), "not an event envelope")
+        return Prepared(msg, text, event.id)
+
+    def _record(self, item: Prepared) -> dict[str, Any]:
+        assert item.body is not None
+        msg = item.msg
+        return sqs_record(
+            item.body,
+            message_id=message_id(msg),
+            receive_count=msg.metadata.num_delivered,
+            attributes={
+                "nats-subject": msg.subject,
+                "nats-stream": msg.metadata.stream,
+                "plutomi-tier": self.tier.kind,
+                "plutomi-consumer": self.tier.consumer or self.name,
+            },
+            event_source_arn=f"arn:aws:sqs:us-east-1:000000000000:{self.name}",
+        )
+
+    async def _settle(self, jetstream: JetStreamContext, item: Prepared, failed: bool) -> str:
+        msg = item.msg
+        if item.body is None:
+            await self._dead_letter(jetstream, item)
+            await msg.term()
+            self.counters.dead_lettered += 1
+            return "dead_lettered"
+        if not failed:
+            await msg.ack()
+            self.counters.processed += 1
+            return "ok"
+        self.counters.failed += 1
+        attempt = msg.metadata.num_delivered
+        if 0 < self.tier.max_deliveries <= attempt:
+            # JetStream will not redeliver it; its max-deliveries advisory hands it to the meta consumer.
+            await msg.nak()
+            self.counters.exhausted += 1
+            return "exhausted"
+        await msg.nak(delay=self._backoff(attempt))
+        self.counters.retried += 1
+        return "retry"
+
+    async def _dead_letter(self, jetstream: JetStreamContext, item: Prepared) -> None:
+        """Sends a record that cannot be handled at all straight to the DLQ, as a pointer to itself."""
+        consumer = self.tier.consumer or self.name
+        msg = item.msg
+        if self.tier.kind == "retry":
+            with contextlib.suppress(ValidationError):
+                earlier = Pointer.model_validate_json(msg.data)
+                pointer = earlier.model_copy(update={"advisory_id": f"unusable-{message_id(msg)}"})
+                await jetstream.publish(
+                    dlq_subject(consumer),
+                    pointer.model_dump_json().encode(),
+                    headers={"Nats-Msg-Id": f"dlq.{consumer}:{pointer.advisory_id}"},
+                )
+                return
+        pointer = Pointer(
+            stream=msg.metadata.stream,
+            seq=msg.metadata.sequence.stream,
+            consumer=consumer,
+            deliveries=msg.metadata.num_delivered,
+            advisory_id=f"unusable-{message_id(msg)}",
+        )
+        await jetstream.publish(
+            dlq_subject(consumer),
+            pointer.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": f"dlq.{consumer}:{pointer.advisory_id}"},
+        )
+        logger.warning("unusable record dead-lettered", extra={"tier": self.name, "reason": item.reason})
+
     def _backoff(self, attempt: int) -> float:
-        delays = self.consumer.backoff_seconds
+        delays = self.tier.backoff_seconds
         return delays[min(attempt, len(delays)) - 1] if delays else 1.0
 
-    @staticmethod
-    async def _keep_in_progress(batch: list[Msg]) -> None:
-        while True:
-            await asyncio.sleep(IN_PROGRESS_EVERY_SECONDS)
-            for msg in batch:
-                with contextlib.suppress(Exception):
-                    await msg.in_progress()
+
+async def _keep_in_progress(batch: list[Msg]) -> None:
+    while True:
+        await asyncio.sleep(IN_PROGRESS_EVERY_SECONDS)
+        for msg in batch:
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
 
 
-def _event_id(msg: Msg) -> str | None:
-    if msg.headers and "Nats-Msg-Id" in msg.headers:
-        return msg.headers["Nats-Msg-Id"]
+def _event_id(text: str) -> str | None:
     try:
-        parsed = json.loads(msg.data)
+        parsed = json.loads(text)
     except ValueError:
         return None
-    return parsed.get("id") if isinstance(parsed, dict) else None
+    value = parsed.get("id") if isinstance(parsed, dict) else None
+    return value if isinstance(value, str) else None

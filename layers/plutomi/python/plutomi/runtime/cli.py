@@ -39,19 +39,45 @@ def cmd_bridge(args: argparse.Namespace) -> int:
     import signal
 
     from plutomi.config import get_settings
-    from plutomi.runtime.bridge import Bridge
-    from plutomi.topology import CONSUMERS
+    from plutomi.runtime.bridge import Bridge, Target
+    from plutomi.topology import tier_named
 
-    consumers = {consumer.name: consumer for consumer in CONSUMERS}
-    if args.consumer not in consumers:
-        raise SystemExit(f"plutomi: no consumer {args.consumer!r}; known: {', '.join(consumers)}")
-    bridge = Bridge(consumers[args.consumer], get_settings().nats_url)
+    try:
+        tier = tier_named(args.consumer)
+    except LookupError as error:
+        raise SystemExit(f"plutomi: {error}") from error
+    target: Target | None = None
+    if args.target == "lambda":
+        from plutomi.runtime.lambda_target import lambda_target
+
+        target = lambda_target(args.function_name or f"plutomi-{(tier.function or '').replace('.', '-')}")
+    bridge = Bridge(tier, get_settings().nats_url, target=target, concurrency=args.concurrency)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, bridge.stop)
         await bridge.run()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_relay(_: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from plutomi.bootstrap import dependencies
+    from plutomi.config import get_settings
+    from plutomi.runtime.relay import OutboxRelay
+
+    relay = OutboxRelay(dependencies().store, get_settings().nats_url)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, relay.stop)
+        await relay.run()
 
     asyncio.run(main())
     return 0
@@ -78,6 +104,20 @@ def cmd_mail(args: argparse.Namespace) -> int:
         print(f"To: {', '.join(email.to)}\nFrom: {email.source}\nSubject: {email.subject}\n")
         print(email.text.rstrip() + "\n")
     return 0
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from plutomi.runtime import dlq
+
+    if args.action == "list":
+        return dlq.list_entries(args.consumer)
+    if args.action == "show":
+        return dlq.show(args.id)
+    if args.action == "discard":
+        return dlq.discard(args.id)
+    if not args.all and not args.ids:
+        raise SystemExit("plutomi: name the DLQ entries to redrive, or --all")
+    return dlq.redrive(args.ids, args.all, args.consumer)
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
@@ -134,9 +174,19 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--workers", type=int, default=1)
     gateway.set_defaults(run=cmd_gateway)
 
-    bridge = commands.add_parser("bridge", help="feed a consumer's handler from its JetStream consumer")
-    bridge.add_argument("--consumer", required=True)
+    bridge = commands.add_parser("bridge", help="feed a handler from a JetStream consumer tier")
+    bridge.add_argument("--consumer", required=True, help="a tier: C, C-retry, meta or super-meta")
+    bridge.add_argument("--concurrency", type=int, default=1, help="batches in flight at once")
+    bridge.add_argument(
+        "--target", choices=["process", "lambda"], default="process", help="call in-process or Lambda"
+    )
+    bridge.add_argument("--function-name", help="the Lambda function to invoke with --target lambda")
     bridge.set_defaults(run=cmd_bridge)
+
+    relay = commands.add_parser(
+        "relay", help="publish the outbox to JetStream (also runs inside the gateway)"
+    )
+    relay.set_defaults(run=cmd_relay)
 
     migrate = commands.add_parser("migrate", help="create indexes, streams, consumers and the SES identity")
     migrate.set_defaults(run=cmd_migrate)
@@ -145,6 +195,20 @@ def build_parser() -> argparse.ArgumentParser:
     mail.add_argument("--to", help="only emails to this address")
     mail.add_argument("--limit", type=int, default=10)
     mail.set_defaults(run=cmd_mail)
+
+    dlq = commands.add_parser("dlq", help="read, redrive or discard dead-lettered events")
+    actions = dlq.add_subparsers(dest="action", required=True)
+    dlq_list = actions.add_parser("list", help="what sits in the DLQ")
+    dlq_list.add_argument("--consumer")
+    dlq_show = actions.add_parser("show", help="an entry: its event and every failed attempt")
+    dlq_show.add_argument("id", type=int)
+    dlq_redrive = actions.add_parser("redrive", help="run the originals through their consumer again")
+    dlq_redrive.add_argument("ids", type=int, nargs="*")
+    dlq_redrive.add_argument("--all", action="store_true")
+    dlq_redrive.add_argument("--consumer")
+    dlq_discard = actions.add_parser("discard", help="drop an entry for good")
+    dlq_discard.add_argument("id", type=int)
+    dlq.set_defaults(run=cmd_dlq)
 
     invoke = commands.add_parser("invoke", help="call a function with an event, like `sam local invoke -e`")
     invoke.add_argument("function", help="e.g. api.orgs or consumers.notifications")

@@ -29,6 +29,8 @@ def export_endpoints(services: EmbeddedServices) -> dict[str, str]:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault("AWS_REGION", "us-east-1")
+    if "mongodb" in services.started():
+        os.environ["MONGODB_TRANSACTIONS"] = "off"  # nx-27017: see MongoStore.transaction
     return values
 
 
@@ -88,11 +90,11 @@ class _Server:
 async def _serve(host: str, port: int) -> None:
     from plutomi.config import get_settings
     from plutomi.runtime.bridge import Bridge
-    from plutomi.topology import CONSUMERS
+    from plutomi.topology import all_tiers
 
     settings = get_settings()
     server = _Server.create(host, port)
-    bridges = [Bridge(consumer, settings.nats_url) for consumer in CONSUMERS]
+    bridges = [Bridge(tier, settings.nats_url) for tier in all_tiers() if tier.function]
 
     def shut_down() -> None:
         if server.should_exit:  # a second Ctrl-C: stop waiting for in-flight requests
@@ -104,13 +106,10 @@ async def _serve(host: str, port: int) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, shut_down)
-    bridge_tasks = [
-        asyncio.create_task(bridge.run(), name=f"bridge-{bridge.consumer.name}") for bridge in bridges
-    ]
+    bridge_tasks = [asyncio.create_task(bridge.run(), name=f"bridge-{bridge.name}") for bridge in bridges]
     for bridge in bridges:
-        print(
-            f"  bridge   {bridge.consumer.name} <- {', '.join(bridge.consumer.filter_subjects)}", flush=True
-        )
+        subjects = ", ".join(bridge.tier.filter_subjects)
+        print(f"  bridge   {bridge.name} <- {bridge.tier.stream}: {subjects}", flush=True)
     schedules = [asyncio.create_task(_every(job)) for job in SCHEDULED]
     for job in SCHEDULED:
         print(f"  schedule {job.name}: {job.function} every {job.every_minutes} min", flush=True)
@@ -125,7 +124,7 @@ async def _serve(host: str, port: int) -> None:
     results = await asyncio.gather(*bridge_tasks, return_exceptions=True)
     for bridge, result in zip(bridges, results, strict=True):
         if isinstance(result, BaseException):
-            print(f"  bridge {bridge.consumer.name} ended with {result!r}", flush=True)
+            print(f"  bridge {bridge.name} ended with {result!r}", flush=True)
 
 
 async def _every(job: Scheduled) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from plutomi.observability import runtime_logger as logger
 from plutomi.runtime.aws_events import http_event
 from plutomi.runtime.functions import LocalContext, load_handler
+from plutomi.runtime.relay import OutboxRelay
 from plutomi.topology import ROUTES, Route
 
 Scope = MutableMapping[str, Any]
@@ -89,12 +90,19 @@ def lambda_result_to_http(result: Any) -> tuple[int, list[tuple[bytes, bytes]], 
 
 class Gateway:
     def __init__(
-        self, routes: tuple[Route, ...] = ROUTES, max_workers: int = 32, preload: bool = True
+        self,
+        routes: tuple[Route, ...] = ROUTES,
+        max_workers: int = 32,
+        preload: bool = True,
+        relay: bool = True,
     ) -> None:
         self._table = RouteTable(routes)
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="plutomi-handler")
         self._functions = sorted({route.function for route in routes})
         self._preload = preload
+        self._run_relay = relay
+        self._relay: OutboxRelay | None = None
+        self._relay_task: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -201,16 +209,33 @@ class Gateway:
                     await asyncio.gather(
                         *(loop.run_in_executor(self._executor, load_handler, f) for f in self._functions)
                     )
+                if self._run_relay:
+                    self._start_relay()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self._executor.shutdown(wait=True, cancel_futures=False)
+                if self._relay is not None and self._relay_task is not None:
+                    self._relay.stop()
+                    await self._relay_task
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
+    def _start_relay(self) -> None:
+        """The outbox relay rides along in every gateway process: events written by requests are
+        published within milliseconds, with no extra moving part in small deployments."""
+        from plutomi.bootstrap import dependencies
+        from plutomi.config import get_settings
+
+        self._relay = OutboxRelay(dependencies().store, get_settings().nats_url)
+        self._relay_task = asyncio.create_task(self._relay.run(), name="outbox-relay")
+
 
 def create_app() -> Gateway:
-    """Factory for `uvicorn --factory plutomi.runtime.gateway:create_app` (one per worker process)."""
-    return Gateway()
+    """Factory for `uvicorn --factory plutomi.runtime.gateway:create_app` (one per worker process).
+    `PLUTOMI_GATEWAY_RELAY=off` leaves publishing to a separate `plutomi relay`."""
+    import os
+
+    return Gateway(relay=os.environ.get("PLUTOMI_GATEWAY_RELAY", "on").lower() not in {"off", "false", "0"})
 
 
 def serve(host: str, port: int, workers: int = 1, log_level: str = "warning") -> None:

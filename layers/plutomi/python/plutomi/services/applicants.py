@@ -41,6 +41,7 @@ from plutomi.services.applications import load_application, load_stage, ordered_
 from plutomi.services.auth import Principal
 from plutomi.services.orgs import require_membership
 from plutomi.services.ports import Dependencies
+from plutomi.services.unit_of_work import transactional
 
 ATTEMPTS = 5
 PORTAL_NOT_FOUND = "This link is not valid any more; apply again with your email to get a new one"
@@ -75,6 +76,7 @@ def list_public_applications(deps: Dependencies, org_id: str) -> list[Applicatio
     return [a for a in deps.store.applications.list_for_org(org_id) if a.status is ApplicationStatus.OPEN]
 
 
+@transactional
 def apply(
     deps: Dependencies, org_id: str, application_id: str, raw_email: str, first_name: str, last_name: str
 ) -> None:
@@ -171,6 +173,7 @@ def portal(deps: Dependencies, token: str) -> Portal:
     return Portal(applicant=applicant, application=application, stage=stage)
 
 
+@transactional
 def submit_answers(deps: Dependencies, token: str, submitted: dict[str, Any]) -> Portal:
     """Stores valid answers for the current stage; when it becomes complete, applies its answer rules
     at once, so the response already shows where the person is now."""
@@ -284,6 +287,7 @@ def move_applicant(
     return moved
 
 
+@transactional
 def delete_applicant(deps: Dependencies, principal: Principal, org_id: str, applicant_id: str) -> None:
     """Erases the person's data (name, email, answers, portal link) and keeps an anonymous history."""
     require_membership(deps, principal, org_id, Role.ADMIN)
@@ -346,6 +350,7 @@ def _update(
     raise Conflict("concurrent_change", "The applicant changed at the same moment; reload and try again")
 
 
+@transactional
 def _move(
     deps: Dependencies,
     applicant: Applicant,

@@ -32,6 +32,7 @@ from plutomi.domain.pipeline import (
 from plutomi.services.auth import Principal
 from plutomi.services.orgs import require_membership
 from plutomi.services.ports import Dependencies
+from plutomi.services.unit_of_work import transactional
 
 T = TypeVar("T")
 ATTEMPTS = 5
@@ -77,6 +78,7 @@ def design_of(deps: Dependencies, application: Application) -> Design:
 # ---------------------------------------------------------------- applications
 
 
+@transactional
 def create_application(
     deps: Dependencies, principal: Principal, org_id: str, name: str, description: str
 ) -> Design:
@@ -105,6 +107,7 @@ def get_design(deps: Dependencies, principal: Principal, org_id: str, applicatio
     return design_of(deps, load_application(deps, org_id, application_id))
 
 
+@transactional
 def update_application(
     deps: Dependencies,
     principal: Principal,
@@ -150,6 +153,7 @@ def update_application(
     return design_of(deps, application)
 
 
+@transactional
 def delete_application(deps: Dependencies, principal: Principal, org_id: str, application_id: str) -> None:
     require_membership(deps, principal, org_id, Role.ADMIN)
     load_application(deps, org_id, application_id)
@@ -167,6 +171,7 @@ def delete_application(deps: Dependencies, principal: Principal, org_id: str, ap
 # ---------------------------------------------------------------- stages
 
 
+@transactional
 def create_stage(
     deps: Dependencies,
     principal: Principal,
@@ -207,6 +212,7 @@ def create_stage(
     return design_of(deps, application)
 
 
+@transactional
 def update_stage(
     deps: Dependencies,
     principal: Principal,
@@ -233,6 +239,7 @@ def update_stage(
     return design_of(deps, load_application(deps, org_id, application_id))
 
 
+@transactional
 def delete_stage(
     deps: Dependencies,
     principal: Principal,
@@ -456,6 +463,7 @@ def delete_rule(
     return _stage_changed(deps, org_id, application_id, stage_id, changes, reschedule=True)
 
 
+@transactional
 def _stage_changed(
     deps: Dependencies,
     org_id: str,

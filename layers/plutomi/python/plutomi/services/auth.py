@@ -23,6 +23,7 @@ from plutomi.domain.identity import (
 )
 from plutomi.domain.models import LoginCode, Session, User
 from plutomi.services.ports import Dependencies
+from plutomi.services.unit_of_work import transactional
 
 CODE_TTL_MINUTES = int(CODE_TTL.total_seconds() // 60)
 INVALID_CODE_MESSAGE = "That code is wrong, used or expired; check the latest email or request a new code"
@@ -44,6 +45,7 @@ class Principal:
     session: Session
 
 
+@transactional
 def request_login_code(deps: Dependencies, raw_email: str) -> None:
     email = normalize_email(raw_email)
     now = deps.clock.now()
@@ -55,26 +57,25 @@ def request_login_code(deps: Dependencies, raw_email: str) -> None:
             "use the code already sent or wait",
             retry_after_seconds=int((busy_until - now).total_seconds()) + 1,
         )
+    deps.emit(events.TOTP_REQUESTED, None, {"email": email, "requested_at": now.isoformat()})
+
+
+def issue_login_code(deps: Dependencies, email: str) -> str:
+    """Creates a code for the address and returns it, for the email only. Called by the notifications
+    consumer, so the code never travels in an event or sits in the outbox; only its hash is stored."""
+    now = deps.clock.now()
     code = make_code([secrets.randbelow(len(CODE_ALPHABET)) for _ in range(CODE_LENGTH)])
-    login_code = LoginCode(
-        id=deps.clock.new_id("otp"),
-        email=email,
-        code_hash=hash_secret(deps.settings.session_secret, "login-code", email, code),
-        expires_at=now + CODE_TTL,
-        created_at=now,
-        updated_at=now,
+    deps.store.login_codes.create(
+        LoginCode(
+            id=deps.clock.new_id("otp"),
+            email=email,
+            code_hash=hash_secret(deps.settings.session_secret, "login-code", email, code),
+            expires_at=now + CODE_TTL,
+            created_at=now,
+            updated_at=now,
+        )
     )
-    deps.store.login_codes.create(login_code)
-    deps.emit(
-        events.TOTP_REQUESTED,
-        None,
-        {
-            "email": email,
-            "code": code,
-            "code_id": login_code.id,
-            "expires_at": login_code.expires_at.isoformat(),
-        },
-    )
+    return code
 
 
 def verify_login_code(deps: Dependencies, raw_email: str, raw_code: str) -> LoginResult:
@@ -98,6 +99,7 @@ def verify_login_code(deps: Dependencies, raw_email: str, raw_code: str) -> Logi
     return LoginResult(user=user, session=session, token=token, new_user=new_user)
 
 
+@transactional
 def _user_for_verified_email(deps: Dependencies, email: str, now: datetime) -> tuple[User, bool]:
     existing = deps.store.users.get_by_email(email)
     if existing is not None:

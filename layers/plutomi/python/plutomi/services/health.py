@@ -13,7 +13,7 @@ def check_dependencies(deps: Dependencies) -> dict[str, str]:
     except Exception as error:
         checks["store"] = f"unavailable: {type(error).__name__}"
     try:
-        deps.events.check()
+        deps.event_bus.check()
         checks["events"] = "ok"
     except Exception as error:
         checks["events"] = f"unavailable: {type(error).__name__}"

@@ -12,8 +12,10 @@ from plutomi.domain.models import Invite, InviteStatus, Membership, Role
 from plutomi.services.auth import Principal
 from plutomi.services.orgs import get_org, require_membership
 from plutomi.services.ports import Dependencies
+from plutomi.services.unit_of_work import transactional
 
 
+@transactional
 def create_invite(
     deps: Dependencies, principal: Principal, org_id: str, raw_email: str, role: Role, expires_in_days: int
 ) -> Invite:
@@ -64,6 +66,7 @@ def list_org_invites(deps: Dependencies, principal: Principal, org_id: str) -> l
     return deps.store.invites.list_for_org(org_id)
 
 
+@transactional
 def cancel_invite(deps: Dependencies, principal: Principal, org_id: str, invite_id: str) -> None:
     require_membership(deps, principal, org_id, Role.ADMIN)
     invite = deps.store.invites.get(org_id, invite_id)
@@ -82,6 +85,7 @@ def list_my_invites(deps: Dependencies, principal: Principal) -> list[Invite]:
     return deps.store.invites.list_pending_for_email(principal.user.email, deps.clock.now())
 
 
+@transactional
 def accept_invite(deps: Dependencies, principal: Principal, invite_id: str) -> Membership:
     invite = _answerable(deps, principal, invite_id)
     now = deps.clock.now()
@@ -110,6 +114,7 @@ def accept_invite(deps: Dependencies, principal: Principal, invite_id: str) -> M
     return membership
 
 
+@transactional
 def decline_invite(deps: Dependencies, principal: Principal, invite_id: str) -> None:
     invite = _answerable(deps, principal, invite_id)
     if deps.store.invites.respond(invite.org_id, invite.id, InviteStatus.DECLINED, deps.clock.now()) is None:

@@ -8,6 +8,7 @@ from plutomi.domain.models import Membership, Role
 from plutomi.services.auth import Principal
 from plutomi.services.orgs import require_membership
 from plutomi.services.ports import Dependencies
+from plutomi.services.unit_of_work import transactional
 
 
 def list_members(deps: Dependencies, principal: Principal, org_id: str) -> list[Membership]:
@@ -15,6 +16,7 @@ def list_members(deps: Dependencies, principal: Principal, org_id: str) -> list[
     return deps.store.memberships.list_for_org(org_id)
 
 
+@transactional
 def change_role(
     deps: Dependencies, principal: Principal, org_id: str, user_id: str, role: Role
 ) -> Membership:
@@ -33,6 +35,7 @@ def change_role(
     return updated
 
 
+@transactional
 def remove_member(deps: Dependencies, principal: Principal, org_id: str, user_id: str) -> None:
     leaving = user_id == principal.user.id
     caller = require_membership(deps, principal, org_id, Role.MEMBER if leaving else Role.ADMIN)

@@ -7,6 +7,7 @@ from plutomi.domain.emails import OutgoingEmail, applicant_link_email, invite_em
 from plutomi.domain.events import Event
 from plutomi.domain.identity import CODE_TTL
 from plutomi.services.applicants import issue_portal_link
+from plutomi.services.auth import issue_login_code
 from plutomi.services.ports import Dependencies, Mailer
 
 
@@ -14,7 +15,8 @@ def email_for(event: Event, deps: Dependencies) -> OutgoingEmail | None:
     settings = deps.settings
     data = event.data
     if event.type == events.TOTP_REQUESTED:
-        return login_code_email(data["email"], data["code"], int(CODE_TTL.total_seconds() // 60))
+        code = issue_login_code(deps, data["email"])
+        return login_code_email(data["email"], code, int(CODE_TTL.total_seconds() // 60))
     if event.type == events.INVITE_CREATED:
         return invite_email(
             to=data["email"],

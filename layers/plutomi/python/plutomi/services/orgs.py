@@ -11,6 +11,7 @@ from plutomi.domain.identity import require_role, validate_org_id
 from plutomi.domain.models import Membership, Org, Role
 from plutomi.services.auth import Principal
 from plutomi.services.ports import Dependencies
+from plutomi.services.unit_of_work import transactional
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ def require_membership(
     return membership
 
 
+@transactional
 def create_org(deps: Dependencies, principal: Principal, org_id: str, display_name: str) -> OrgView:
     validate_org_id(org_id)
     now = deps.clock.now()
@@ -78,6 +80,7 @@ def get_org(deps: Dependencies, principal: Principal, org_id: str) -> OrgView:
     return OrgView(org=_load(deps, org_id), role=membership.role)
 
 
+@transactional
 def update_org(deps: Dependencies, principal: Principal, org_id: str, display_name: str) -> OrgView:
     membership = require_membership(deps, principal, org_id, Role.ADMIN)
     org = deps.store.orgs.update(org_id, deps.clock.now(), display_name=display_name.strip())
@@ -91,6 +94,7 @@ def update_org(deps: Dependencies, principal: Principal, org_id: str, display_na
     return OrgView(org=org, role=membership.role)
 
 
+@transactional
 def delete_org(deps: Dependencies, principal: Principal, org_id: str) -> None:
     require_membership(deps, principal, org_id, Role.OWNER)
     others = [m for m in deps.store.memberships.list_for_org(org_id) if m.user_id != principal.user.id]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from plutomi.adapters.jetstream_client import StoredMessage
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.config import Settings
 from plutomi.domain.emails import OutgoingEmail
@@ -20,10 +22,19 @@ class Clock(Protocol):
     def new_id(self, prefix: str) -> str: ...
 
 
-class EventPublisher(Protocol):
-    def publish(self, events: Sequence[Event]) -> None: ...
+class EventBus(Protocol):
+    """JetStream, for the few use cases that talk to it directly (health, meta consumers, the DLQ)."""
 
-    def check(self) -> None: ...
+    def check(self) -> None:
+        """Raises when the event bus cannot be reached (for /health)."""
+
+    def publish(self, subject: str, payload: bytes, message_id: str) -> int: ...
+
+    def get(self, stream: str, seq: int) -> StoredMessage | None: ...
+
+    def delete(self, stream: str, seq: int) -> bool: ...
+
+    def sequence_range(self, stream: str) -> tuple[int, int]: ...
 
 
 class Mailer(Protocol):
@@ -39,7 +50,7 @@ class WebhookSender(Protocol):
 @dataclass
 class Dependencies:
     store: MongoStore
-    events: EventPublisher
+    event_bus: EventBus
     clock: Clock
     settings: Settings
 
@@ -53,7 +64,12 @@ class Dependencies:
         )
 
     def emit(self, event_type: str, org_id: str | None, data: dict[str, Any]) -> Event:
-        """Publishes one event and returns it once JetStream has acknowledged it."""
+        """Writes an event to the outbox, in the caller's transaction when there is one; the relay
+        publishes it to JetStream. The request never waits for NATS."""
         event = self.event(event_type, org_id, data)
-        self.events.publish([event])
+        self.store.outbox.add(event)
         return event
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """The unit of work: the block's changes and the events it emits commit together."""
+        return self.store.transaction(enabled=self.settings.mongodb_transactions)

@@ -7,8 +7,10 @@ from plutomi.domain.errors import NotFound
 from plutomi.domain.models import User
 from plutomi.services.auth import Principal
 from plutomi.services.ports import Dependencies
+from plutomi.services.unit_of_work import transactional
 
 
+@transactional
 def update_profile(
     deps: Dependencies, principal: Principal, first_name: str | None, last_name: str | None
 ) -> User:

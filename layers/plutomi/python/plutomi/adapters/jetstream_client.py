@@ -1,0 +1,135 @@
+"""Synchronous JetStream access for handlers and commands: the health check, the meta consumers
+(publish a pointer, read a message by sequence) and the DLQ commands (read, delete).
+
+nats-py is asyncio; handlers are synchronous, so one event loop runs in a daemon thread per process
+and keeps the connection warm. nats-py itself is imported on first use, so functions that never
+touch NATS never load it (see bench/cold_start.py). Request handlers do not publish: events reach
+JetStream through the outbox relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from plutomi.domain.errors import Unavailable
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client as NatsClient
+    from nats.js import JetStreamContext
+
+T = TypeVar("T")
+
+
+class EventLoopThread:
+    """An asyncio loop in a daemon thread, for calling async clients from sync code."""
+
+    def __init__(self, name: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
+        self._thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    stream: str
+    seq: int
+    subject: str
+    data: bytes
+    headers: dict[str, str]
+
+
+class JetStreamClient:
+    """One connection per process, kept warm."""
+
+    def __init__(self, url: str, timeout_seconds: float) -> None:
+        self._url = url
+        self._timeout = timeout_seconds
+        self._loop = EventLoopThread("plutomi-nats")
+        self._connection: NatsClient | None = None
+        self._jetstream: JetStreamContext | None = None
+        self._connect_lock = asyncio.Lock()
+
+    def check(self) -> None:
+        """Raises when JetStream cannot be reached: for /health."""
+        try:
+            self._loop.run(self._check(), timeout=self._timeout)
+        except Exception as error:
+            raise Unavailable("event_bus_unavailable", "NATS JetStream is not reachable") from error
+
+    def publish(self, subject: str, payload: bytes, message_id: str) -> int:
+        """Publishes and waits for JetStream's ack (deduplicated by `message_id`); returns the sequence."""
+        return self._loop.run(self._publish(subject, payload, message_id), timeout=self._timeout * 2)
+
+    def get(self, stream: str, seq: int) -> StoredMessage | None:
+        """The message at `seq`, or None when it was deleted or has aged out."""
+        return self._loop.run(self._get(stream, seq), timeout=self._timeout * 2)
+
+    def delete(self, stream: str, seq: int) -> bool:
+        return self._loop.run(self._delete(stream, seq), timeout=self._timeout * 2)
+
+    def sequence_range(self, stream: str) -> tuple[int, int]:
+        """The first and last sequence the stream holds (first > last when it is empty)."""
+        return self._loop.run(self._range(stream), timeout=self._timeout * 2)
+
+    async def _publish(self, subject: str, payload: bytes, message_id: str) -> int:
+        jetstream = await self._jetstream_context()
+        ack = await jetstream.publish(
+            subject, payload, headers={"Nats-Msg-Id": message_id}, timeout=self._timeout
+        )
+        return int(ack.seq)
+
+    async def _get(self, stream: str, seq: int) -> StoredMessage | None:
+        from nats.js.errors import NotFoundError
+
+        jetstream = await self._jetstream_context()
+        try:
+            raw = await jetstream.get_msg(stream, seq)
+        except NotFoundError:
+            return None
+        return StoredMessage(stream, seq, raw.subject or "", raw.data or b"", dict(raw.headers or {}))
+
+    async def _delete(self, stream: str, seq: int) -> bool:
+        from nats.js.errors import NotFoundError
+
+        jetstream = await self._jetstream_context()
+        try:
+            return bool(await jetstream.delete_msg(stream, seq))
+        except NotFoundError:
+            return False
+
+    async def _range(self, stream: str) -> tuple[int, int]:
+        jetstream = await self._jetstream_context()
+        info = await jetstream.stream_info(stream)
+        return int(info.state.first_seq), int(info.state.last_seq)
+
+    async def _check(self) -> None:
+        jetstream = await self._jetstream_context()
+        await jetstream.account_info()
+
+    async def _jetstream_context(self) -> JetStreamContext:
+        async with self._connect_lock:
+            if self._connection is None or self._connection.is_closed:
+                import nats
+
+                # nats-py retries a first connection forever when reconnects are unlimited; bound it so
+                # /health answers fast while NATS is down, and reconnect forever once connected.
+                self._connection = await asyncio.wait_for(
+                    nats.connect(
+                        self._url,
+                        connect_timeout=min(self._timeout, 2),
+                        max_reconnect_attempts=-1,
+                        reconnect_time_wait=0.5,
+                        name="plutomi-jetstream",
+                    ),
+                    timeout=self._timeout,
+                )
+                self._jetstream = self._connection.jetstream(timeout=self._timeout)
+            assert self._jetstream is not None
+            return self._jetstream

@@ -1,0 +1,127 @@
+"""The outbox relay: publishes the events use cases wrote to the outbox, with `Nats-Msg-Id` = event
+id, then marks them sent. It keeps no state of its own, so it survives restarts; a crash between
+publishing and marking only republishes, and JetStream drops the duplicate by its message id.
+
+It runs inside the gateway process (and so in `plutomi dev`), and on its own as `plutomi relay`.
+Several relays at once are safe for the same reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+
+from plutomi.adapters.clock import SystemClock
+from plutomi.adapters.mongo_outbox import outbox_wakeup
+from plutomi.adapters.mongo_store import MongoStore
+from plutomi.domain.events import Event
+from plutomi.observability import runtime_logger as logger
+
+
+@dataclass
+class RelayCounters:
+    published: int = 0
+    failed: int = 0
+    batches: int = 0
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        store: MongoStore,
+        nats_url: str,
+        batch_size: int = 500,
+        idle_poll_seconds: float = 0.5,
+        publish_timeout_seconds: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.nats_url = nats_url
+        self.batch_size = batch_size
+        self.idle_poll_seconds = idle_poll_seconds
+        self.publish_timeout_seconds = publish_timeout_seconds
+        self.counters = RelayCounters()
+        self._stopping = asyncio.Event()
+        self._clock = SystemClock()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        import nats
+
+        connection = None
+        while connection is None and not self._stopping.is_set():
+            try:
+                connection = await asyncio.wait_for(
+                    nats.connect(
+                        self.nats_url,
+                        name="plutomi-relay",
+                        max_reconnect_attempts=-1,
+                        reconnect_time_wait=0.5,
+                    ),
+                    timeout=5,
+                )
+            except Exception as error:
+                logger.warning("relay cannot reach NATS yet", extra={"error": repr(error)})
+                await self._pause(1.0)
+        if connection is None:
+            return
+        jetstream = connection.jetstream(timeout=self.publish_timeout_seconds)
+        logger.info("relay started")
+        try:
+            while not self._stopping.is_set():
+                events = await asyncio.to_thread(self.store.outbox.pending, self.batch_size)
+                if not events:
+                    await asyncio.to_thread(self._wait_for_work)
+                    continue
+                sent = await self._publish(jetstream, events)
+                if sent:
+                    await asyncio.to_thread(self.store.outbox.mark_sent, sent, self._clock.now())
+                if len(sent) < len(events):
+                    await self._pause(1.0)  # NATS is struggling: back off instead of spinning
+        finally:
+            with contextlib.suppress(Exception):
+                await connection.close()
+            logger.info("relay stopped", extra=self.counters.__dict__)
+
+    async def _publish(self, jetstream: object, events: list[Event]) -> list[str]:
+        """Publishes in order on one connection (NATS keeps the order); returns the acknowledged ids."""
+        started = time.perf_counter()
+
+        async def one(event: Event) -> str | None:
+            try:
+                await jetstream.publish(  # type: ignore[attr-defined]
+                    event.subject,
+                    event.model_dump_json().encode(),
+                    headers={"Nats-Msg-Id": event.id},
+                    timeout=self.publish_timeout_seconds,
+                )
+            except Exception as error:
+                logger.warning("publish failed", extra={"event_id": event.id, "error": repr(error)})
+                return None
+            return event.id
+
+        results = await asyncio.gather(*(one(event) for event in events))
+        sent = [event_id for event_id in results if event_id is not None]
+        self.counters.batches += 1
+        self.counters.published += len(sent)
+        self.counters.failed += len(events) - len(sent)
+        logger.debug(
+            "relayed",
+            extra={
+                "events": len(sent),
+                "failed": len(events) - len(sent),
+                "ms": (time.perf_counter() - started) * 1e3,
+            },
+        )
+        return sent
+
+    def _wait_for_work(self) -> None:
+        if outbox_wakeup.wait(self.idle_poll_seconds):
+            outbox_wakeup.clear()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)

@@ -1,0 +1,626 @@
+"""Webhooks end to end: created over HTTP, fed by the real pipeline (NATS -> bridge -> consumer), and
+delivered to a real HTTP receiver on this machine that records what it gets and answers as told.
+
+The consumer is also called directly, as Lambda calls it, for the cases that need a precise sequence
+of answers: a retry reported to the batch, settled webhooks skipped on the retry, nothing sent twice.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from pymongo import MongoClient
+
+from functions.consumers import webhooks as webhooks_consumer
+from plutomi.adapters.mongo_store import MongoStore
+from plutomi.domain import events
+from plutomi.domain.events import Event
+from plutomi.domain.webhooks import Delivery, SendResult, Webhook, verify_signature
+from plutomi.runtime.aws_events import sqs_event, sqs_record
+from plutomi.runtime.embedded import free_port
+from plutomi.runtime.functions import LocalContext
+from plutomi.services import webhooks
+from plutomi.services.ports import Dependencies
+from tests.conftest import unique_email, unique_org_id
+from tests.integration.test_store import CommandRecorder, uses_index
+from tests.support.http import Api, sign_in
+from tests.support.stack import RunningStack
+
+T = TypeVar("T")
+WAIT_SECONDS = 15.0
+
+# ---------------------------------------------------------------------- a receiver
+
+
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    @property
+    def envelope(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.body)
+        return parsed
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Receiver:
+    """An HTTP server on a free local port. Each path answers its planned statuses in turn (the last
+    one repeats; 200 when nothing was planned) and every request is recorded before it is answered."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._received: list[Received] = []
+        self._plans: dict[str, list[Answer]] = {}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                answer = receiver._record(
+                    Received(
+                        method=self.command,
+                        path=self.path,
+                        headers={name.lower(): value for name, value in self.headers.items()},
+                        body=body,
+                    )
+                )
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_POST = do_GET = do_PUT = _handle
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, name="webhook-receiver", daemon=True
+        )
+        self._thread.start()
+
+    def _record(self, request: Received) -> Answer:
+        with self._lock:
+            self._received.append(request)
+            plan = self._plans.get(request.path) or [Answer(200)]
+            return plan.pop(0) if len(plan) > 1 else plan[0]
+
+    def path(self, label: str, *answers: int | Answer) -> str:
+        """A fresh path that answers `answers` in turn."""
+        path = f"/{label}-{uuid.uuid4().hex[:8]}"
+        planned = [a if isinstance(a, Answer) else Answer(a) for a in answers] or [Answer(200)]
+        with self._lock:
+            self._plans[path] = planned
+        return path
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def to(self, path: str) -> list[Received]:
+        with self._lock:
+            return [r for r in self._received if r.path == path]
+
+    def wait_for(self, path: str, count: int = 1) -> list[Received]:
+        return wait_until(lambda: got if len(got := self.to(path)) >= count else None, f"{count} at {path}")
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+
+def wait_until(probe: Callable[[], T | None], what: str, timeout: float = WAIT_SECONDS) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout} s for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    running = Receiver()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def new_org(api: Api, label: str) -> str:
+    org_id = unique_org_id(label)
+    created = api.post("/orgs", json={"id": org_id, "display_name": f"{label} org"})
+    assert created.status_code == 201, created.text
+    return org_id
+
+
+def create_webhook(api: Api, org_id: str, url: str, event_types: list[str]) -> dict[str, Any]:
+    created = api.post(f"/orgs/{org_id}/webhooks", json={"url": url, "event_types": event_types})
+    assert created.status_code == 201, created.text
+    body: dict[str, Any] = created.json()
+    return body
+
+
+def rename(api: Api, org_id: str, name: str) -> None:
+    response = api.patch(f"/orgs/{org_id}", json={"display_name": name})
+    assert response.status_code == 200, response.text
+
+
+def deliveries(api: Api, org_id: str, webhook_id: str, **params: Any) -> httpx.Response:
+    return api.get(f"/orgs/{org_id}/webhooks/{webhook_id}/deliveries", params=params)
+
+
+def wait_for_deliveries(
+    api: Api, org_id: str, webhook_id: str, done: Callable[[list[dict[str, Any]]], bool]
+) -> list[dict[str, Any]]:
+    def probe() -> list[dict[str, Any]] | None:
+        response = deliveries(api, org_id, webhook_id)
+        assert response.status_code == 200, response.text
+        found: list[dict[str, Any]] = response.json()["deliveries"]
+        return found if done(found) else None
+
+    return wait_until(probe, f"deliveries of {webhook_id}")
+
+
+def signature_time(request: Received) -> int:
+    parts = dict(part.split("=", 1) for part in request.headers["plutomi-signature"].split(","))
+    return int(parts["t"])
+
+
+# ---------------------------------------------------------------------- through the pipeline
+
+
+def test_an_event_arrives_signed_with_its_id(stack: RunningStack, receiver: Receiver) -> None:
+    owner = sign_in(stack.base_url, unique_email("hooks"))
+    org_id = new_org(owner, "signed")
+    path = receiver.path("signed")
+    response = owner.post(
+        f"/orgs/{org_id}/webhooks",
+        json={"url": receiver.url(path), "event_types": ["org.updated"], "description": " CRM sync "},
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    secret, webhook_id = created["secret"], created["id"]
+    assert secret.startswith("whsec_") and len(secret) >= 40
+    assert webhook_id.startswith("whk_")
+    assert (created["url"], created["event_types"], created["description"], created["enabled"]) == (
+        receiver.url(path),
+        ["org.updated"],
+        "CRM sync",
+        True,
+    )
+
+    # The secret is shown once: never by a read.
+    read = owner.get(f"/orgs/{org_id}/webhooks/{webhook_id}")
+    assert read.status_code == 200, read.text
+    assert "secret" not in read.json() and secret not in read.text
+    assert read.json() == {k: v for k, v in created.items() if k != "secret"}
+    listed = owner.get(f"/orgs/{org_id}/webhooks")
+    assert [w["id"] for w in listed.json()["webhooks"]] == [webhook_id]
+    assert secret not in listed.text
+
+    sent_after = int(time.time())
+    rename(owner, org_id, "Renamed for the hook")
+    [request] = receiver.wait_for(path)
+    assert request.method == "POST"
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["user-agent"] == "Plutomi-Webhooks/1"
+    envelope = request.envelope
+    assert (envelope["type"], envelope["org_id"]) == ("org.updated", org_id)
+    assert envelope["data"]["display_name"] == "Renamed for the hook"
+    assert request.headers["plutomi-event-id"] == envelope["id"] and envelope["id"].startswith("evt_")
+    assert request.headers["plutomi-event-type"] == "org.updated"
+
+    signature = request.headers["plutomi-signature"]
+    assert verify_signature(secret, signature, request.body, time.time())
+    assert not verify_signature("whsec_someone-else", signature, request.body, time.time())
+    assert not verify_signature(secret, signature, request.body.replace(b"Renamed", b"Tampered"), time.time())
+    assert sent_after - 1 <= signature_time(request) <= time.time() + 1
+
+    [delivery] = wait_for_deliveries(owner, org_id, webhook_id, lambda found: len(found) == 1)
+    assert delivery["webhook_id"] == webhook_id
+    assert (delivery["event_id"], delivery["event_type"]) == (envelope["id"], "org.updated")
+    assert (delivery["attempt"], delivery["status_code"], delivery["outcome"]) == (1, 200, "delivered")
+    assert isinstance(delivery["latency_ms"], int) and 0 <= delivery["latency_ms"] < 10_000
+    assert delivery["error"] is None
+    # Only the subscribed type came: not webhook.created, which the pipeline handled before.
+    assert [r.headers["plutomi-event-type"] for r in receiver.to(path)] == ["org.updated"]
+
+
+def test_a_4xx_is_final_while_a_5xx_is_retried_by_the_pipeline(
+    stack: RunningStack, receiver: Receiver
+) -> None:
+    owner = sign_in(stack.base_url, unique_email("retries"))
+    org_id = new_org(owner, "retries")
+    gone, flaky = receiver.path("gone", 410), receiver.path("flaky", 500, 200)
+    gone_hook = create_webhook(owner, org_id, receiver.url(gone), ["org.updated"])
+    flaky_hook = create_webhook(owner, org_id, receiver.url(flaky), ["org.updated"])
+
+    rename(owner, org_id, "First")
+    first, second = receiver.wait_for(flaky, 2)  # the retry comes after the bridge's first back-off
+    event_id = first.headers["plutomi-event-id"]
+    assert second.headers["plutomi-event-id"] == event_id and second.body == first.body
+    for request in (first, second):
+        assert verify_signature(
+            flaky_hook["secret"], request.headers["plutomi-signature"], request.body, time.time()
+        )
+    assert signature_time(second) >= signature_time(first)
+
+    attempts = wait_for_deliveries(
+        owner, org_id, flaky_hook["id"], lambda found: any(d["outcome"] == "delivered" for d in found)
+    )
+    assert [(d["attempt"], d["status_code"], d["outcome"]) for d in attempts] == [
+        (2, 200, "delivered"),
+        (1, 500, "failed_will_retry"),
+    ]
+    assert attempts[1]["error"].startswith("HTTP 500")
+
+    # A second event is handled after the first one's retry has finished (one bridge, in order): by
+    # the time the 410 receiver has it, the retry of the first event is over.
+    rename(owner, org_id, "Second")
+    gone_requests = receiver.wait_for(gone, 2)
+    wait_for_deliveries(owner, org_id, flaky_hook["id"], lambda found: len(found) == 3)
+    assert [r.envelope["data"]["display_name"] for r in gone_requests] == ["First", "Second"]
+    assert gone_requests[0].headers["plutomi-event-id"] == event_id
+    assert len(receiver.to(gone)) == 2, "a 410 was retried"
+    refused = wait_for_deliveries(owner, org_id, gone_hook["id"], lambda found: len(found) == 2)
+    assert {(d["attempt"], d["status_code"], d["outcome"]) for d in refused} == {(1, 410, "failed_permanent")}
+
+    # Pages, newest first.
+    page = deliveries(owner, org_id, flaky_hook["id"], limit=2)
+    assert page.status_code == 200, page.text
+    newest, older = page.json()["deliveries"]
+    assert newest["attempt"] == 1 and newest["event_id"] != event_id  # the second event's
+    assert page.json()["next_cursor"]
+    rest = deliveries(owner, org_id, flaky_hook["id"], limit=2, cursor=page.json()["next_cursor"]).json()
+    assert [(d["event_id"], d["attempt"]) for d in rest["deliveries"]] == [(event_id, 1)]
+    assert rest["next_cursor"] is None
+    assert older["id"] > rest["deliveries"][0]["id"]
+    bad = deliveries(owner, org_id, flaky_hook["id"], cursor="not-a-cursor")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_cursor"
+
+
+def test_a_redirect_is_not_followed(stack: RunningStack, receiver: Receiver) -> None:
+    owner = sign_in(stack.base_url, unique_email("redirect"))
+    org_id = new_org(owner, "redirect")
+    target = receiver.path("target")
+    moved = receiver.path("moved", Answer(302, {"Location": receiver.url(target)}))
+    hook = create_webhook(owner, org_id, receiver.url(moved), ["org.updated"])
+
+    rename(owner, org_id, "Bounced")
+    attempt = wait_for_deliveries(owner, org_id, hook["id"], lambda found: len(found) >= 1)[-1]
+    assert attempt["attempt"] == 1
+    assert (attempt["status_code"], attempt["outcome"]) == (302, "failed_will_retry")
+    assert "not followed" in attempt["error"]
+    # A followed redirect would have reached the target before the attempt was recorded.
+    assert len(receiver.to(moved)) >= 1
+    assert receiver.to(target) == []
+
+    # Deleting the webhook ends the retries and its history.
+    assert owner.delete(f"/orgs/{org_id}/webhooks/{hook['id']}").status_code == 204
+    gone = owner.get(f"/orgs/{org_id}/webhooks/{hook['id']}")
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "webhook_not_found"
+    assert deliveries(owner, org_id, hook["id"]).status_code == 404
+    assert owner.get(f"/orgs/{org_id}/webhooks").json()["webhooks"] == []
+
+
+def test_urls_and_event_types_are_checked_on_create_and_update(stack: RunningStack) -> None:
+    owner = sign_in(stack.base_url, unique_email("rules"))
+    org_id = new_org(owner, "rules")
+    base = f"/orgs/{org_id}/webhooks"
+
+    def refused(body: dict[str, Any], status: int, code: str, method: str = "POST", path: str = base) -> None:
+        response = owner.request(method, path, json=body)
+        assert response.status_code == status, f"{body}: {response.status_code} {response.text}"
+        error = response.json()["error"]
+        assert error["code"] == code and error["message"], response.text
+
+    for url in (
+        "http://example.com/hook",
+        "http://10.0.0.7/hook",
+        "ftp://example.com/hook",
+        "https://user:secret@example.com/hook",
+        "not a url",
+    ):
+        refused({"url": url, "event_types": ["org.updated"]}, 400, "invalid_webhook_url")
+    refused({"url": "https://example.com/hook", "event_types": ["totp.requested"]}, 400, "invalid_event_type")
+    refused({"url": "https://example.com/hook", "event_types": ["org.nothing"]}, 400, "invalid_event_type")
+    refused({"url": "https://example.com/hook", "event_types": []}, 422, "validation_failed")
+    assert owner.get(base).json()["webhooks"] == []
+
+    hook = create_webhook(
+        owner, org_id, "https://example.invalid/hooks", ["applicant.moved", "applicant.moved"]
+    )
+    assert hook["event_types"] == ["applicant.moved"]
+    path = f"{base}/{hook['id']}"
+    refused({"url": "http://example.com/hook"}, 400, "invalid_webhook_url", "PATCH", path)
+    refused({"event_types": ["session.created"]}, 400, "invalid_event_type", "PATCH", path)
+    unchanged = owner.get(path).json()
+    assert (unchanged["url"], unchanged["event_types"]) == (
+        "https://example.invalid/hooks",
+        ["applicant.moved"],
+    )
+
+    changed = owner.patch(
+        path, json={"url": "https://example.invalid/v2", "event_types": ["*"], "enabled": False}
+    )
+    assert changed.status_code == 200, changed.text
+    assert {k: changed.json()[k] for k in ("url", "event_types", "enabled", "description")} == {
+        "url": "https://example.invalid/v2",
+        "event_types": ["*"],
+        "enabled": False,
+        "description": "",
+    }
+    assert "secret" not in changed.json()
+    assert owner.get(path).json() == changed.json()
+    assert changed.json()["updated_at"] >= hook["updated_at"]
+    assert owner.delete(path).status_code == 204
+    assert owner.delete(path).status_code == 404
+
+
+def test_another_org_cannot_see_or_touch_a_webhook(stack: RunningStack) -> None:
+    alice = sign_in(stack.base_url, unique_email("alice-hooks"))
+    mallory = sign_in(stack.base_url, unique_email("mallory-hooks"))
+    org_a, org_b = new_org(alice, "hooks-a"), new_org(mallory, "hooks-b")
+    hook = create_webhook(alice, org_a, "https://example.invalid/a", ["applicant.moved"])
+    before = alice.get(f"/orgs/{org_a}/webhooks/{hook['id']}").json()
+
+    for org_id, code in ((org_a, "org_not_found"), (org_b, "webhook_not_found")):
+        item = f"/orgs/{org_id}/webhooks/{hook['id']}"
+        for response in (
+            mallory.get(item),
+            mallory.get(f"{item}/deliveries"),
+            mallory.patch(item, json={"url": "https://evil.example/steal"}),
+            mallory.delete(item),
+        ):
+            assert response.status_code == 404, response.text
+            assert response.json()["error"]["code"] == code, response.text
+    listed = mallory.get(f"/orgs/{org_a}/webhooks")
+    assert listed.status_code == 404 and listed.json()["error"]["code"] == "org_not_found"
+    created = mallory.post(
+        f"/orgs/{org_a}/webhooks", json={"url": "https://evil.example/x", "event_types": ["*"]}
+    )
+    assert created.status_code == 404, created.text
+    assert mallory.get(f"/orgs/{org_b}/webhooks").json()["webhooks"] == []
+    assert alice.get(f"/orgs/{org_a}/webhooks/{hook['id']}").json() == before
+    assert [w["id"] for w in alice.get(f"/orgs/{org_a}/webhooks").json()["webhooks"]] == [hook["id"]]
+
+
+def test_members_read_webhooks_and_only_admins_change_them(stack: RunningStack) -> None:
+    owner = sign_in(stack.base_url, unique_email("hook-owner"))
+    org_id = new_org(owner, "hook-roles")
+    member_email = unique_email("hook-member")
+    invite = owner.post(f"/orgs/{org_id}/invites", json={"email": member_email, "role": "member"})
+    assert invite.status_code == 201, invite.text
+    member = sign_in(stack.base_url, member_email)
+    assert member.post(f"/invites/{invite.json()['id']}/accept").status_code == 200
+    hook = create_webhook(owner, org_id, "https://example.invalid/roles", ["applicant.moved"])
+    item = f"/orgs/{org_id}/webhooks/{hook['id']}"
+
+    assert [w["id"] for w in member.get(f"/orgs/{org_id}/webhooks").json()["webhooks"]] == [hook["id"]]
+    assert member.get(item).status_code == 200 and "secret" not in member.get(item).json()
+    assert member.get(f"{item}/deliveries").json() == {"deliveries": [], "next_cursor": None}
+    for response in (
+        member.post(
+            f"/orgs/{org_id}/webhooks", json={"url": "https://example.invalid/m", "event_types": ["*"]}
+        ),
+        member.patch(item, json={"enabled": False}),
+        member.delete(item),
+    ):
+        assert response.status_code == 403, response.text
+        assert response.json()["error"]["code"] == "insufficient_role"
+    assert owner.get(item).json()["enabled"] is True
+    assert len(owner.get(f"/orgs/{org_id}/webhooks").json()["webhooks"]) == 1
+
+
+def test_deleting_an_org_deletes_its_webhooks(stack: RunningStack) -> None:
+    owner = sign_in(stack.base_url, unique_email("hook-leaver"))
+    org_id = new_org(owner, "hook-gone")
+    create_webhook(owner, org_id, "https://example.invalid/old-owner", ["*"])
+    assert owner.delete(f"/orgs/{org_id}").status_code == 204
+
+    # Whoever takes the id next starts with no webhooks: nothing of the old org is delivered anywhere.
+    successor = sign_in(stack.base_url, unique_email("hook-successor"))
+    assert successor.post("/orgs", json={"id": org_id, "display_name": "Successor"}).status_code == 201
+    assert successor.get(f"/orgs/{org_id}/webhooks").json()["webhooks"] == []
+
+
+# ---------------------------------------------------------------------- the consumer, called directly
+
+
+NO_FAILURES: dict[str, Any] = {"batchItemFailures": []}
+
+
+def invoke(event: Event) -> tuple[dict[str, Any], str]:
+    message_id = str(uuid.uuid4())
+    context: Any = LocalContext("consumers.webhooks")
+    response = webhooks_consumer.handler(
+        sqs_event([sqs_record(event.model_dump_json(), message_id=message_id)]), context
+    )
+    return response, message_id
+
+
+def stored_webhook(
+    deps: Dependencies, org_id: str, url: str, event_types: list[str], enabled: bool = True
+) -> Webhook:
+    now = deps.clock.now() - timedelta(seconds=1)
+    webhook = Webhook(
+        id=deps.clock.new_id("whk"),
+        org_id=org_id,
+        url=url,
+        event_types=event_types,
+        secret=f"whsec_{uuid.uuid4().hex}",
+        enabled=enabled,
+        created_by="usr_test",
+        created_at=now,
+        updated_at=now,
+    )
+    deps.store.webhooks.create(webhook)
+    return webhook
+
+
+def attempts_of(deps: Dependencies, webhook: Webhook) -> list[tuple[int, int | None, str]]:
+    found = deps.store.deliveries.list_for_webhook(webhook.org_id, webhook.id, limit=50)
+    return sorted((d.attempt, d.status_code, d.outcome) for d in found)
+
+
+def org_updated(deps: Dependencies, org_id: str) -> Event:
+    return deps.event(events.ORG_UPDATED, org_id, {"org_id": org_id, "display_name": "Direct", "by": "usr_x"})
+
+
+def test_the_consumer_fails_the_record_to_retry_and_skips_settled_webhooks(
+    deps: Dependencies, receiver: Receiver
+) -> None:
+    org_id = unique_org_id("direct")
+    ok, flaky, gone = receiver.path("ok"), receiver.path("flaky", 503, 204), receiver.path("gone", 404)
+    off, other = receiver.path("off"), receiver.path("other")
+    hooks = {
+        "ok": stored_webhook(deps, org_id, receiver.url(ok), ["org.updated"]),
+        "flaky": stored_webhook(deps, org_id, receiver.url(flaky), ["*"]),
+        "gone": stored_webhook(deps, org_id, receiver.url(gone), ["org.updated"]),
+    }
+    stored_webhook(deps, org_id, receiver.url(off), ["org.updated"], enabled=False)
+    stored_webhook(deps, org_id, receiver.url(other), ["org.deleted"])
+    event = org_updated(deps, org_id)
+
+    response, message_id = invoke(event)
+    assert response == {"batchItemFailures": [{"itemIdentifier": message_id}]}
+    assert [len(receiver.to(p)) for p in (ok, flaky, gone, off, other)] == [1, 1, 1, 0, 0]
+    assert attempts_of(deps, hooks["flaky"]) == [(1, 503, "failed_will_retry")]
+
+    # The pipeline's retry: only the webhook that asked for it is called again.
+    response, _ = invoke(event)
+    assert response == NO_FAILURES
+    assert [len(receiver.to(p)) for p in (ok, flaky, gone, off, other)] == [1, 2, 1, 0, 0]
+    assert attempts_of(deps, hooks["ok"]) == [(1, 200, "delivered")]
+    assert attempts_of(deps, hooks["flaky"]) == [(1, 503, "failed_will_retry"), (2, 204, "delivered")]
+    assert attempts_of(deps, hooks["gone"]) == [(1, 404, "failed_permanent")]
+    assert {r.headers["plutomi-event-id"] for p in (ok, flaky, gone) for r in receiver.to(p)} == {event.id}
+
+    # Delivered again after success (a redelivery, a redrive): nothing is sent.
+    response, _ = invoke(event)
+    assert response == NO_FAILURES
+    assert [len(receiver.to(p)) for p in (ok, flaky, gone, off, other)] == [1, 2, 1, 0, 0]
+    # Even past the consumer's once-per-event record, a settled webhook is not called again.
+    outcome = webhooks.deliver(deps, Refusing(), event)
+    assert outcome == {"delivered": 0, "failed_permanent": 0, "already_settled": 3, "skipped": 0}
+
+
+class Refusing:
+    """A sender for proving that nothing is sent: it fails the test if called."""
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
+        raise AssertionError(f"nothing should be sent, but {url} was called")
+
+
+def test_an_unreachable_receiver_is_retried_with_the_error_recorded(deps: Dependencies) -> None:
+    org_id = unique_org_id("unreachable")
+    hook = stored_webhook(deps, org_id, f"http://127.0.0.1:{free_port()}/nobody-listens", ["org.updated"])
+
+    response, message_id = invoke(org_updated(deps, org_id))
+    assert response == {"batchItemFailures": [{"itemIdentifier": message_id}]}
+    [attempt] = deps.store.deliveries.list_for_webhook(org_id, hook.id, limit=10)
+    assert (attempt.status_code, attempt.outcome, attempt.attempt) == (None, "failed_will_retry", 1)
+    assert attempt.error and "refused" in attempt.error.lower()
+
+
+def test_personal_events_and_orgs_without_webhooks_send_nothing(
+    deps: Dependencies, receiver: Receiver
+) -> None:
+    org_id = unique_org_id("quiet")
+    path = receiver.path("everything")
+    stored_webhook(deps, org_id, receiver.url(path), ["*"])
+    code = deps.event(
+        events.TOTP_REQUESTED, None, {"email": unique_email(), "code": "K7M2PQ", "code_id": "otp_x"}
+    )
+    assert invoke(code)[0] == NO_FAILURES
+    # Even an event of the org that no webhook of its wants.
+    assert invoke(org_updated(deps, unique_org_id("no-hooks")))[0] == NO_FAILURES
+    assert receiver.to(path) == []
+    # The webhook does get what it wants, webhook-management events included.
+    created = deps.event(
+        events.WEBHOOK_CREATED, org_id, {"webhook_id": "whk_x", "url": "https://x", "by": "usr_x"}
+    )
+    assert invoke(created)[0] == NO_FAILURES
+    assert [r.headers["plutomi-event-type"] for r in receiver.to(path)] == ["webhook.created"]
+
+
+def test_the_webhook_queries_use_indexes(deps: Dependencies) -> None:
+    settings = deps.settings
+    recorder = CommandRecorder()
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        settings.mongodb_url, tz_aware=True, event_listeners=[recorder], serverSelectionTimeoutMS=3000
+    )
+    try:
+        store = MongoStore(client, settings.mongodb_database)
+        org_id = unique_org_id("plans")
+        hook = stored_webhook(deps, org_id, "https://example.invalid/plans", ["*"])
+        now = deps.clock.now()
+        for attempt, outcome in ((1, "failed_will_retry"), (2, "delivered")):
+            deps.store.deliveries.record(
+                Delivery(
+                    id=deps.clock.new_id("dlv"),
+                    org_id=org_id,
+                    webhook_id=hook.id,
+                    event_id="evt_plans",
+                    event_type="org.updated",
+                    attempt=attempt,
+                    status_code=200 if outcome == "delivered" else 500,
+                    outcome=outcome,
+                    latency_ms=3,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        recorder.take()
+        calls: dict[str, Callable[[], object]] = {
+            "webhooks of an org": lambda: store.webhooks.subscribed(org_id, "org.updated"),
+            "attempts of a webhook": lambda: store.deliveries.list_for_webhook(
+                org_id, hook.id, 10, "dlv_ZZZ"
+            ),
+            "settled?": lambda: store.deliveries.already_settled(org_id, hook.id, "evt_plans"),
+            "attempts so far": lambda: store.deliveries.count_attempts(org_id, hook.id, "evt_plans"),
+        }
+        results = {}
+        for label, call in calls.items():
+            results[label] = call()
+            [command] = [c for c in recorder.take() if c["name"] in ("find", "aggregate")]
+            query = command["filter"] if command["name"] == "find" else command["pipeline"][0]["$match"]
+            assert query["org_id"] == {"$eq": org_id}, f"{label}: {query}"
+            cursor = deps.store.items.find(query)
+            if command.get("sort"):
+                cursor = cursor.sort(list(command["sort"].items()))
+            explain = cursor.explain()
+            assert uses_index(explain), f"{label}: {query} does not use an index: {explain['queryPlanner']}"
+        assert results["settled?"] is True and results["attempts so far"] == 2
+        listed = results["attempts of a webhook"]
+        assert isinstance(listed, list) and sorted(d.attempt for d in listed) == [1, 2]
+    finally:
+        client.close()
