@@ -147,11 +147,7 @@ def applicant_document(fixture: Fixture, number: int, entered_at: datetime) -> D
             StageVisit(stage_id=fixture.stage_id, entered_at=entered_at, entered_by=Mover(kind="applicant"))
         ],
     )
-    return to_document(
-        applicant,
-        unique_key=Applicants.email_key(fixture.application_id, email),
-        sort_key=applicant.id,
-    )
+    return to_document(applicant, **Applicants.index_fields(applicant))
 
 
 def seed(database: Database, batch_size: int) -> None:

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from plutomi.bootstrap import dependencies
 from plutomi.domain.delivery import Advisory
+from plutomi.entrypoints.consumer import new_batch_processor
 from plutomi.observability import logger
 from plutomi.services import dead_letters
-
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def handle(record: SQSRecord) -> dict[str, Any]:
@@ -36,5 +35,7 @@ def handle(record: SQSRecord) -> dict[str, Any]:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Publishing a pointer is idempotent (deduplicated by advisory id), so no idempotency layer here.
     return dict(
-        process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+        process_partial_response(
+            event=event, record_handler=handle, processor=new_batch_processor(), context=context
+        )
     )

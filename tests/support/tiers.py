@@ -31,7 +31,7 @@ def fast_consumer(event_type: str, prefix: str = "tiers") -> Consumer:
     )
 
 
-async def _apply(nats_url: str, tiers: tuple[Tier, ...], remove: bool = False) -> None:
+async def declare_tiers(nats_url: str, tiers: tuple[Tier, ...], remove: bool = False) -> None:
     connection = await nats.connect(nats_url)
     jetstream = connection.jetstream()
     try:
@@ -54,7 +54,7 @@ def running_tiers(
     """Declares the consumer's tiers, runs bridges for main and retry in a background loop, and yields
     the consumer's Lambda-style handler (for redriving)."""
     tiers = tiers_of(consumer)
-    asyncio.run(_apply(nats_url, tiers))
+    asyncio.run(declare_tiers(nats_url, tiers))
     handler = consumer_handler(consumer.name, process)
 
     def target(event: dict[str, Any]) -> dict[str, Any]:
@@ -74,4 +74,4 @@ def running_tiers(
             future.result(timeout=15)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)
-        asyncio.run(_apply(nats_url, tiers, remove=True))
+        asyncio.run(declare_tiers(nats_url, tiers, remove=True))

@@ -37,6 +37,7 @@ class Consumer:
     backoff_seconds: tuple[float, ...] = (1.0, 10.0, 60.0)
     retry_max_deliveries: int = 3
     retry_backoff_seconds: tuple[float, ...] = (300.0, 1800.0, 7200.0)
+    ack_wait_seconds: float = 30.0  # how long a crashed bridge's messages wait before redelivery
 
     @property
     def filter_subjects(self) -> tuple[str, ...]:
@@ -70,6 +71,7 @@ class Tier:
     backoff_seconds: tuple[float, ...]
     batch_size: int = 10
     consumer: str | None = None  # the business consumer a main, retry or DLQ tier belongs to
+    ack_wait_seconds: float = 30.0
 
 
 def tiers_of(consumer: Consumer) -> tuple[Tier, Tier, Tier]:
@@ -85,6 +87,7 @@ def tiers_of(consumer: Consumer) -> tuple[Tier, Tier, Tier]:
             consumer.backoff_seconds,
             consumer.batch_size,
             name,
+            consumer.ack_wait_seconds,
         ),
         Tier(
             f"{name}-retry",
@@ -96,6 +99,7 @@ def tiers_of(consumer: Consumer) -> tuple[Tier, Tier, Tier]:
             consumer.retry_backoff_seconds,
             consumer.batch_size,
             name,
+            consumer.ack_wait_seconds,
         ),
         Tier(f"{name}-dlq", "dlq", DLQ_STREAM, (f"dlq.{name}",), None, -1, (), consumer.batch_size, name),
     )

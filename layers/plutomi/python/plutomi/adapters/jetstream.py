@@ -62,7 +62,7 @@ def tier_config(tier: Tier) -> ConsumerConfig:
         durable_name=tier.durable,
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=30.0,
+        ack_wait=tier.ack_wait_seconds,
         max_deliver=tier.max_deliveries,
         filter_subjects=list(tier.filter_subjects),
         max_ack_pending=1000,

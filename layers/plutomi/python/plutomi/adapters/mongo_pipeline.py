@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from plutomi.adapters.mongo_base import Repository, to_document, where
 from plutomi.domain.applicants import Applicant
 from plutomi.domain.pipeline import Application, Stage
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Whole milliseconds since the epoch (exact: no float rounding), for a number-keyed index."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return (aware - EPOCH) // timedelta(milliseconds=1)
 
 
 def encode_cursor(sort_key: str) -> str:
@@ -85,15 +93,27 @@ class Stages(Repository):
 class Applicants(Repository):
     def create(self, applicant: Applicant) -> None:
         assert applicant.email is not None
-        self._insert(
-            applicant,
-            unique_key=self.email_key(applicant.application_id, applicant.email),
-            sort_key=applicant.id,
-        )
+        self._insert(applicant, **self.index_fields(applicant))
 
     @staticmethod
     def email_key(application_id: str, email: str) -> str:
         return f"applicant:{application_id}:{email}"
+
+    @staticmethod
+    def index_fields(applicant: Applicant) -> dict[str, Any]:
+        """What the store adds to an applicant's document for its indexes: `sort_key` (id order),
+        `unique_key` (one applicant per email and application) and, while a deadline is set,
+        `idle_deadline_ms` (the idle deadline in milliseconds since the epoch).
+
+        The sweeper filters on `idle_deadline_ms`, not on the `idle_deadline` date: nx-27017 answers
+        any filter that compares a date by reading the whole collection (its `explain` still names the
+        index), so only a number keeps the sweep's cost to the applicants due. MongoDB serves both."""
+        fields: dict[str, Any] = {"sort_key": applicant.id}
+        if applicant.email is not None and not applicant.is_deleted:
+            fields["unique_key"] = Applicants.email_key(applicant.application_id, applicant.email)
+        if applicant.idle_deadline is not None:
+            fields["idle_deadline_ms"] = epoch_ms(applicant.idle_deadline)
+        return fields
 
     def get(self, org_id: str, applicant_id: str) -> Applicant | None:
         return self._find_one(Applicant, where(_id=applicant_id, type=Applicant.TYPE, org_id=org_id))
@@ -139,17 +159,15 @@ class Applicants(Repository):
         A whole-document replace under the version (not `$set`): nx-27017 stores a datetime written
         with `$set` as a string, and the idle deadline and stage times must stay comparable dates."""
         saved = after.model_copy(update={"version": before.version + 1, "updated_at": now})
-        extra: dict[str, Any] = {"sort_key": saved.id}
-        if saved.email is not None and not saved.is_deleted:
-            extra["unique_key"] = self.email_key(saved.application_id, saved.email)
         result = self._items.replace_one(
             where(_id=before.id, type=Applicant.TYPE, org_id=before.org_id, version=before.version),
-            to_document(saved, **extra),
+            to_document(saved, **self.index_fields(saved)),
         )
         return saved if result.matched_count == 1 else None
 
     def due_for_idle_move(self, now: datetime, limit: int) -> list[Applicant]:
-        """Applicants whose idle deadline has passed, earliest first. Uses the `idle_deadline` index,
-        so the cost follows the number due, not the number of applicants."""
-        cursor = self._items.find({"idle_deadline": {"$lte": now}}).sort([("idle_deadline", 1)]).limit(limit)
+        """Applicants whose idle deadline has passed, earliest first. Uses the `idle_deadline_ms` index,
+        so the cost follows the number due, not the number of applicants (see `index_fields`)."""
+        query = {"idle_deadline_ms": {"$lte": epoch_ms(now)}}
+        cursor = self._items.find(query).sort([("idle_deadline_ms", 1)]).limit(limit)
         return [Applicant.model_validate(document) for document in cursor]

@@ -45,9 +45,6 @@ def consumer_handler(
     once = idempotent_function(data_keyword_argument="event", config=config, persistence_store=store)(
         process_once
     )
-    # A batch whose every record failed is still a partial response listing them all, not an error:
-    # the bridge and SQS then retry each record on its own back-off, like any other failure.
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def record_handler(record: SQSRecord) -> dict[str, Any]:
         event = Event.model_validate_json(record.body)
@@ -66,11 +63,19 @@ def consumer_handler(
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         config.register_lambda_context(context)
         response = process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
+            event=event, record_handler=record_handler, processor=new_batch_processor(), context=context
         )
         return dict(response)
 
     return handler
+
+
+def new_batch_processor() -> BatchProcessor:
+    """A processor per invocation: it holds the batch's state, and the bridge may run several batches
+    of one consumer at once in one process (Lambda never does, so Powertools' examples share one).
+    A batch whose every record failed is still a partial response listing them all, not an error:
+    the bridge and SQS then retry each record on its own back-off, like any other failure."""
+    return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def _record_failure(consumer: str, event: Event, record: SQSRecord, error: Exception) -> None:

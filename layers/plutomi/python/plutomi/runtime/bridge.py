@@ -16,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import nats
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
@@ -68,6 +70,15 @@ class Prepared:
     body: str | None
     event_id: str | None
     reason: str = ""
+    message_id: str = field(init=False)
+    stream_seq: int = field(init=False)
+    attempt: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        metadata = self.msg.metadata
+        self.message_id = f"{metadata.stream}:{metadata.sequence.stream}"
+        self.stream_seq = metadata.sequence.stream
+        self.attempt = metadata.num_delivered
 
 
 class Bridge:
@@ -140,25 +151,56 @@ class Bridge:
                 failures = {item["itemIdentifier"] for item in response.get("batchItemFailures") or []}
             except Exception:
                 logger.exception("handler raised; the whole batch will be retried", extra={"tier": self.name})
-                failures = {message_id(p.msg) for p in runnable}
+                failures = {p.message_id for p in runnable}
             finally:
                 keepalive.cancel()
         self.counters.batches += 1
         latency_ms = round((time.perf_counter() - started) * 1000, 2)
-        for item in prepared:
-            outcome = await self._settle(jetstream, item, failed=message_id(item.msg) in failures)
-            logger.info(
-                "message",
-                extra={
-                    "tier": self.name,
-                    "consumer": self.tier.consumer or self.name,
-                    "event_id": item.event_id,
-                    "stream_seq": item.msg.metadata.sequence.stream,
-                    "attempt": item.msg.metadata.num_delivered,
-                    "outcome": outcome,
-                    "latency_ms": latency_ms,
-                },
-            )
+        outcomes: list[str] = []
+        try:
+            for item in prepared:
+                outcomes.append(await self._settle(jetstream, item, failed=item.message_id in failures))
+        finally:
+            self._log_messages(prepared[: len(outcomes)], outcomes, latency_ms)
+
+    def _log_messages(self, settled: list[Prepared], outcomes: list[str], latency_ms: float) -> None:
+        """One JSON line per message, in the runtime logger's format: the message's event id, stream
+        sequence, attempt and outcome, the tier, the consumer and the batch's latency.
+
+        A `logger.info` per message costs more than all the rest the bridge does with a message, and
+        the lines of a batch differ only in those four fields. So the runtime logger's formatter
+        renders the batch's line once (level, location, timestamp, service, appended keys and all),
+        each message's four fields are spliced into it, and the batch is written in one go, under
+        the handler's lock, to the runtime logger's stream."""
+        stdlib_logger = logging.getLogger(logger.name)
+        if not settled or not stdlib_logger.isEnabledFor(logging.INFO):
+            return
+        shared = {"tier": self.name, "consumer": self.tier.consumer or self.name}
+
+        def extra(item: Prepared, outcome: str) -> dict[str, Any]:
+            return {**shared, **_line_fields(item, outcome), "latency_ms": latency_ms}
+
+        handler = logger.registered_handler
+        around = None
+        if isinstance(handler, logging.StreamHandler):
+            around = _around_line_fields(stdlib_logger, handler, extra(settled[0], outcomes[0]))
+        if not isinstance(handler, logging.StreamHandler) or around is None:
+            for item, outcome in zip(settled, outcomes, strict=True):  # the plain way
+                logger.info("message", extra=extra(item, outcome))
+            return
+        head, tail = around
+        lines = []
+        for item, outcome in zip(settled, outcomes, strict=True):
+            event_id = "" if item.event_id is None else f'"event_id":{json.dumps(item.event_id)},'
+            own = f'{event_id}"stream_seq":{item.stream_seq},"attempt":{item.attempt},"outcome":"{outcome}"'
+            lines.append("{" + ",".join(part for part in (head, own, tail) if part) + "}")
+        text = "\n".join(lines) + handler.terminator
+        handler.acquire()
+        try:
+            handler.stream.write(text)
+            handler.flush()
+        finally:
+            handler.release()
 
     async def _prepare(self, jetstream: JetStreamContext, msg: Msg) -> Prepared:
         text = msg.data.decode(errors="replace")
@@ -185,8 +227,8 @@ class Bridge:
         msg = item.msg
         return sqs_record(
             item.body,
-            message_id=message_id(msg),
-            receive_count=msg.metadata.num_delivered,
+            message_id=item.message_id,
+            receive_count=item.attempt,
             attributes={
                 "nats-subject": msg.subject,
                 "nats-stream": msg.metadata.stream,
@@ -249,6 +291,46 @@ class Bridge:
     def _backoff(self, attempt: int) -> float:
         delays = self.tier.backoff_seconds
         return delays[min(attempt, len(delays)) - 1] if delays else 1.0
+
+
+LINE_FIELDS = ("event_id", "stream_seq", "attempt", "outcome")  # what differs between a batch's log lines
+
+
+def _around_line_fields(
+    stdlib_logger: logging.Logger, handler: logging.Handler, fields: dict[str, Any]
+) -> tuple[str, str] | None:
+    """Renders a line with `fields` as the runtime logger would, and returns the JSON members before
+    and after the `LINE_FIELDS` in it (None: this formatter's lines cannot be spliced)."""
+    formatter = handler.formatter
+    if not isinstance(formatter, LambdaPowertoolsFormatter):
+        return None
+    filename, lineno, function, _ = stdlib_logger.findCaller(stacklevel=2)
+    fields = {**fields, "event_id": ""}  # a None would be left out, and its place with it
+    record = stdlib_logger.makeRecord(
+        stdlib_logger.name, logging.INFO, filename, lineno, "message", (), None, function, fields
+    )
+    line = formatter.format(record)
+    if "\n" in line:  # pretty-printed (POWERTOOLS_DEV): a human reads these, not a log pipeline
+        return None
+    rendered = formatter.json_deserializer(line)
+    keys = list(rendered) if isinstance(rendered, dict) else []
+    start = keys.index("event_id") if "event_id" in keys else -1
+    end = start + len(LINE_FIELDS)
+    if start < 0 or tuple(keys[start:end]) != LINE_FIELDS:
+        return None
+    assert isinstance(rendered, dict)
+    head = formatter.serialize({key: rendered[key] for key in keys[:start]})
+    tail = formatter.serialize({key: rendered[key] for key in keys[end:]})
+    return head[1:-1], tail[1:-1]
+
+
+def _line_fields(item: Prepared, outcome: str) -> dict[str, Any]:
+    return {
+        "event_id": item.event_id,
+        "stream_seq": item.stream_seq,
+        "attempt": item.attempt,
+        "outcome": outcome,
+    }
 
 
 async def _keep_in_progress(batch: list[Msg]) -> None:

@@ -1,0 +1,467 @@
+"""The event pipeline's throughput: the bridge against a raw nats-py consumer, and the outbox relay
+against raw nats-py publishing, each baseline measured on the same server in the same run.
+
+Starts nats-server, nx-27017 and moto_server in a temporary directory and migrates a fresh database.
+
+Part 1, the bridge. Publishes `--events` valid event envelopes (`org.updated`) to the `events` stream,
+then for each (batch size, concurrency) pair creates two fresh durable consumers on those messages,
+declared like a business consumer's main tier (`tier_config`: explicit ack, max ack pending 1000):
+  raw     `concurrency` loops of `fetch(batch)` + `msg.ack()` until every message is acked;
+  bridge  `Bridge(tier, url, target=noop, concurrency=...)`, the handler returning no failures
+          without reading the event, until `counters.processed` reaches `--events`.
+Both times run from connecting to the last ack. The bridge's per-message JSON log lines are still
+built; only the stream its handler writes to is /dev/null (logging is not disabled).
+
+Part 2, the outbox relay. Writes `--relay-events` events into the outbox as `Outbox.add` does (bulk
+`insert_many` of the same documents; `Outbox.add` itself is timed on a sample), then times
+`OutboxRelay` until every one is marked sent, against a raw `publish_async` loop (+ waiting for all
+acks) of the same number of envelopes to the same server.
+
+    .venv/bin/python bench/pipeline.py [--events 50000] [--batches 10,100,256] [--concurrency 1,2,4]
+                                       [--relay-events 20000] [--relay-batches 500] [--rounds 1]
+
+Exits 0 whatever the ratios (it is a benchmark); a failing setup or a lost message is an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import os
+import platform
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import nats
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+
+from plutomi.adapters.clock import SystemClock
+from plutomi.adapters.jetstream import tier_config
+from plutomi.adapters.mongo_outbox import OUTBOX_TYPE, Outbox
+from plutomi.adapters.mongo_store import MongoStore
+from plutomi.domain import events
+from plutomi.domain.events import Event
+from plutomi.observability import runtime_logger
+from plutomi.runtime.bridge import Bridge
+from plutomi.runtime.dev import export_endpoints
+from plutomi.runtime.embedded import EmbeddedServices
+from plutomi.runtime.relay import OutboxRelay
+from plutomi.topology import Consumer, Tier, tiers_of
+
+PROGRESS_EVERY = 10_000
+TARGET_RATIO = 0.8
+BRIDGE_EVENT = events.ORG_UPDATED
+RELAY_EVENT = events.APPLICATION_UPDATED
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def make_events(count: int, event_type: str, clock: SystemClock) -> list[Event]:
+    """Envelopes shaped like `Dependencies.event` builds them, with a realistic small payload."""
+    org_id = f"bench-{uuid.uuid4().hex[:10]}"
+    return [
+        Event(
+            id=clock.new_id("evt"),
+            type=event_type,
+            org_id=org_id,
+            occurred_at=clock.now(),
+            data={"org_id": org_id, "display_name": f"Bench Org {n}", "by": clock.new_id("usr")},
+        )
+        for n in range(count)
+    ]
+
+
+class Progress:
+    """Prints `label: n/total` each time another `every` items are done."""
+
+    def __init__(self, label: str, total: int, every: int = PROGRESS_EVERY) -> None:
+        self.label = label
+        self.total = total
+        self.every = every
+        self.next_mark = every
+        self.started = time.perf_counter()
+
+    def update(self, done: int) -> None:
+        while done >= self.next_mark and self.next_mark <= self.total:
+            elapsed = time.perf_counter() - self.started
+            say(f"      {self.label}: {self.next_mark:>7,}/{self.total:,}  ({elapsed:5.1f} s)")
+            self.next_mark += self.every
+
+
+async def publish_all(jetstream: JetStreamContext, items: Sequence[Event], label: str) -> float:
+    """`publish_async` of pre-encoded envelopes, then waits for every ack; returns the seconds taken."""
+    payloads = [(e.subject, e.model_dump_json().encode(), e.id) for e in items]
+    progress = Progress(label, len(payloads))
+    started = time.perf_counter()
+    futures = []
+    for n, (subject, payload, event_id) in enumerate(payloads, start=1):
+        futures.append(await jetstream.publish_async(subject, payload, headers={"Nats-Msg-Id": event_id}))
+        progress.update(n)
+    acks = await asyncio.gather(*futures)
+    elapsed = time.perf_counter() - started
+    duplicates = sum(1 for ack in acks if ack.duplicate)
+    if duplicates:
+        raise RuntimeError(f"{duplicates} publishes were deduplicated: the event ids are not unique")
+    return elapsed
+
+
+# ---------------------------------------------------------------------------------------- bridge
+
+
+@dataclass(frozen=True)
+class Trial:
+    batch: int
+    concurrency: int
+    raw_seconds: float
+    bridge_seconds: float
+    total: int
+
+    @property
+    def raw_rate(self) -> float:
+        return self.total / self.raw_seconds
+
+    @property
+    def bridge_rate(self) -> float:
+        return self.total / self.bridge_seconds
+
+    @property
+    def ratio(self) -> float:
+        return self.bridge_rate / self.raw_rate
+
+
+def noop(event: dict[str, Any]) -> dict[str, Any]:
+    """The handler: reads nothing, fails nothing. What is left is the bridge's own cost."""
+    return {"batchItemFailures": []}
+
+
+def bench_tier(batch: int, kind: str) -> Tier:
+    consumer = Consumer(f"bench-{kind}-{uuid.uuid4().hex[:8]}", "unused", (BRIDGE_EVENT,), batch_size=batch)
+    return dataclasses.replace(tiers_of(consumer)[0], function=None)
+
+
+async def declare(url: str, tier: Tier, remove: bool = False) -> None:
+    connection = await nats.connect(url)
+    try:
+        jetstream = connection.jetstream()
+        if remove:
+            await jetstream.delete_consumer(tier.stream, tier.durable)
+        else:
+            await jetstream.add_consumer(tier.stream, tier_config(tier))
+    finally:
+        await connection.close()
+
+
+async def raw_consume(url: str, tier: Tier, concurrency: int, total: int) -> float:
+    """`concurrency` plain fetch-and-ack loops on one connection; the seconds to the last ack."""
+    progress = Progress(f"raw    b={tier.batch_size:<3} c={concurrency}", total)
+    started = time.perf_counter()
+    connection = await nats.connect(url)
+    finished = asyncio.get_running_loop().create_future()
+    acked = 0
+    try:
+        jetstream = connection.jetstream()
+
+        async def loop() -> None:
+            nonlocal acked
+            subscription = await jetstream.pull_subscribe_bind(durable=tier.durable, stream=tier.stream)
+            while acked < total:
+                try:
+                    batch = await subscription.fetch(tier.batch_size, timeout=1.0)
+                except (TimeoutError, NatsTimeoutError):
+                    continue
+                for msg in batch:
+                    await msg.ack()
+                acked += len(batch)
+                progress.update(acked)
+                if acked >= total and not finished.done():
+                    finished.set_result(time.perf_counter() - started)
+
+        workers = [asyncio.create_task(loop()) for _ in range(concurrency)]
+        elapsed: float = await finished
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        await connection.flush()
+    finally:
+        await connection.close()
+    if acked != total:
+        raise RuntimeError(f"raw consumer acked {acked} messages, expected {total}")
+    return elapsed
+
+
+async def bridge_consume(url: str, tier: Tier, concurrency: int, total: int) -> float:
+    """Runs a real `Bridge` with the no-op handler until it has processed `total`; the seconds taken."""
+    progress = Progress(f"bridge b={tier.batch_size:<3} c={concurrency}", total)
+    bridge = Bridge(tier, url, target=noop, concurrency=concurrency)
+    started = time.perf_counter()
+    running = asyncio.create_task(bridge.run())
+    while bridge.counters.processed < total:
+        if running.done():
+            running.result()
+            raise RuntimeError("the bridge stopped before processing every message")
+        await asyncio.sleep(0.002)
+        progress.update(bridge.counters.processed)
+    elapsed = time.perf_counter() - started
+    bridge.stop()
+    await running
+    counters = bridge.counters
+    if counters.processed != total or counters.failed or counters.dead_lettered:
+        raise RuntimeError(f"bridge counters {counters}, expected {total} processed and nothing else")
+    return elapsed
+
+
+async def bridge_trial(url: str, batch: int, concurrency: int, total: int) -> Trial:
+    raw_tier, bridge_tier = bench_tier(batch, "raw"), bench_tier(batch, "bridge")
+    for tier in (raw_tier, bridge_tier):
+        await declare(url, tier)
+    try:
+        raw_seconds = await raw_consume(url, raw_tier, concurrency, total)
+        bridge_seconds = await bridge_consume(url, bridge_tier, concurrency, total)
+    finally:
+        for tier in (raw_tier, bridge_tier):
+            await declare(url, tier, remove=True)
+    return Trial(batch, concurrency, raw_seconds, bridge_seconds, total)
+
+
+async def bench_bridge(
+    url: str, total: int, batches: list[int], concurrencies: list[int], rounds: int
+) -> None:
+    say(f"\npart 1: bridge -> no-op handler -> ack, {total:,} events, against raw fetch + ack")
+    connection = await nats.connect(url)
+    try:
+        say(f"  publishing {total:,} {BRIDGE_EVENT} envelopes ...")
+        seconds = await publish_all(
+            connection.jetstream(), make_events(total, BRIDGE_EVENT, SystemClock()), "published"
+        )
+        say(f"  published in {seconds:.1f} s ({total / seconds:,.0f} msgs/s)")
+    finally:
+        await connection.close()
+
+    trials: dict[tuple[int, int], list[Trial]] = {}
+    for round_number in range(1, rounds + 1):
+        for batch in batches:
+            for concurrency in concurrencies:
+                say(f"  round {round_number}: batch {batch}, concurrency {concurrency}")
+                trial = await bridge_trial(url, batch, concurrency, total)
+                trials.setdefault((batch, concurrency), []).append(trial)
+                say(
+                    f"    raw {trial.raw_rate:>8,.0f} msgs/s   bridge {trial.bridge_rate:>8,.0f} msgs/s"
+                    f"   ratio {trial.ratio:.2f}"
+                )
+
+    say(f"\n  {'batch':>5} {'conc':>4} {'raw msgs/s':>11} {'bridge msgs/s':>14} {'ratio':>6}  verdict")
+    best: tuple[float, int, int] | None = None
+    for (batch, concurrency), runs in trials.items():
+        raw_rate = statistics.median(t.raw_rate for t in runs)
+        bridge_rate = statistics.median(t.bridge_rate for t in runs)
+        ratio = statistics.median(t.ratio for t in runs)
+        default = "  (the default)" if (batch, concurrency) == (Consumer.batch_size, 1) else ""
+        verdict = "PASS" if ratio >= TARGET_RATIO else f"UNDER {TARGET_RATIO}"
+        rates = f"{raw_rate:>11,.0f} {bridge_rate:>14,.0f} {ratio:>6.2f}"
+        say(f"  {batch:>5} {concurrency:>4} {rates}  {verdict}{default}")
+        if best is None or bridge_rate > best[0]:
+            best = (bridge_rate, batch, concurrency)
+    if best is not None:
+        say(f"  fastest bridge: batch {best[1]}, concurrency {best[2]}: {best[0]:,.0f} msgs/s")
+
+
+# ---------------------------------------------------------------------------------------- relay
+
+
+class TimedOutbox(Outbox):
+    """The real outbox, with the time the relay spends in it and how many events it marked sent."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        super().__init__(outbox._collection)
+        self.read_seconds = 0.0
+        self.mark_seconds = 0.0
+        self.marked = 0
+
+    def pending(self, limit: int) -> list[Event]:
+        started = time.perf_counter()
+        try:
+            return super().pending(limit)
+        finally:
+            self.read_seconds += time.perf_counter() - started
+
+    def mark_sent(self, event_ids: list[str], now: datetime) -> None:
+        started = time.perf_counter()
+        super().mark_sent(event_ids, now)
+        self.mark_seconds += time.perf_counter() - started
+        self.marked += len(event_ids)
+
+
+def outbox_document(event: Event) -> dict[str, Any]:
+    """Exactly what `Outbox.add` inserts."""
+    return {
+        "_id": event.id,
+        "type": OUTBOX_TYPE,
+        "event": event.model_dump(mode="json"),
+        "pending_since": event.occurred_at,
+        "created_at": event.occurred_at,
+        "updated_at": event.occurred_at,
+    }
+
+
+def fill_outbox(store: MongoStore, items: list[Event], sample: int) -> None:
+    """`Outbox.add` for the first `sample` events (timed), `insert_many` of the same documents for
+    the rest."""
+    started = time.perf_counter()
+    for event in items[:sample]:
+        store.outbox.add(event)
+    if sample:
+        seconds = time.perf_counter() - started
+        say(f"  Outbox.add: {sample:,} events in {seconds:.1f} s ({sample / seconds:,.0f} events/s)")
+    rest = items[sample:]
+    progress = Progress("written", len(items))
+    started = time.perf_counter()
+    for start in range(0, len(rest), 1000):
+        store.items.insert_many([outbox_document(e) for e in rest[start : start + 1000]], ordered=False)
+        progress.update(sample + min(start + 1000, len(rest)))
+    if rest:
+        seconds = time.perf_counter() - started
+        say(f"  insert_many: {len(rest):,} events in {seconds:.1f} s ({len(rest) / seconds:,.0f} events/s)")
+
+
+async def relay_run(store: MongoStore, url: str, total: int, batch: int) -> tuple[float, TimedOutbox]:
+    timed = TimedOutbox(store.outbox)
+    store.outbox = timed
+    relay = OutboxRelay(store, url, batch_size=batch)
+    progress = Progress(f"relay  b={batch}", total)
+    started = time.perf_counter()
+    running = asyncio.create_task(relay.run())
+    try:
+        while timed.marked < total:
+            if running.done():
+                running.result()
+                raise RuntimeError("the relay stopped before publishing every event")
+            await asyncio.sleep(0.002)
+            progress.update(timed.marked)
+        elapsed = time.perf_counter() - started
+    finally:
+        relay.stop()
+        await running
+    if relay.counters.failed or relay.counters.published != total:
+        raise RuntimeError(f"relay counters {relay.counters}, expected {total} published and none failed")
+    return elapsed, timed
+
+
+async def bench_relay(store: MongoStore, url: str, total: int, batches: list[int]) -> None:
+    say(f"\npart 2: outbox relay, {total:,} events, against raw publish_async")
+    clock = SystemClock()
+    for batch in batches:
+        say(f"  relay batch size {batch}")
+        connection = await nats.connect(url)
+        try:
+            raw_seconds = await publish_all(
+                connection.jetstream(), make_events(total, RELAY_EVENT, clock), "raw publish_async"
+            )
+        finally:
+            await connection.close()
+        fill_outbox(store, make_events(total, RELAY_EVENT, clock), sample=min(1000, total))
+        pending = await asyncio.to_thread(store.outbox.count_pending)
+        if pending != total:
+            raise RuntimeError(f"{pending} events pending in the outbox, expected {total}")
+        relay_seconds, timed = await relay_run(store, url, total, batch)
+        pending = await asyncio.to_thread(store.outbox.count_pending)
+        if pending:
+            raise RuntimeError(f"{pending} events still pending after the relay marked {timed.marked}")
+        raw_rate, relay_rate = total / raw_seconds, total / relay_seconds
+        publish_share = relay_seconds - timed.read_seconds - timed.mark_seconds
+        say(
+            f"    raw publish_async {raw_rate:>8,.0f} msgs/s   relay {relay_rate:>8,.0f} msgs/s"
+            f"   ratio {relay_rate / raw_rate:.2f}"
+        )
+        say(
+            f"    relay time: {relay_seconds:.1f} s = outbox reads {timed.read_seconds:.1f} s"
+            f" + mark sent {timed.mark_seconds:.1f} s + publishing and the rest {publish_share:.1f} s"
+        )
+
+
+# ---------------------------------------------------------------------------------------- main
+
+
+@contextmanager
+def quiet_runtime_log() -> Iterator[None]:
+    """The bridge still builds every per-message JSON line; only its stream is /dev/null."""
+    handler = runtime_logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    with open(os.devnull, "w") as sink:
+        previous = handler.setStream(sink)
+        try:
+            yield
+        finally:
+            handler.setStream(previous)
+
+
+def int_list(text: str) -> list[int]:
+    values = [int(part) for part in text.split(",") if part.strip()]
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, got {text!r}")
+    return values
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=50_000, help="events through the bridge per trial")
+    parser.add_argument("--batches", type=int_list, default=[Consumer.batch_size, 100, 256])
+    parser.add_argument("--concurrency", type=int_list, default=[1, 2, 4])
+    parser.add_argument("--rounds", type=int, default=1, help="trials per configuration (median taken)")
+    parser.add_argument("--relay-events", type=int, default=20_000)
+    parser.add_argument("--relay-batches", type=int_list, default=[500])
+    parser.add_argument("--skip-bridge", action="store_true")
+    parser.add_argument("--skip-relay", action="store_true")
+    args = parser.parse_args()
+
+    from plutomi.config import get_settings
+    from plutomi.runtime.migrate import migrate
+
+    logging.getLogger("plutomi.runtime.embedded").setLevel(logging.WARNING)
+    say(
+        f"pipeline: python {platform.python_version()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}"
+    )
+    with tempfile.TemporaryDirectory(prefix="plutomi-bench-pipeline-") as tmp:
+        services = EmbeddedServices(Path(tmp) / "services")
+        try:
+            say("starting nats-server, nx-27017 and moto_server; migrating ...")
+            export_endpoints(services)
+            os.environ["MONGODB_DATABASE"] = f"plutomi_bench_{uuid.uuid4().hex[:8]}"
+            settings = get_settings()
+            migrate(settings, say=lambda _: None)
+            with quiet_runtime_log():
+                if not args.skip_bridge:
+                    asyncio.run(
+                        bench_bridge(
+                            settings.nats_url, args.events, args.batches, args.concurrency, args.rounds
+                        )
+                    )
+                if not args.skip_relay:
+                    store = MongoStore.connect(settings.mongodb_url, settings.mongodb_database)
+                    try:
+                        asyncio.run(
+                            bench_relay(store, settings.nats_url, args.relay_events, args.relay_batches)
+                        )
+                    finally:
+                        store.client.close()
+        finally:
+            services.stop()
+    say(f"done; load {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""A consumer that fails on purpose, for the pipeline fault test. Run as its own process so the test
+can kill it with SIGKILL:  python -m tests.support.fault_consumer --tier main|retry
+
+Configuration comes from the environment the test sets: FAULT_CONSUMER (name), FAULT_RANDOM_RATE
+(share of attempts that fail at random), FAULT_ALWAYS (comma-separated `n` values that always fail).
+The side effect is idempotent by event id (insert-if-absent), as a real one must be; every execution
+that reaches it is also counted, so the test can tell absorbed duplicates from lost events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from plutomi.bootstrap import dependencies
+from plutomi.config import get_settings
+from plutomi.domain.events import Event
+from plutomi.entrypoints.consumer import consumer_handler
+from plutomi.runtime.bridge import Bridge
+from plutomi.runtime.functions import LocalContext
+from plutomi.topology import Consumer, tiers_of
+
+EFFECT_TYPE = "fault_effect"
+
+
+def fault_consumer(name: str) -> Consumer:
+    return Consumer(
+        name,
+        "unused",
+        ("org.updated",),
+        batch_size=50,
+        backoff_seconds=(0.2, 0.5, 1.0),
+        retry_backoff_seconds=(0.5, 1.0, 2.0),
+        ack_wait_seconds=4.0,
+    )
+
+
+def process(event: Event) -> dict[str, Any]:
+    if event.org_id != os.environ["FAULT_ORG"]:
+        return {"ignored": True}
+    number = int(event.data["n"])
+    always = {int(v) for v in os.environ.get("FAULT_ALWAYS", "").split(",") if v}
+    if number in always:
+        raise RuntimeError(f"event {number} always fails")
+    if random.random() < float(os.environ.get("FAULT_RANDOM_RATE", "0")):
+        raise ConnectionError(f"random failure on event {number}")
+    items = dependencies().store.items
+    items.update_one(
+        {"_id": f"runs:{event.id}"}, {"$inc": {"runs": 1}, "$set": {"type": "fault_runs"}}, upsert=True
+    )
+    try:
+        items.insert_one({"_id": f"effect:{event.id}", "type": EFFECT_TYPE, "n": number})
+    except DuplicateKeyError:
+        return {"applied": False}
+    return {"applied": True}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tier", choices=["main", "retry"], required=True)
+    args = parser.parse_args()
+    consumer = fault_consumer(os.environ["FAULT_CONSUMER"])
+    tier = tiers_of(consumer)[0 if args.tier == "main" else 1]
+    handler = consumer_handler(consumer.name, process)
+
+    def target(event: dict[str, Any]) -> dict[str, Any]:
+        return handler(event, LocalContext(consumer.name, timeout_seconds=consumer.ack_wait_seconds))  # type: ignore[arg-type]
+
+    bridge = Bridge(tier, get_settings().nats_url, target=target, concurrency=2, fetch_timeout=0.5)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, bridge.stop)
+        await bridge.run()
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
