@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import inspect
 import logging
 import os
 import platform
@@ -35,9 +36,9 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ PROGRESS_EVERY = 10_000
 TARGET_RATIO = 0.8
 BRIDGE_EVENT = events.ORG_UPDATED
 RELAY_EVENT = events.APPLICATION_UPDATED
+RELAY_DEFAULT_BATCH: int = inspect.signature(OutboxRelay).parameters["batch_size"].default
 
 
 def say(text: str) -> None:
@@ -85,61 +87,93 @@ def make_events(count: int, event_type: str, clock: SystemClock) -> list[Event]:
 
 
 class Progress:
-    """Prints `label: n/total` each time another `every` items are done."""
+    """Prints ` 10k 20k ...` on the current line each time another `every` items are done."""
 
     def __init__(self, label: str, total: int, every: int = PROGRESS_EVERY) -> None:
-        self.label = label
         self.total = total
         self.every = every
         self.next_mark = every
-        self.started = time.perf_counter()
+        print(f"    {label:<22}", end="", flush=True)
 
     def update(self, done: int) -> None:
         while done >= self.next_mark and self.next_mark <= self.total:
-            elapsed = time.perf_counter() - self.started
-            say(f"      {self.label}: {self.next_mark:>7,}/{self.total:,}  ({elapsed:5.1f} s)")
+            print(f" {self.next_mark // 1000}k", end="", flush=True)
             self.next_mark += self.every
 
+    def done(self, result: str) -> None:
+        say(f"  -> {result}")
 
-async def publish_all(jetstream: JetStreamContext, items: Sequence[Event], label: str) -> float:
-    """`publish_async` of pre-encoded envelopes, then waits for every ack; returns the seconds taken."""
+
+@dataclass(frozen=True)
+class Run:
+    """`count` messages in `seconds` of wall time and `cpu_seconds` of this process's CPU time."""
+
+    count: int
+    seconds: float
+    cpu_seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds
+
+    @property
+    def cpu_us(self) -> float:
+        return self.cpu_seconds / self.count * 1e6
+
+    def __str__(self) -> str:
+        return f"{self.rate:>7,.0f} msgs/s, {self.cpu_us:5.1f} us CPU/msg"
+
+
+class Clock:
+    """Wall and CPU time since it was made."""
+
+    def __init__(self) -> None:
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+
+    def run(self, count: int) -> Run:
+        return Run(count, time.perf_counter() - self.wall, time.process_time() - self.cpu)
+
+
+async def publish_all(jetstream: JetStreamContext, items: Sequence[Event], label: str) -> Run:
+    """`publish_async` of pre-encoded envelopes, then waits for every ack."""
     payloads = [(e.subject, e.model_dump_json().encode(), e.id) for e in items]
     progress = Progress(label, len(payloads))
-    started = time.perf_counter()
+    clock = Clock()
     futures = []
     for n, (subject, payload, event_id) in enumerate(payloads, start=1):
         futures.append(await jetstream.publish_async(subject, payload, headers={"Nats-Msg-Id": event_id}))
         progress.update(n)
     acks = await asyncio.gather(*futures)
-    elapsed = time.perf_counter() - started
+    run = clock.run(len(payloads))
     duplicates = sum(1 for ack in acks if ack.duplicate)
     if duplicates:
         raise RuntimeError(f"{duplicates} publishes were deduplicated: the event ids are not unique")
-    return elapsed
+    progress.done(str(run))
+    return run
 
 
 # ---------------------------------------------------------------------------------------- bridge
 
 
-@dataclass(frozen=True)
-class Trial:
+@dataclass
+class Config:
     batch: int
     concurrency: int
-    raw_seconds: float
-    bridge_seconds: float
-    total: int
+    raw: list[Run] = field(default_factory=list)
+    bridge: list[Run] = field(default_factory=list)
 
     @property
-    def raw_rate(self) -> float:
-        return self.total / self.raw_seconds
+    def is_default(self) -> bool:
+        return (self.batch, self.concurrency) == (Consumer.batch_size, 1)
 
-    @property
-    def bridge_rate(self) -> float:
-        return self.total / self.bridge_seconds
+    def median(self, runs: list[Run], value: Callable[[Run], float]) -> float:
+        return statistics.median(value(run) for run in runs)
 
     @property
     def ratio(self) -> float:
-        return self.bridge_rate / self.raw_rate
+        """The median of each round's bridge/raw ratio (the two were measured back to back)."""
+        return statistics.median(b.rate / r.rate for r, b in zip(self.raw, self.bridge, strict=True))
 
 
 def noop(event: dict[str, Any]) -> dict[str, Any]:
@@ -164,12 +198,12 @@ async def declare(url: str, tier: Tier, remove: bool = False) -> None:
         await connection.close()
 
 
-async def raw_consume(url: str, tier: Tier, concurrency: int, total: int) -> float:
-    """`concurrency` plain fetch-and-ack loops on one connection; the seconds to the last ack."""
-    progress = Progress(f"raw    b={tier.batch_size:<3} c={concurrency}", total)
-    started = time.perf_counter()
+async def raw_consume(url: str, tier: Tier, concurrency: int, total: int) -> Run:
+    """`concurrency` plain fetch-and-ack loops on one connection, timed from connecting to the last ack."""
+    progress = Progress(f"raw    b={tier.batch_size} c={concurrency}", total)
+    clock = Clock()
     connection = await nats.connect(url)
-    finished = asyncio.get_running_loop().create_future()
+    finished: asyncio.Future[Run] = asyncio.get_running_loop().create_future()
     acked = 0
     try:
         jetstream = connection.jetstream()
@@ -187,10 +221,10 @@ async def raw_consume(url: str, tier: Tier, concurrency: int, total: int) -> flo
                 acked += len(batch)
                 progress.update(acked)
                 if acked >= total and not finished.done():
-                    finished.set_result(time.perf_counter() - started)
+                    finished.set_result(clock.run(total))
 
         workers = [asyncio.create_task(loop()) for _ in range(concurrency)]
-        elapsed: float = await finished
+        run = await finished
         for worker in workers:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
@@ -198,15 +232,16 @@ async def raw_consume(url: str, tier: Tier, concurrency: int, total: int) -> flo
     finally:
         await connection.close()
     if acked != total:
-        raise RuntimeError(f"raw consumer acked {acked} messages, expected {total}")
-    return elapsed
+        raise RuntimeError(f"the raw consumer acked {acked} messages, expected {total}")
+    progress.done(str(run))
+    return run
 
 
-async def bridge_consume(url: str, tier: Tier, concurrency: int, total: int) -> float:
-    """Runs a real `Bridge` with the no-op handler until it has processed `total`; the seconds taken."""
-    progress = Progress(f"bridge b={tier.batch_size:<3} c={concurrency}", total)
+async def bridge_consume(url: str, tier: Tier, concurrency: int, total: int) -> Run:
+    """A real `Bridge` with the no-op handler, timed from `run()` until it has processed `total`."""
+    progress = Progress(f"bridge b={tier.batch_size} c={concurrency}", total)
     bridge = Bridge(tier, url, target=noop, concurrency=concurrency)
-    started = time.perf_counter()
+    clock = Clock()
     running = asyncio.create_task(bridge.run())
     while bridge.counters.processed < total:
         if running.done():
@@ -214,26 +249,27 @@ async def bridge_consume(url: str, tier: Tier, concurrency: int, total: int) -> 
             raise RuntimeError("the bridge stopped before processing every message")
         await asyncio.sleep(0.002)
         progress.update(bridge.counters.processed)
-    elapsed = time.perf_counter() - started
+    run = clock.run(total)
     bridge.stop()
     await running
     counters = bridge.counters
     if counters.processed != total or counters.failed or counters.dead_lettered:
         raise RuntimeError(f"bridge counters {counters}, expected {total} processed and nothing else")
-    return elapsed
+    progress.done(str(run))
+    return run
 
 
-async def bridge_trial(url: str, batch: int, concurrency: int, total: int) -> Trial:
-    raw_tier, bridge_tier = bench_tier(batch, "raw"), bench_tier(batch, "bridge")
+async def bridge_round(url: str, config: Config, total: int) -> None:
+    """One raw run and one bridge run, back to back, each on a fresh durable over the same messages."""
+    raw_tier, bridge_tier = bench_tier(config.batch, "raw"), bench_tier(config.batch, "bridge")
     for tier in (raw_tier, bridge_tier):
         await declare(url, tier)
     try:
-        raw_seconds = await raw_consume(url, raw_tier, concurrency, total)
-        bridge_seconds = await bridge_consume(url, bridge_tier, concurrency, total)
+        config.raw.append(await raw_consume(url, raw_tier, config.concurrency, total))
+        config.bridge.append(await bridge_consume(url, bridge_tier, config.concurrency, total))
     finally:
         for tier in (raw_tier, bridge_tier):
             await declare(url, tier, remove=True)
-    return Trial(batch, concurrency, raw_seconds, bridge_seconds, total)
 
 
 async def bench_bridge(
@@ -242,40 +278,40 @@ async def bench_bridge(
     say(f"\npart 1: bridge -> no-op handler -> ack, {total:,} events, against raw fetch + ack")
     connection = await nats.connect(url)
     try:
-        say(f"  publishing {total:,} {BRIDGE_EVENT} envelopes ...")
-        seconds = await publish_all(
-            connection.jetstream(), make_events(total, BRIDGE_EVENT, SystemClock()), "published"
+        say(f"  publishing {total:,} {BRIDGE_EVENT} envelopes to the events stream")
+        await publish_all(
+            connection.jetstream(), make_events(total, BRIDGE_EVENT, SystemClock()), "publish_async"
         )
-        say(f"  published in {seconds:.1f} s ({total / seconds:,.0f} msgs/s)")
     finally:
         await connection.close()
 
-    trials: dict[tuple[int, int], list[Trial]] = {}
+    configs = [Config(batch, concurrency) for batch in batches for concurrency in concurrencies]
     for round_number in range(1, rounds + 1):
-        for batch in batches:
-            for concurrency in concurrencies:
-                say(f"  round {round_number}: batch {batch}, concurrency {concurrency}")
-                trial = await bridge_trial(url, batch, concurrency, total)
-                trials.setdefault((batch, concurrency), []).append(trial)
-                say(
-                    f"    raw {trial.raw_rate:>8,.0f} msgs/s   bridge {trial.bridge_rate:>8,.0f} msgs/s"
-                    f"   ratio {trial.ratio:.2f}"
-                )
+        for config in configs:
+            say(f"  round {round_number}/{rounds}: batch {config.batch}, concurrency {config.concurrency}")
+            await bridge_round(url, config, total)
 
-    say(f"\n  {'batch':>5} {'conc':>4} {'raw msgs/s':>11} {'bridge msgs/s':>14} {'ratio':>6}  verdict")
-    best: tuple[float, int, int] | None = None
-    for (batch, concurrency), runs in trials.items():
-        raw_rate = statistics.median(t.raw_rate for t in runs)
-        bridge_rate = statistics.median(t.bridge_rate for t in runs)
-        ratio = statistics.median(t.ratio for t in runs)
-        default = "  (the default)" if (batch, concurrency) == (Consumer.batch_size, 1) else ""
-        verdict = "PASS" if ratio >= TARGET_RATIO else f"UNDER {TARGET_RATIO}"
-        rates = f"{raw_rate:>11,.0f} {bridge_rate:>14,.0f} {ratio:>6.2f}"
-        say(f"  {batch:>5} {concurrency:>4} {rates}  {verdict}{default}")
-        if best is None or bridge_rate > best[0]:
-            best = (bridge_rate, batch, concurrency)
-    if best is not None:
-        say(f"  fastest bridge: batch {best[1]}, concurrency {best[2]}: {best[0]:,.0f} msgs/s")
+    say(f"\n  medians of {rounds} round(s); ratio = median of each round's bridge/raw; CPU = this process")
+    say(
+        f"  {'batch':>5} {'conc':>4} {'raw msgs/s':>11} {'bridge msgs/s':>14} {'ratio':>6}  "
+        f"{'CPU us/msg raw':>15} {'bridge':>7}"
+    )
+    for config in configs:
+        raw_rate = config.median(config.raw, lambda run: run.rate)
+        bridge_rate = config.median(config.bridge, lambda run: run.rate)
+        raw_cpu = config.median(config.raw, lambda run: run.cpu_us)
+        bridge_cpu = config.median(config.bridge, lambda run: run.cpu_us)
+        verdict = "PASS" if config.ratio >= TARGET_RATIO else f"under {TARGET_RATIO}"
+        default = "  (the default)" if config.is_default else ""
+        say(
+            f"  {config.batch:>5} {config.concurrency:>4} {raw_rate:>11,.0f} {bridge_rate:>14,.0f} "
+            f"{config.ratio:>6.2f}  {raw_cpu:>15.1f} {bridge_cpu:>7.1f}  {verdict}{default}"
+        )
+    best = max(configs, key=lambda c: c.median(c.bridge, lambda run: run.rate))
+    say(
+        f"  fastest bridge: batch {best.batch}, concurrency {best.concurrency}: "
+        f"{best.median(best.bridge, lambda run: run.rate):,.0f} msgs/s, ratio {best.ratio:.2f}"
+    )
 
 
 # ---------------------------------------------------------------------------------------- relay
@@ -317,31 +353,32 @@ def outbox_document(event: Event) -> dict[str, Any]:
 
 
 def fill_outbox(store: MongoStore, items: list[Event], sample: int) -> None:
-    """`Outbox.add` for the first `sample` events (timed), `insert_many` of the same documents for
-    the rest."""
-    started = time.perf_counter()
-    for event in items[:sample]:
+    """`Outbox.add` for the first `sample` events (timed), then `insert_many` of the same documents."""
+    progress = Progress("write the outbox", len(items))
+    clock = Clock()
+    for n, event in enumerate(items[:sample], start=1):
         store.outbox.add(event)
-    if sample:
-        seconds = time.perf_counter() - started
-        say(f"  Outbox.add: {sample:,} events in {seconds:.1f} s ({sample / seconds:,.0f} events/s)")
-    rest = items[sample:]
-    progress = Progress("written", len(items))
-    started = time.perf_counter()
-    for start in range(0, len(rest), 1000):
-        store.items.insert_many([outbox_document(e) for e in rest[start : start + 1000]], ordered=False)
-        progress.update(sample + min(start + 1000, len(rest)))
-    if rest:
-        seconds = time.perf_counter() - started
-        say(f"  insert_many: {len(rest):,} events in {seconds:.1f} s ({len(rest) / seconds:,.0f} events/s)")
+        progress.update(n)
+    added = clock.run(sample) if sample else None
+    clock = Clock()
+    for start in range(sample, len(items), 1000):
+        chunk = items[start : start + 1000]
+        store.items.insert_many([outbox_document(e) for e in chunk], ordered=False)
+        progress.update(start + len(chunk))
+    inserted = clock.run(len(items) - sample) if len(items) > sample else None
+    progress.done(
+        f"Outbox.add {added.rate if added else 0:,.0f}/s ({sample:,}), "
+        f"insert_many {inserted.rate if inserted else 0:,.0f}/s ({len(items) - sample:,})"
+    )
 
 
-async def relay_run(store: MongoStore, url: str, total: int, batch: int) -> tuple[float, TimedOutbox]:
+async def relay_run(store: MongoStore, url: str, total: int, batch: int) -> tuple[Run, TimedOutbox]:
+    """A real `OutboxRelay`, timed from `run()` until it has marked `total` events sent."""
     timed = TimedOutbox(store.outbox)
     store.outbox = timed
     relay = OutboxRelay(store, url, batch_size=batch)
     progress = Progress(f"relay  b={batch}", total)
-    started = time.perf_counter()
+    clock = Clock()
     running = asyncio.create_task(relay.run())
     try:
         while timed.marked < total:
@@ -350,23 +387,25 @@ async def relay_run(store: MongoStore, url: str, total: int, batch: int) -> tupl
                 raise RuntimeError("the relay stopped before publishing every event")
             await asyncio.sleep(0.002)
             progress.update(timed.marked)
-        elapsed = time.perf_counter() - started
+        run = clock.run(total)
     finally:
         relay.stop()
         await running
     if relay.counters.failed or relay.counters.published != total:
         raise RuntimeError(f"relay counters {relay.counters}, expected {total} published and none failed")
-    return elapsed, timed
+    progress.done(str(run))
+    return run, timed
 
 
 async def bench_relay(store: MongoStore, url: str, total: int, batches: list[int]) -> None:
-    say(f"\npart 2: outbox relay, {total:,} events, against raw publish_async")
+    say(f"\npart 2: outbox relay, {total:,} events, against raw publish_async of as many")
     clock = SystemClock()
+    rows = []
     for batch in batches:
         say(f"  relay batch size {batch}")
         connection = await nats.connect(url)
         try:
-            raw_seconds = await publish_all(
+            raw = await publish_all(
                 connection.jetstream(), make_events(total, RELAY_EVENT, clock), "raw publish_async"
             )
         finally:
@@ -375,19 +414,26 @@ async def bench_relay(store: MongoStore, url: str, total: int, batches: list[int
         pending = await asyncio.to_thread(store.outbox.count_pending)
         if pending != total:
             raise RuntimeError(f"{pending} events pending in the outbox, expected {total}")
-        relay_seconds, timed = await relay_run(store, url, total, batch)
+        relay, timed = await relay_run(store, url, total, batch)
         pending = await asyncio.to_thread(store.outbox.count_pending)
         if pending:
             raise RuntimeError(f"{pending} events still pending after the relay marked {timed.marked}")
-        raw_rate, relay_rate = total / raw_seconds, total / relay_seconds
-        publish_share = relay_seconds - timed.read_seconds - timed.mark_seconds
+        rows.append((batch, raw, relay, timed))
+
+    say(
+        "\n  relay time = outbox reads (Outbox.pending) + marking sent (Outbox.mark_sent)"
+        " + the rest (publishing)"
+    )
+    say(
+        f"  {'batch':>5} {'raw msgs/s':>11} {'relay msgs/s':>13} {'ratio':>6}  "
+        f"{'reads s':>8} {'marks s':>8} {'rest s':>7}"
+    )
+    for batch, raw, relay, timed in rows:
+        rest = relay.seconds - timed.read_seconds - timed.mark_seconds
+        default = "  (the default)" if batch == RELAY_DEFAULT_BATCH else ""
         say(
-            f"    raw publish_async {raw_rate:>8,.0f} msgs/s   relay {relay_rate:>8,.0f} msgs/s"
-            f"   ratio {relay_rate / raw_rate:.2f}"
-        )
-        say(
-            f"    relay time: {relay_seconds:.1f} s = outbox reads {timed.read_seconds:.1f} s"
-            f" + mark sent {timed.mark_seconds:.1f} s + publishing and the rest {publish_share:.1f} s"
+            f"  {batch:>5} {raw.rate:>11,.0f} {relay.rate:>13,.0f} {relay.rate / raw.rate:>6.2f}  "
+            f"{timed.read_seconds:>8.1f} {timed.mark_seconds:>8.1f} {rest:>7.1f}{default}"
         )
 
 
@@ -421,9 +467,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50_000, help="events through the bridge per trial")
     parser.add_argument("--batches", type=int_list, default=[Consumer.batch_size, 100, 256])
     parser.add_argument("--concurrency", type=int_list, default=[1, 2, 4])
-    parser.add_argument("--rounds", type=int, default=1, help="trials per configuration (median taken)")
+    parser.add_argument("--rounds", type=int, default=3, help="raw + bridge rounds per configuration")
     parser.add_argument("--relay-events", type=int, default=20_000)
-    parser.add_argument("--relay-batches", type=int_list, default=[500])
+    parser.add_argument("--relay-batches", type=int_list, default=[100, 500, 2000])
     parser.add_argument("--skip-bridge", action="store_true")
     parser.add_argument("--skip-relay", action="store_true")
     args = parser.parse_args()

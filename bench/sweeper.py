@@ -213,7 +213,20 @@ def put_back_due(database: Database) -> None:
 
 def due_query(now: datetime, limit: int) -> tuple[Document, list[tuple[str, int]], int]:
     """The query `Applicants.due_for_idle_move` makes."""
+    if DATE_FILTER:
+        return {"idle_deadline": {"$lte": now}}, [("idle_deadline", 1)], limit
     return {"idle_deadline_ms": {"$lte": epoch_ms(now)}}, [("idle_deadline_ms", 1)], limit
+
+
+DATE_FILTER = False  # --date-filter
+
+
+def due_by_date(self: Applicants, now: datetime, limit: int) -> list[Applicant]:
+    """`Applicants.due_for_idle_move` as it was before it filtered on `idle_deadline_ms`: on the
+    `idle_deadline` date, which nx-27017 answers by reading every document (`--date-filter`)."""
+    query, sort, _ = due_query(now, limit)
+    cursor = self._items.find(query).sort(sort).limit(limit)
+    return [Applicant.model_validate(document) for document in cursor]
 
 
 def moved_events(database: Database) -> int:
@@ -316,12 +329,22 @@ def main() -> None:
     parser.add_argument(
         "--no-relay", action="store_true", help="skip publishing the sweep's events with the outbox relay"
     )
+    parser.add_argument(
+        "--date-filter",
+        action="store_true",
+        help="sweep with the former filter on the `idle_deadline` date (to compare; slow at scale)",
+    )
     args = parser.parse_args()
+    if args.date_filter:
+        global DATE_FILTER
+        DATE_FILTER = True
+        Applicants.due_for_idle_move = due_by_date  # type: ignore[method-assign]
     for quiet in (logger, runtime_logger):  # the services' and the relay's start/stop lines
         quiet.setLevel("WARNING")
 
     print(
         f"idle sweeper: {args.due:,} due, alone and beside {args.not_due:,} not due; {args.rounds} rounds; "
+        f"filter on {'the idle_deadline date (former)' if args.date_filter else 'idle_deadline_ms'}; "
         f"python {platform.python_version()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}",
         flush=True,
     )

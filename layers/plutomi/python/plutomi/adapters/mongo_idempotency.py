@@ -8,6 +8,7 @@ same event never both run the side effect.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -78,7 +79,8 @@ class MongoIdempotencyStore(BasePersistenceLayer):
         except DuplicateKeyError:
             pass
         now = time.time()
-        taken_over = self._items.update_one(
+        claim = uuid.uuid4().hex
+        self._items.update_one(
             {
                 "_id": {"$eq": document_id},
                 "$or": [
@@ -89,11 +91,13 @@ class MongoIdempotencyStore(BasePersistenceLayer):
                     },
                 ],
             },
-            {"$set": document},
+            {"$set": {**document, "claim": claim}},
         )
-        if taken_over.matched_count == 1:
-            return
+        # Whether the takeover won is read back from the record (our claim is on it), not from the
+        # update's reported match count, which nx-27017 does not always report for `$or` filters.
         existing = self._items.find_one(where(_id=document_id))
+        if existing is not None and existing.get("claim") == claim:
+            return
         old = self._to_record(existing) if existing is not None else None
         raise IdempotencyItemAlreadyExistsError(old_data_record=old)
 

@@ -6,9 +6,11 @@ retry tier reads pointers and fetches the original event by sequence, the meta t
 Records the handler does not list in `batchItemFailures` are acked; the listed ones are nak'ed with
 the tier's back-off until JetStream's max deliveries, after which the meta consumer moves them on.
 A record that is not even an event (or a pointer) is not retried: it goes straight to the DLQ.
-While the handler runs, every message gets in-progress acks so JetStream does not redeliver long work.
-On SIGTERM the bridge stops fetching, finishes the batches in flight, and exits. The nats client
-reconnects by itself after a NATS restart; the bridge keeps fetching.
+Each worker fetches its next batch while the handler works on the current one, so the handler does
+not wait for NATS between batches. Every fetched message, handled or waiting its turn, gets
+in-progress acks until it is settled, so JetStream does not redeliver long work. On SIGTERM the
+bridge stops fetching, finishes the batches in flight (and the one fetched ahead), and exits. The
+nats client reconnects by itself after a NATS restart; the bridge keeps fetching.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ class Bridge:
         self.fetch_timeout = fetch_timeout
         self.counters = BridgeCounters()
         self._stopping = asyncio.Event()
+        self._held: dict[int, Msg] = {}  # fetched and not settled yet, by id()
 
     @property
     def name(self) -> str:
@@ -114,11 +117,13 @@ class Bridge:
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
         )
+        keepalive = asyncio.create_task(self._keep_in_progress())
         try:
             jetstream = connection.jetstream()
             logger.info("bridge started", extra={"tier": self.name, "stream": self.tier.stream})
             await asyncio.gather(*(self._work(jetstream) for _ in range(self.concurrency)))
         finally:
+            keepalive.cancel()
             # Every fetched message was acked or nak'ed by now; anything unacked is redelivered.
             with contextlib.suppress(Exception):
                 await connection.close()
@@ -126,25 +131,47 @@ class Bridge:
 
     async def _work(self, jetstream: JetStreamContext) -> None:
         subscription = await jetstream.pull_subscribe_bind(durable=self.name, stream=self.tier.stream)
-        while not self._stopping.is_set():
-            try:
-                batch = await subscription.fetch(self.tier.batch_size, timeout=self.fetch_timeout)
-            except (TimeoutError, NatsTimeoutError):
-                continue
-            except Exception as error:  # a NATS restart: the client reconnects, we keep fetching
-                logger.warning("fetch failed", extra={"tier": self.name, "error": repr(error)})
-                await asyncio.sleep(0.5)
-                continue
-            if batch:
-                await self.process(jetstream, batch)
+        ahead = asyncio.create_task(self._fetch(subscription))
+        try:
+            while True:
+                batch = await ahead
+                if self._stopping.is_set():
+                    if batch:  # fetched before the stop: handle it rather than leave it to the ack wait
+                        await self.process(jetstream, batch)
+                    return
+                ahead = asyncio.create_task(self._fetch(subscription))  # arrives while this one is handled
+                if batch:
+                    await self.process(jetstream, batch)
+        finally:
+            ahead.cancel()  # only pending when cancelled: what it fetched is redelivered after the ack wait
+
+    async def _fetch(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
+        try:
+            batch = await subscription.fetch(self.tier.batch_size, timeout=self.fetch_timeout)
+        except (TimeoutError, NatsTimeoutError):
+            return []
+        except Exception as error:  # a NATS restart: the client reconnects, we keep fetching
+            logger.warning("fetch failed", extra={"tier": self.name, "error": repr(error)})
+            await asyncio.sleep(0.5)
+            return []
+        self._held.update((id(msg), msg) for msg in batch)
+        return batch
 
     async def process(self, jetstream: JetStreamContext, batch: list[Msg]) -> None:
+        """Handles one batch and settles each message (within `run`, which keeps them in progress)."""
+        self._held.update((id(msg), msg) for msg in batch)
+        try:
+            await self._process(jetstream, batch)
+        finally:
+            for msg in batch:
+                self._held.pop(id(msg), None)
+
+    async def _process(self, jetstream: JetStreamContext, batch: list[Msg]) -> None:
         started = time.perf_counter()
         prepared = [await self._prepare(jetstream, msg) for msg in batch]
         runnable = [p for p in prepared if p.body is not None]
         failures: set[str] = set()
         if runnable:
-            keepalive = asyncio.create_task(_keep_in_progress([p.msg for p in runnable]))
             try:
                 records = [self._record(p) for p in runnable]
                 response = await asyncio.to_thread(self.target, sqs_event(records))
@@ -152,8 +179,6 @@ class Bridge:
             except Exception:
                 logger.exception("handler raised; the whole batch will be retried", extra={"tier": self.name})
                 failures = {p.message_id for p in runnable}
-            finally:
-                keepalive.cancel()
         self.counters.batches += 1
         latency_ms = round((time.perf_counter() - started) * 1000, 2)
         outcomes: list[str] = []
@@ -288,6 +313,16 @@ class Bridge:
         )
         logger.warning("unusable record dead-lettered", extra={"tier": self.name, "reason": item.reason})
 
+    async def _keep_in_progress(self) -> None:
+        """An in-progress ack for each message fetched and not yet settled, well within the ack wait,
+        so JetStream does not redeliver it while the handler works on it or it waits its turn."""
+        every = min(IN_PROGRESS_EVERY_SECONDS, self.tier.ack_wait_seconds / 3)
+        while True:
+            await asyncio.sleep(every)
+            for msg in list(self._held.values()):
+                with contextlib.suppress(Exception):
+                    await msg.in_progress()
+
     def _backoff(self, attempt: int) -> float:
         delays = self.tier.backoff_seconds
         return delays[min(attempt, len(delays)) - 1] if delays else 1.0
@@ -331,14 +366,6 @@ def _line_fields(item: Prepared, outcome: str) -> dict[str, Any]:
         "attempt": item.attempt,
         "outcome": outcome,
     }
-
-
-async def _keep_in_progress(batch: list[Msg]) -> None:
-    while True:
-        await asyncio.sleep(IN_PROGRESS_EVERY_SECONDS)
-        for msg in batch:
-            with contextlib.suppress(Exception):
-                await msg.in_progress()
 
 
 def _event_id(text: str) -> str | None:
