@@ -11,9 +11,11 @@ baseline), measured the same way in the same run.
 the child. The ratio is the median, over a function's samples, of its cold time over the cold time
 of the baseline sample taken just before it, so a burst of load on a shared machine hits both
 (target: at most 1.5x). "wall" = the whole child process, timed from here (interpreter start-up
-and shutdown included).
+and shutdown included). Over target, `python -X importtime` of the worst function shows where its
+imports go; last, one function is timed stage by stage (Powertools, pydantic, pymongo, our glue,
+its own imports, its first request) to show how much of it is the third-party floor.
 
-    .venv/bin/python bench/cold_start.py [--runs 5] [--target 1.5]
+    .venv/bin/python bench/cold_start.py [--runs 5] [--target 1.5] [--breakdown api.users]
 
 Exits 0 whatever the ratios (it is a benchmark); a failing request or setup is an error.
 """
@@ -59,13 +61,14 @@ def hello() -> dict:
 handler = app.resolve
 '''
 
-# Runs in each fresh process: argv = [module, extra sys.path entry or "", event file, function name].
+# Runs in each fresh process: argv = [module, extra sys.path entry or "", event file, function name,
+# comma-separated modules to import first, each timed on its own (for the breakdown; usually "")].
 # `LocalContext` is imported before the clock starts; it is asserted to load nothing heavy, so the
 # baseline and the functions pay for exactly their own imports.
 CHILD = f"""
 import importlib, json, sys, time
 from plutomi.runtime.functions import LocalContext
-module_name, extra_path, event_file, function_name = sys.argv[1:5]
+module_name, extra_path, event_file, function_name, first = sys.argv[1:6]
 if extra_path:
     sys.path.insert(0, extra_path)
 with open(event_file) as fh:
@@ -73,9 +76,16 @@ with open(event_file) as fh:
 preloaded = [m for m in ("pydantic", "pymongo", "nats", "boto3", "aws_lambda_powertools", "plutomi.topology")
              if m in sys.modules]
 assert not preloaded, f"loaded before the clock started: {{preloaded}}"
-started = time.perf_counter()
+started = mark = time.perf_counter()
+stages = []
+for name in filter(None, first.split(",")):
+    importlib.import_module(name)
+    now = time.perf_counter()
+    stages.append([name, (now - mark) * 1000])
+    mark = now
 module = importlib.import_module(module_name)
 imported = time.perf_counter()
+stages.append([module_name, (imported - mark) * 1000])
 response = module.handler(event, LocalContext(function_name))
 served = time.perf_counter()
 status = response["statusCode"]
@@ -83,11 +93,17 @@ assert 200 <= status < 300, f"{{module_name}} answered {{status}}: {{response.ge
 print({MARKER!r} + json.dumps({{
     "import_ms": (imported - started) * 1000,
     "request_ms": (served - imported) * 1000,
+    "stages": stages,
     "status": status,
     "boto3": "boto3" in sys.modules,
     "modules": len(sys.modules),
 }}), flush=True)
 """
+
+# The breakdown imports these first, in this order, each timed: what any API function loads before
+# a line of its own (Powertools is all the baseline loads), then our shared handler glue.
+THIRD_PARTY = ("aws_lambda_powertools.event_handler", "pydantic.main", "pymongo")
+BREAKDOWN_STAGES = (*THIRD_PARTY, "plutomi.entrypoints.api")
 
 
 @dataclass(frozen=True)
@@ -97,6 +113,7 @@ class Sample:
     wall_ms: float
     boto3: bool
     modules: int
+    stages: tuple[tuple[str, float], ...]
 
     @property
     def cold_ms(self) -> float:
@@ -118,6 +135,7 @@ class Target:
     module: str
     extra_path: str
     event: Callable[[], dict[str, Any]]
+    first: tuple[str, ...] = ()
 
 
 def _json_headers(token: str | None = None) -> list[tuple[str, str]]:
@@ -206,7 +224,10 @@ def create_fixture() -> Fixture:
 def run_child(target: Target, work_dir: Path, env: dict[str, str]) -> Sample:
     event_file = work_dir / f"event-{uuid.uuid4().hex}.json"
     event_file.write_text(json.dumps(target.event()))
-    command = [sys.executable, "-c", CHILD, target.module, target.extra_path, str(event_file), target.name]
+    command = [
+        *(sys.executable, "-c", CHILD, target.module, target.extra_path, str(event_file), target.name),
+        ",".join(target.first),
+    ]
     started = time.perf_counter()
     finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     wall_ms = (time.perf_counter() - started) * 1000
@@ -218,7 +239,14 @@ def run_child(target: Target, work_dir: Path, env: dict[str, str]) -> Sample:
             f"--- stdout\n{finished.stdout[-3000:]}\n--- stderr\n{finished.stderr[-3000:]}"
         )
     result = json.loads(lines[-1][len(MARKER) :])
-    return Sample(result["import_ms"], result["request_ms"], wall_ms, result["boto3"], result["modules"])
+    return Sample(
+        import_ms=result["import_ms"],
+        request_ms=result["request_ms"],
+        wall_ms=wall_ms,
+        boto3=result["boto3"],
+        modules=result["modules"],
+        stages=tuple((name, ms) for name, ms in result["stages"]),
+    )
 
 
 def measure_pairs(
@@ -283,6 +311,31 @@ def print_table(rows: list[Row], baseline: Row, target: float) -> list[Row]:
     return over
 
 
+def print_breakdown(target: Target, baseline: Target, runs: int, work_dir: Path, env: dict[str, str]) -> None:
+    """Where a typical function's cold start goes, stage by stage, against the baseline beside it."""
+    staged = Target(target.name, target.module, target.extra_path, target.event, BREAKDOWN_STAGES)
+    beside, samples = measure_pairs(staged, baseline, runs, work_dir, env)
+    base_ms = statistics.median(b.cold_ms for b in beside)
+    print(
+        f"\nwhere {target.name}'s cold start goes (median of {runs}; each stage imported after the ones "
+        f"above it;\nthe baseline beside it: {base_ms:.1f} ms)"
+    )
+    names = [name for name, _ in samples[0].stages]
+    total = 0.0
+    for index, name in enumerate(names):
+        ms = statistics.median(s.stages[index][1] for s in samples)
+        total += ms
+        label = f"{name} (the rest of its imports)" if name == target.module else name
+        print(f"  {label:<55} {ms:7.1f} ms   cumulative {total:7.1f} ms = {total / base_ms:4.2f}x")
+        if name == THIRD_PARTY[-1]:
+            print(f"  ^ the third-party floor, before any plutomi code: {total / base_ms:.2f}x the baseline")
+    request_ms = statistics.median(s.request_ms for s in samples)
+    total += request_ms
+    print(
+        f"  {'first request':<55} {request_ms:7.1f} ms   cumulative {total:7.1f} ms = {total / base_ms:4.2f}x"
+    )
+
+
 def print_import_profile(module: str, env: dict[str, str], top: int = 15) -> None:
     print(f"\nwhere the time goes: python -X importtime -c 'import {module}' (top {top} by cumulative us)")
     finished = subprocess.run(
@@ -311,6 +364,11 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=5, help="fresh processes per function (median taken)")
     parser.add_argument("--target", type=float, default=1.5, help="the ratio to the baseline to stay under")
+    parser.add_argument(
+        "--breakdown",
+        default="api.users",
+        help="the function to time stage by stage at the end ('' for none)",
+    )
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -366,22 +424,26 @@ def main() -> None:
                     f"{rows[-1].beside_ms:6.1f} ms   ratio {rows[-1].ratio:5.2f}x",
                     flush=True,
                 )
+
+            print(
+                f"\nmedians of {args.runs} fresh processes each; cold = import + first request, timed in "
+                "the child;\nwall = the whole child process, timed from outside; base ms = the baseline "
+                "samples taken each\nright before one of the row's; ratio = median over those pairs of "
+                f"cold / baseline cold;\nload now {os.getloadavg()[0]:.2f}\n"
+            )
+            over = print_table(rows, Row.of(BASELINE, every_baseline, every_baseline), args.target)
+            if over:
+                print(
+                    f"\n{len(over)} of {len(rows)} over {args.target:g}x: {', '.join(r.name for r in over)}"
+                )
+                print_import_profile(module_of(max(over, key=lambda r: r.ratio).name), env)
+            else:
+                print(f"\nall {len(rows)} functions within {args.target:g}x of the baseline")
+            if args.breakdown in requests:
+                breakdown = Target(args.breakdown, module_of(args.breakdown), "", requests[args.breakdown])
+                print_breakdown(breakdown, baseline_target, args.runs, work_dir, env)
         finally:
             services.stop()
-
-    print(
-        f"\nmedians of {args.runs} fresh processes each; cold = import + first request, timed in the child;"
-        "\nwall = the whole child process, timed from outside; base ms = the baseline samples taken each"
-        "\nright before one of the row's; ratio = median over those pairs of cold / baseline cold;"
-        f"\nload now {os.getloadavg()[0]:.2f}\n"
-    )
-    baseline = Row.of(BASELINE, every_baseline, every_baseline)
-    over = print_table(rows, baseline, args.target)
-    if over:
-        print(f"\n{len(over)} of {len(rows)} over {args.target:g}x: {', '.join(r.name for r in over)}")
-        print_import_profile(module_of(max(over, key=lambda r: r.ratio).name), env)
-    else:
-        print(f"\nall {len(rows)} functions within {args.target:g}x of the baseline")
     print(f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.platform()}")
 
 

@@ -12,12 +12,22 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from plutomi.adapters.clock import SystemClock
 from plutomi.adapters.mongo_outbox import outbox_wakeup
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.domain.events import Event
 from plutomi.observability import runtime_logger as logger
+
+if TYPE_CHECKING:
+    from nats.js import JetStreamContext
+    from nats.js.api import PubAck
+
+
+# Publishes awaiting their ack at once: well under nats-py's limit (4,000), so `publish_async` never
+# stalls waiting for acks that a lost connection will not bring.
+PUBLISH_WINDOW = 1000
 
 
 @dataclass
@@ -86,25 +96,36 @@ class OutboxRelay:
                 await connection.close()
             logger.info("relay stopped", extra=self.counters.__dict__)
 
-    async def _publish(self, jetstream: object, events: list[Event]) -> list[str]:
-        """Publishes in order on one connection (NATS keeps the order); returns the acknowledged ids."""
+    async def _publish(self, jetstream: JetStreamContext, events: list[Event]) -> list[str]:
+        """Publishes in order on one connection (NATS keeps the order), `PUBLISH_WINDOW` at a time
+        without waiting for each ack, then waits up to the publish timeout for the window's acks;
+        returns the acknowledged ids."""
         started = time.perf_counter()
-
-        async def one(event: Event) -> str | None:
-            try:
-                await jetstream.publish(  # type: ignore[attr-defined]
-                    event.subject,
-                    event.model_dump_json().encode(),
-                    headers={"Nats-Msg-Id": event.id},
-                    timeout=self.publish_timeout_seconds,
-                )
-            except Exception as error:
-                logger.warning("publish failed", extra={"event_id": event.id, "error": repr(error)})
-                return None
-            return event.id
-
-        results = await asyncio.gather(*(one(event) for event in events))
-        sent = [event_id for event_id in results if event_id is not None]
+        sent = []
+        for start in range(0, len(events), PUBLISH_WINDOW):
+            window = events[start : start + PUBLISH_WINDOW]
+            acks: list[asyncio.Future[PubAck] | BaseException] = []
+            for event in window:
+                try:
+                    payload = event.model_dump_json().encode()
+                    acks.append(
+                        await jetstream.publish_async(
+                            event.subject, payload, headers={"Nats-Msg-Id": event.id}
+                        )
+                    )
+                except Exception as error:
+                    acks.append(error)
+            waiting = [ack for ack in acks if isinstance(ack, asyncio.Future)]
+            if waiting:
+                _, unanswered = await asyncio.wait(waiting, timeout=self.publish_timeout_seconds)
+                for future in unanswered:  # cancelling also frees its place among the pending acks
+                    future.cancel()
+            for event, ack in zip(window, acks, strict=True):
+                failure = ack if isinstance(ack, BaseException) else _failure(ack)
+                if failure is None:
+                    sent.append(event.id)
+                else:
+                    logger.warning("publish failed", extra={"event_id": event.id, "error": repr(failure)})
         self.counters.batches += 1
         self.counters.published += len(sent)
         self.counters.failed += len(events) - len(sent)
@@ -125,3 +146,9 @@ class OutboxRelay:
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+
+def _failure(ack: asyncio.Future[PubAck]) -> BaseException | None:
+    if ack.cancelled():
+        return TimeoutError("no acknowledgement within the publish timeout")
+    return ack.exception()
