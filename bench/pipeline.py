@@ -6,19 +6,23 @@ Starts nats-server, nx-27017 and moto_server in a temporary directory and migrat
 Part 1, the bridge. Publishes `--events` valid event envelopes (`org.updated`) to the `events` stream,
 then for each (batch size, concurrency) pair creates two fresh durable consumers on those messages,
 declared like a business consumer's main tier (`tier_config`: explicit ack, max ack pending 1000):
-  raw     `concurrency` loops of `fetch(batch)` + `msg.ack()` until every message is acked;
+  raw     `concurrency` loops of `fetch(batch)` + `msg.ack()` on one connection until every message
+          is acked;
   bridge  `Bridge(tier, url, target=noop, concurrency=...)`, the handler returning no failures
           without reading the event, until `counters.processed` reaches `--events`.
-Both times run from connecting to the last ack. The bridge's per-message JSON log lines are still
-built; only the stream its handler writes to is /dev/null (logging is not disabled).
+Both are timed from connecting to the last ack, back to back, `--rounds` times per pair (medians;
+the ratio is the median of each round's bridge/raw). CPU is this process's CPU time per message,
+which a busy machine disturbs less than the rates. The bridge's per-message JSON log lines are still
+built and written; only the stream of the runtime logger's handler is /dev/null.
 
 Part 2, the outbox relay. Writes `--relay-events` events into the outbox as `Outbox.add` does (bulk
-`insert_many` of the same documents; `Outbox.add` itself is timed on a sample), then times
+`insert_many` of the same documents; `Outbox.add` itself is timed on the first 1,000), then times
 `OutboxRelay` until every one is marked sent, against a raw `publish_async` loop (+ waiting for all
-acks) of the same number of envelopes to the same server.
+acks) of as many other envelopes to the same server, and splits the relay's time into outbox reads,
+marking sent and the rest (publishing).
 
     .venv/bin/python bench/pipeline.py [--events 50000] [--batches 10,100,256] [--concurrency 1,2,4]
-                                       [--relay-events 20000] [--relay-batches 500] [--rounds 1]
+                                       [--rounds 3] [--relay-events 20000] [--relay-batches 100,500,2000]
 
 Exits 0 whatever the ratios (it is a benchmark); a failing setup or a lost message is an error.
 """
@@ -426,14 +430,15 @@ async def bench_relay(store: MongoStore, url: str, total: int, batches: list[int
     )
     say(
         f"  {'batch':>5} {'raw msgs/s':>11} {'relay msgs/s':>13} {'ratio':>6}  "
-        f"{'reads s':>8} {'marks s':>8} {'rest s':>7}"
+        f"{'reads s':>8} {'marks s':>8} {'rest s':>7} {'rest msgs/s':>12} {'ratio':>6}"
     )
     for batch, raw, relay, timed in rows:
         rest = relay.seconds - timed.read_seconds - timed.mark_seconds
         default = "  (the default)" if batch == RELAY_DEFAULT_BATCH else ""
         say(
             f"  {batch:>5} {raw.rate:>11,.0f} {relay.rate:>13,.0f} {relay.rate / raw.rate:>6.2f}  "
-            f"{timed.read_seconds:>8.1f} {timed.mark_seconds:>8.1f} {rest:>7.1f}{default}"
+            f"{timed.read_seconds:>8.1f} {timed.mark_seconds:>8.1f} {rest:>7.1f} "
+            f"{relay.count / rest:>12,.0f} {relay.count / rest / raw.rate:>6.2f}{default}"
         )
 
 

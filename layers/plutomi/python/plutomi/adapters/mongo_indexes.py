@@ -43,8 +43,8 @@ ITEMS_INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("type_org_event_webhook", (("type", 1), ("org_id", 1), ("event_id", 1), ("webhook_id", 1))),
     # Why an event's deliveries failed, for the DLQ.
     IndexSpec("attempt_key", (("attempt_key", 1), ("at", 1)), {"sparse": True}),
-    # The outbox relay: only unsent events carry `pending_since`.
-    IndexSpec("outbox_pending", (("pending_since", 1),), {"sparse": True}),
+    # The outbox relay: only unsent events carry `pending_since_ms`.
+    IndexSpec("outbox_pending", (("pending_since_ms", 1),), {"sparse": True}),
     # The idle sweeper: only applicants with a deadline carry `idle_deadline_ms` (cleared on completion).
     # A number, not the date: nx-27017 reads the whole collection for any filter comparing a date.
     IndexSpec("idle_deadline_ms", (("idle_deadline_ms", 1),), {"sparse": True}),

@@ -1,8 +1,9 @@
 """The transactional outbox: events written by a use case next to (and, on MongoDB, in the same
 transaction as) the change they describe. The relay publishes them to JetStream and marks them sent.
 
-A pending event carries `pending_since`, indexed sparse, so finding the next batch costs what is
-pending, not what was ever sent. Sent events stay for `SENT_RETENTION` for inspection.
+A pending event carries `pending_since_ms`, indexed sparse, so finding the next batch costs what is
+pending, not what was ever sent. A number, not a date: nx-27017 reads the whole collection for any
+filter that compares dates. Sent events stay for `SENT_RETENTION` for inspection.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
-from plutomi.adapters.mongo_base import Document, Repository, where
+from plutomi.adapters.mongo_base import Document, Repository, epoch_ms, where
 from plutomi.domain.events import Event
 
 OUTBOX_TYPE = "outbox_event"
 SENT_RETENTION = timedelta(days=7)
-EPOCH = datetime(1970, 1, 1)
 
 # Set when a use case in this process wrote an event, so an in-process relay publishes at once
 # instead of at its next poll.
@@ -30,7 +30,7 @@ class Outbox(Repository):
                 "_id": event.id,
                 "type": OUTBOX_TYPE,
                 "event": event.model_dump(mode="json"),
-                "pending_since": event.occurred_at,
+                "pending_since_ms": epoch_ms(event.occurred_at),
                 "created_at": event.occurred_at,
                 "updated_at": event.occurred_at,
             }
@@ -39,9 +39,8 @@ class Outbox(Repository):
 
     def pending(self, limit: int) -> list[Event]:
         """The oldest unsent events first."""
-        cursor = (
-            self._items.find({"pending_since": {"$gte": EPOCH}}).sort([("pending_since", 1)]).limit(limit)
-        )
+        query = {"pending_since_ms": {"$gte": 0}}
+        cursor = self._items.find(query).sort([("pending_since_ms", 1)]).limit(limit)
         return [Event.model_validate(document["event"]) for document in cursor]
 
     def mark_sent(self, event_ids: list[str], now: datetime) -> None:
@@ -49,11 +48,11 @@ class Outbox(Repository):
             return
         self._items.update_many(
             {"_id": {"$in": event_ids}, "type": {"$eq": OUTBOX_TYPE}},
-            {"$unset": {"pending_since": ""}, "$set": {"sent_at": now.isoformat()}},
+            {"$unset": {"pending_since_ms": ""}, "$set": {"sent_at": now.isoformat()}},
         )
 
     def count_pending(self) -> int:
-        return self._items.count_documents({"pending_since": {"$gte": EPOCH}})
+        return self._items.count_documents({"pending_since_ms": {"$gte": 0}})
 
     def get(self, event_id: str) -> Document | None:
         document: dict[str, Any] | None = self._items.find_one(where(_id=event_id, type=OUTBOX_TYPE))

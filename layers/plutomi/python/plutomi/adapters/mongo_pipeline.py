@@ -8,20 +8,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from plutomi.adapters.mongo_base import Repository, to_document, where
+from plutomi.adapters.mongo_base import Repository, epoch_ms, to_document, where
 from plutomi.domain.applicants import Applicant
 from plutomi.domain.pipeline import Application, Stage
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def epoch_ms(moment: datetime) -> int:
-    """Whole milliseconds since the epoch (exact: no float rounding), for a number-keyed index."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return (aware - EPOCH) // timedelta(milliseconds=1)
 
 
 def encode_cursor(sort_key: str) -> str:

@@ -52,6 +52,7 @@ def run_dev(data_dir: Path, host: str, port: int) -> None:
         mongodb_port=fixed_port("PLUTOMI_MONGODB_PORT", 27017),
         aws_port=fixed_port("PLUTOMI_AWS_PORT", 5000),
     )
+    os.environ.setdefault("PLUTOMI_BASE_URL", f"http://{'localhost' if host == '127.0.0.1' else host}:{port}")
     print(f"plutomi dev: starting services under {data_dir}/ ...", flush=True)
     try:
         endpoints = export_endpoints(services)

@@ -49,7 +49,8 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO, Any, Final, Self
 
-logger = logging.getLogger(__name__)
+# A child of the runtime logger: its lines never carry a handler's Lambda context.
+logger = logging.getLogger("plutomi-runtime").getChild("embedded")
 
 NATS: Final[str] = "nats"
 MONGODB: Final[str] = "mongodb"
