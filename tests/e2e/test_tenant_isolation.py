@@ -113,6 +113,8 @@ VALID_BODIES: dict[tuple[str, str], Callable[[], Body] | None] = {
     },
     ("GET", "/public/applicants/{token}"): None,
     ("POST", "/public/applicants/{token}/answers"): lambda: {"answers": {"qst_any": "an answer"}},
+    ("GET", "/unsubscribe/{token}"): None,
+    ("POST", "/unsubscribe/{token}"): None,  # one-click: mail clients send a form body, which is ignored
     ("GET", "/health"): None,
     ("GET", "/openapi.json"): None,
     ("GET", "/docs"): None,
@@ -170,7 +172,7 @@ def user_id(api: Api) -> str:
 
 def is_public(route: Route) -> bool:
     """Routes that need no sign-in."""
-    return route.path.startswith(("/public/", "/auth/totp")) or route.path in {
+    return route.path.startswith(("/public/", "/auth/totp", "/unsubscribe/")) or route.path in {
         "/health",
         "/openapi.json",
         "/docs",

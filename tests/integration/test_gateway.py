@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit
 
 import httpx
 
 from plutomi.runtime.aws_events import http_event
-from plutomi.runtime.gateway import RouteTable, lambda_result_to_http
+from plutomi.runtime.embedded import free_port
+from plutomi.runtime.gateway import MAX_BODY_BYTES, RouteTable, lambda_result_to_http
 from plutomi.topology import ROUTES, Route
 from tests.support.stack import RunningStack
 
@@ -72,3 +80,74 @@ def test_the_served_gateway_answers_concurrently_with_request_ids(stack: Running
         responses = [client.get("/health") for _ in range(5)]
     assert {r.status_code for r in responses} == {200}
     assert len({r.headers["x-request-id"] for r in responses}) == 5
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def post_head(path: str, length: int) -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {length}\r\n\r\n"
+    ).encode()
+
+
+def test_a_body_over_the_limit_is_refused_by_its_declared_length(stack: RunningStack) -> None:
+    address = urlsplit(stack.base_url)
+    with socket.create_connection((address.hostname or "", address.port or 80), timeout=10) as sock:
+        sock.sendall(post_head("/auth/totp", MAX_BODY_BYTES + 1))  # and not one byte of the body
+        response = read_until_closed(sock)
+    assert response.startswith(b"HTTP/1.1 413"), response[:200]
+    assert b'"code": "body_too_large"' in response
+
+
+def test_sigterm_lets_the_request_in_flight_finish(services: dict[str, str]) -> None:
+    """The gateway as K3S runs it: on SIGTERM it stops accepting connections, answers the request it
+    is reading, and exits by itself."""
+    port = free_port()
+    command = [sys.executable, "-m", "plutomi.runtime.cli", "gateway", "--host", "127.0.0.1"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), "--workers", "1"],
+        env=dict(os.environ) | {"PLUTOMI_GATEWAY_RELAY": "off"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "the gateway did not start"
+            time.sleep(0.1)
+        body = b'{"email": "not-an-email"}'
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(post_head("/auth/totp", len(body)) + body[:5])  # a request half read
+            process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            while True:  # the listener closes: new connections are refused ...
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                except ConnectionRefusedError:
+                    break
+                assert time.monotonic() < deadline, "the gateway still accepts connections after SIGTERM"
+                time.sleep(0.05)
+            sock.sendall(body[5:])  # ... and the request in flight is still answered, by its handler
+            response = read_until_closed(sock)
+        assert response.startswith(b"HTTP/1.1 400"), response[:200]
+        assert b"invalid_email" in response
+        # uvicorn re-raises the SIGTERM once it is done, so "exited by itself" is 0 or -SIGTERM.
+        assert process.wait(timeout=45) in (0, -signal.SIGTERM)
+        stderr = process.stderr.read() if process.stderr else ""
+        assert "Cancel" not in stderr, stderr  # uvicorn's words when it gives up on a request
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

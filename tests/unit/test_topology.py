@@ -16,6 +16,7 @@ from plutomi.topology import (
     CONSUMERS,
     ROUTES,
     SCHEDULED,
+    SQS_CONSUMERS,
     Consumer,
     Route,
     all_functions,
@@ -132,7 +133,12 @@ def test_module_of() -> None:
     assert module_of("consumers.notifications") == "functions.consumers.notifications"
 
 
-@pytest.mark.parametrize("function", sorted({r.function for r in ROUTES} | {c.function for c in CONSUMERS}))
+@pytest.mark.parametrize(
+    "function",
+    sorted(
+        {r.function for r in ROUTES} | {c.function for c in CONSUMERS} | {c.function for c in SQS_CONSUMERS}
+    ),
+)
 def test_every_function_has_a_module_file(function: str) -> None:
     assert re.fullmatch(r"[a-z_]+(\.[a-z_]+)+", function), function
     path = _module_file(function)
@@ -154,8 +160,10 @@ def test_all_functions() -> None:
     functions = all_functions()
     assert len(functions) == len(set(functions))
     handlers = {t.function for t in all_tiers() if t.function}
-    expected = {r.function for r in ROUTES} | handlers | {j.function for j in SCHEDULED}
+    sqs_fed = {c.function for c in SQS_CONSUMERS}
+    expected = {r.function for r in ROUTES} | handlers | sqs_fed | {j.function for j in SCHEDULED}
     assert set(functions) == expected
+    assert "consumers.ses_feedback" in sqs_fed
     assert {c.function for c in CONSUMERS} | {"consumers.meta"} <= handlers
     assert functions[: len(api_functions())] == api_functions()
 
@@ -233,6 +241,20 @@ def test_topology_dataclasses_are_frozen() -> None:
         CONSUMERS[0].batch_size = 1  # type: ignore[misc]
     assert isinstance(topology.ROUTES, tuple)
     assert isinstance(topology.CONSUMERS, tuple)
+
+
+def test_sqs_consumers_are_not_jetstream_consumers() -> None:
+    """SES feedback comes from SQS (SNS from SES), never from NATS: no tiers, no durable, no subjects."""
+    assert [c.name for c in SQS_CONSUMERS] == ["ses-feedback"]
+    durables = {t.durable for t in all_tiers()}
+    tier_functions = {t.function for t in all_tiers()}
+    for consumer in SQS_CONSUMERS:
+        assert consumer.name not in durables and consumer.function not in tier_functions
+        assert consumer.function.startswith("consumers.")
+        assert 1 <= consumer.batch_size <= 10  # SQS receives at most 10 messages at once
+        assert consumer.max_receive_count == 5
+        assert consumer.visibility_timeout_seconds >= 6 * consumer.timeout_seconds
+    assert not {c.name for c in CONSUMERS} & {c.name for c in SQS_CONSUMERS}
 
 
 def test_every_business_consumer_has_main_retry_and_dlq_tiers() -> None:

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from functools import cache
 
+LOCAL_CONFIGURATION_SET = "plutomi"
 DEFAULT_SESSION_SECRET = "plutomi-local-development-secret-change-me"  # noqa: S105 - local default only
 
 
@@ -23,6 +24,9 @@ class Settings:
     aws_region: str
     email_from: str
     ses_configuration_set: str | None
+    ses_feedback_topic: str  # SNS topic the configuration set publishes feedback to (local setup)
+    ses_feedback_queue: str  # SQS queue subscribed to it, feeding `consumers.ses_feedback`
+    ses_feedback_dlq: str  # where a feedback message goes after its last receive
     base_url: str
     session_secret: str
     session_ttl_hours: int
@@ -44,16 +48,24 @@ def load_settings() -> Settings:
     secret = _env("PLUTOMI_SESSION_SECRET", DEFAULT_SESSION_SECRET)
     if environment not in {"local", "test"} and secret == DEFAULT_SESSION_SECRET:
         raise RuntimeError("PLUTOMI_SESSION_SECRET must be set outside local development")
+    feedback_queue = _env("PLUTOMI_SES_FEEDBACK_QUEUE", "plutomi-ses-feedback")
+    aws_endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
     return Settings(
         mongodb_url=_env("MONGODB_URL", "mongodb://127.0.0.1:27017"),
         mongodb_database=_env("MONGODB_DATABASE", "plutomi"),
         # Multi-document transactions need a replica set; the embedded nx-27017 turns them off.
         mongodb_transactions=_env("MONGODB_TRANSACTIONS", "on").lower() not in {"off", "false", "0"},
         nats_url=_env("NATS_URL", "nats://127.0.0.1:4222"),
-        aws_endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+        aws_endpoint_url=aws_endpoint_url,
         aws_region=_env("AWS_REGION", "us-east-1"),
         email_from=_env("PLUTOMI_EMAIL_FROM", "Plutomi <no-reply@plutomi.localhost>"),
-        ses_configuration_set=os.environ.get("PLUTOMI_SES_CONFIGURATION_SET") or None,
+        # On a local endpoint (moto) `plutomi migrate` creates this configuration set; on AWS the stack
+        # creates one and sets the variable.
+        ses_configuration_set=os.environ.get("PLUTOMI_SES_CONFIGURATION_SET")
+        or (LOCAL_CONFIGURATION_SET if aws_endpoint_url else None),
+        ses_feedback_topic=_env("PLUTOMI_SES_FEEDBACK_TOPIC", "plutomi-ses-feedback"),
+        ses_feedback_queue=feedback_queue,
+        ses_feedback_dlq=_env("PLUTOMI_SES_FEEDBACK_DLQ", f"{feedback_queue}-dlq"),
         base_url=_env("PLUTOMI_BASE_URL", "http://localhost:8080").rstrip("/"),
         session_secret=secret,
         session_ttl_hours=int(_env("PLUTOMI_SESSION_TTL_HOURS", "168")),

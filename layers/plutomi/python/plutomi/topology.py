@@ -1,4 +1,5 @@
-"""What runs where: the API route table, the event consumers and the scheduled functions.
+"""What runs where: the API route table, the event consumers, the SQS consumers and the scheduled
+functions.
 
 The gateway, the bridge, `plutomi dev`, the CDK stacks and the K3S manifests all read this module, so
 they never drift. A function is named by its module under `functions/`, e.g. `api.orgs`.
@@ -139,6 +140,25 @@ def tier_named(durable: str) -> Tier:
 
 
 @dataclass(frozen=True)
+class SqsConsumer:
+    """A function fed by an SQS queue, not by JetStream: no tiers, no meta consumer. On AWS an event
+    source mapping with partial batch responses calls it; locally `runtime/sqs_poller.py` does the same.
+    A record it reports as failed is received again until `max_receive_count`, then the queue's redrive
+    policy moves it to the queue's DLQ."""
+
+    name: str
+    function: str
+    batch_size: int = 10
+    max_receive_count: int = 5
+    timeout_seconds: int = 30  # the function's timeout
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        """What AWS recommends for a queue feeding a Lambda function: at least 6x its timeout."""
+        return 6 * self.timeout_seconds
+
+
+@dataclass(frozen=True)
 class Scheduled:
     name: str
     function: str
@@ -216,6 +236,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/public/orgs/{org_id}/applications/{application_id}/applicants", "api.public"),
     Route("GET", "/public/applicants/{token}", "api.public"),
     Route("POST", "/public/applicants/{token}/answers", "api.public"),
+    # In every email: stops invitations and other email the person did not ask for (GET: the link;
+    # POST: RFC 8058 one-click from the List-Unsubscribe-Post header). No sign-in.
+    Route("GET", "/unsubscribe/{token}", "api.unsubscribe"),
+    Route("POST", "/unsubscribe/{token}", "api.unsubscribe"),
     Route("GET", "/health", "api.health"),
     Route("GET", "/openapi.json", "api.docs"),
     Route("GET", "/docs", "api.docs"),
@@ -237,6 +261,10 @@ CONSUMERS: tuple[Consumer, ...] = (
 )
 
 
+# SES bounces, complaints and deliveries: configuration set -> SNS topic -> SQS queue -> this function.
+SQS_CONSUMERS: tuple[SqsConsumer, ...] = (SqsConsumer("ses-feedback", "consumers.ses_feedback"),)
+
+
 SCHEDULED: tuple[Scheduled, ...] = (Scheduled("idle-sweeper", "scheduled.idle_sweeper", every_minutes=1),)
 
 
@@ -245,7 +273,9 @@ def api_functions() -> list[str]:
 
 
 def all_functions() -> list[str]:
-    consumers = sorted({tier.function for tier in all_tiers() if tier.function})
+    consumers = sorted(
+        {tier.function for tier in all_tiers() if tier.function} | {c.function for c in SQS_CONSUMERS}
+    )
     return api_functions() + consumers + sorted({job.function for job in SCHEDULED})
 
 

@@ -26,7 +26,7 @@ ITEMS_INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("type_org_created", (("type", 1), ("org_id", 1), ("created_at", 1))),
     # A user's memberships (their orgs).
     IndexSpec("type_user_created", (("type", 1), ("user_id", 1), ("created_at", 1))),
-    # Live login codes and pending invites of an address.
+    # Live login codes and pending invites of an address; an address's SES feedback records.
     IndexSpec("type_email_expires", (("type", 1), ("email", 1), ("expires_at", 1))),
     # Idempotency records and other expiring documents.
     IndexSpec("expires_at", (("expires_at", 1),)),
@@ -48,4 +48,6 @@ ITEMS_INDEXES: tuple[IndexSpec, ...] = (
     # The idle sweeper: only applicants with a deadline carry `idle_deadline_ms` (cleared on completion).
     # A number, not the date: nx-27017 reads the whole collection for any filter comparing a date.
     IndexSpec("idle_deadline_ms", (("idle_deadline_ms", 1),), {"sparse": True}),
+    # `plutomi ses stats`: SES feedback records of one kind in a time window (only they carry the field).
+    IndexSpec("feedback_kind_at", (("feedback_kind", 1), ("at_ms", 1)), {"sparse": True}),
 )

@@ -2,7 +2,7 @@
 
 Every tenant-owned read takes an `org_id` and puts it in the filter; no method reads another org's
 documents. The repositories for the applicant pipeline live in `mongo_pipeline`, those for webhooks
-in `mongo_webhooks`.
+in `mongo_webhooks`, those for email feedback (suppressions, unsubscribe links) in `mongo_suppressions`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from plutomi.adapters.mongo_base import Document, Repository, current_session, w
 from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
 from plutomi.adapters.mongo_outbox import Outbox
 from plutomi.adapters.mongo_pipeline import Applicants, Applications, Stages
+from plutomi.adapters.mongo_suppressions import FeedbackRecords, Suppressions, UnsubscribeLinks
 from plutomi.adapters.mongo_webhooks import Deliveries, Webhooks
 from plutomi.domain.models import (
     Invite,
@@ -228,6 +229,9 @@ class MongoStore:
         self.deliveries = Deliveries(self.items)
         self.outbox = Outbox(self.items)
         self.attempt_errors = AttemptErrors(self.items)
+        self.suppressions = Suppressions(self.items)
+        self.email_feedback = FeedbackRecords(self.items)
+        self.unsubscribe_links = UnsubscribeLinks(self.items)
 
     @classmethod
     def connect(cls, url: str, database: str) -> MongoStore:

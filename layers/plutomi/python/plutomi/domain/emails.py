@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html import escape
 
 
@@ -13,6 +13,38 @@ class OutgoingEmail:
     text: str
     html: str
     headers: dict[str, str] = field(default_factory=dict)
+    # Essential: the person asked for it just now (a login code, the link to the application they just
+    # applied to), so it is sent even after they unsubscribed; never to an address that bounced or
+    # complained. Everything else (invitations) stops when they unsubscribe.
+    essential: bool = False
+
+
+UNSUBSCRIBE_TEXT = (
+    "To stop invitations and other email you did not ask for, unsubscribe: {url}\n"
+    "Email you ask for, such as login codes and your application link, still arrives.\n"
+)
+
+
+def with_unsubscribe(email: OutgoingEmail, url: str) -> OutgoingEmail:
+    """The email with an unsubscribe link in its text and HTML and the List-Unsubscribe headers
+    (RFC 2369), including one-click unsubscribe by POST (RFC 8058)."""
+    footer_html = (
+        '<p style="color:#666;font-size:12px">'
+        f'<a href="{escape(url, quote=True)}">Unsubscribe</a> from invitations and other email you did '
+        "not ask for. Email you ask for, such as login codes and your application link, still arrives.</p>"
+    )
+    html = (
+        email.html.replace("</body>", f"{footer_html}</body>", 1)
+        if "</body>" in email.html
+        else email.html + footer_html
+    )
+    headers = {
+        **email.headers,
+        "List-Unsubscribe": f"<{url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    text = f"{email.text.rstrip()}\n\n-- \n{UNSUBSCRIBE_TEXT.format(url=url)}"
+    return replace(email, text=text, html=html, headers=headers)
 
 
 def _layout(title: str, body_html: str) -> str:
@@ -38,6 +70,7 @@ def login_code_email(to: str, code: str, minutes_valid: int) -> OutgoingEmail:
             f"<p>It is valid for {minutes_valid} minutes and can be used once.</p>"
             "<p>If you did not ask for it, you can ignore this email.</p>",
         ),
+        essential=True,
     )
 
 
@@ -76,4 +109,6 @@ def applicant_link_email(to: str, first_name: str, application_name: str, portal
             f'<p><a href="{escape(portal_url, quote=True)}">Open your private application page</a></p>'
             f"<p>{escape(caution)}</p>",
         ),
+        # The person just applied (or asked for their link again): applying is the only way to get it.
+        essential=True,
     )

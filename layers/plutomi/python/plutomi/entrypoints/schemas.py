@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -149,3 +149,9 @@ class InviteList(BaseModel):
 class Health(BaseModel):
     status: str
     checks: dict[str, str]
+
+
+class Unsubscribed(BaseModel):
+    """All an unsubscribe link answers: never the address, nor whether it had unsubscribed before."""
+
+    status: Literal["unsubscribed"] = "unsubscribed"

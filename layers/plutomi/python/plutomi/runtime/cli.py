@@ -120,14 +120,49 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return dlq.redrive(args.ids, args.all, args.consumer)
 
 
-def cmd_invoke(args: argparse.Namespace) -> int:
+def _invoke_from_args(args: argparse.Namespace) -> Any:
+    """`invoke` and `job`: calls FUNCTION with the event from --event and returns its result."""
     from plutomi.runtime.functions import UnknownFunction, invoke
 
     try:
-        result = invoke(args.function, _read_event(args.event))
+        return invoke(args.function, _read_event(args.event))
     except UnknownFunction as error:
         raise SystemExit(f"plutomi: {error}") from error
-    print(json.dumps(result, indent=2, default=str))
+
+
+def cmd_ses(args: argparse.Namespace) -> int:
+    from plutomi.runtime import ses
+
+    if args.action == "stats":
+        return ses.stats(args.days)
+    if args.action == "simulate":
+        return ses.simulate(args.kind, args.to, args.bounce_type, args.subtype, args.feedback_id)
+    return ses.poll()
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    print(json.dumps(_invoke_from_args(args), indent=2, default=str))
+    return 0
+
+
+def cmd_job(args: argparse.Namespace) -> int:
+    """`invoke` for a Kubernetes Job or CronJob: the same call, and the exit status says whether the
+    handler failed (it raised, answered 5xx, or reported batch item failures), so the Job retries."""
+    import traceback
+
+    from plutomi.runtime.functions import failure_of
+
+    try:
+        result = _invoke_from_args(args)
+    except Exception as error:
+        traceback.print_exc()
+        print(f"plutomi job {args.function}: failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, default=str))  # one line among the handler's JSON log lines
+    reason = failure_of(result)
+    if reason is not None:
+        print(f"plutomi job {args.function}: failed: {reason}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -210,10 +245,38 @@ def build_parser() -> argparse.ArgumentParser:
     dlq_discard.add_argument("id", type=int)
     dlq.set_defaults(run=cmd_dlq)
 
+    ses = commands.add_parser(
+        "ses", help="email feedback: sending health, simulated SES feedback, the poller"
+    )
+    ses_actions = ses.add_subparsers(dest="action", required=True)
+    ses_stats = ses_actions.add_parser(
+        "stats", help="bounce and complaint rates against SES's review and pause thresholds"
+    )
+    ses_stats.add_argument("--days", type=int, default=7, help="the window, counted back from now")
+    ses_simulate = ses_actions.add_parser(
+        "simulate", help="publish an SES notification to the local feedback topic, as SES would"
+    )
+    ses_simulate.add_argument("kind", choices=["bounce", "complaint", "delivery"])
+    ses_simulate.add_argument("--to", required=True, help="the recipient the notification is about")
+    ses_simulate.add_argument(
+        "--bounce-type", choices=["Permanent", "Transient", "Undetermined"], default="Permanent"
+    )
+    ses_simulate.add_argument("--subtype", help="the bounce subtype (default General)")
+    ses_simulate.add_argument("--feedback-id", help="reuse a feedback id (to see a duplicate change nothing)")
+    ses_actions.add_parser("poll", help="feed consumers.ses_feedback from its SQS queue (plutomi dev does)")
+    ses.set_defaults(run=cmd_ses)
+
     invoke = commands.add_parser("invoke", help="call a function with an event, like `sam local invoke -e`")
     invoke.add_argument("function", help="e.g. api.orgs or consumers.notifications")
     invoke.add_argument("--event", "-e", required=True, help="a JSON file, or - for standard input")
     invoke.set_defaults(run=cmd_invoke)
+
+    job = commands.add_parser(
+        "job", help="run a function once, as a Kubernetes Job: exits 1 when the handler failed"
+    )
+    job.add_argument("function", help="e.g. scheduled.idle_sweeper or consumers.notifications")
+    job.add_argument("--event", "-e", required=True, help="a JSON file, or - for standard input")
+    job.set_defaults(run=cmd_job)
 
     event = commands.add_parser("event", help="print a sample AWS event, like `sam local generate-event`")
     sources = event.add_subparsers(dest="source", required=True)

@@ -1,5 +1,6 @@
-"""`plutomi dev`: the embedded services, `migrate`, the gateway and a bridge per consumer, in one
-process. One Ctrl-C stops everything cleanly; data under `.plutomi/` survives a restart."""
+"""`plutomi dev`: the embedded services, `migrate`, the gateway, a bridge per consumer and a poller per
+SQS consumer (SES feedback), in one process. One Ctrl-C stops everything cleanly; data under
+`.plutomi/` survives a restart."""
 
 from __future__ import annotations
 
@@ -91,11 +92,14 @@ class _Server:
 async def _serve(host: str, port: int) -> None:
     from plutomi.config import get_settings
     from plutomi.runtime.bridge import Bridge
-    from plutomi.topology import all_tiers
+    from plutomi.runtime.sqs_poller import SqsPoller
+    from plutomi.topology import SQS_CONSUMERS, all_tiers
 
     settings = get_settings()
     server = _Server.create(host, port)
     bridges = [Bridge(tier, settings.nats_url) for tier in all_tiers() if tier.function]
+    # As Lambda's event source mapping: failures wait out the queue's visibility timeout.
+    pollers = [SqsPoller.for_consumer(consumer, settings) for consumer in SQS_CONSUMERS]
 
     def shut_down() -> None:
         if server.should_exit:  # a second Ctrl-C: stop waiting for in-flight requests
@@ -103,6 +107,8 @@ async def _serve(host: str, port: int) -> None:
         server.should_exit = True
         for bridge in bridges:
             bridge.stop()
+        for poller in pollers:
+            poller.stop()
 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -111,6 +117,9 @@ async def _serve(host: str, port: int) -> None:
     for bridge in bridges:
         subjects = ", ".join(bridge.tier.filter_subjects)
         print(f"  bridge   {bridge.name} <- {bridge.tier.stream}: {subjects}", flush=True)
+    poller_tasks = [asyncio.create_task(poller.run(), name=f"poller-{poller.name}") for poller in pollers]
+    for poller in pollers:
+        print(f"  poller   {poller.name} <- sqs {poller.queue_name}: {poller.consumer.function}", flush=True)
     schedules = [asyncio.create_task(_every(job)) for job in SCHEDULED]
     for job in SCHEDULED:
         print(f"  schedule {job.name}: {job.function} every {job.every_minutes} min", flush=True)
@@ -126,6 +135,10 @@ async def _serve(host: str, port: int) -> None:
     for bridge, result in zip(bridges, results, strict=True):
         if isinstance(result, BaseException):
             print(f"  bridge {bridge.name} ended with {result!r}", flush=True)
+    polled = await asyncio.gather(*poller_tasks, return_exceptions=True)
+    for poller, outcome in zip(pollers, polled, strict=True):
+        if isinstance(outcome, BaseException):
+            print(f"  poller {poller.name} ended with {outcome!r}", flush=True)
 
 
 async def _every(job: Scheduled) -> None:

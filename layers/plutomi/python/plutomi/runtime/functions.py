@@ -47,3 +47,18 @@ def load_handler(function: str) -> Handler:
 
 def invoke(function: str, event: dict[str, Any], timeout_seconds: float = 30.0) -> Any:
     return load_handler(function)(event, LocalContext(function, timeout_seconds))
+
+
+def failure_of(result: Any) -> str | None:
+    """Why a handler's result means it failed, as its AWS caller would judge it (API Gateway: a 5xx;
+    an SQS event source: records in `batchItemFailures`); None when it succeeded."""
+    if not isinstance(result, dict):
+        return None
+    status = result.get("statusCode")
+    if isinstance(status, int | str) and str(status).isdigit() and int(status) >= 500:
+        return f"the handler answered {status}"
+    failures = result.get("batchItemFailures") or []
+    if failures:
+        ids = ", ".join(str(item.get("itemIdentifier")) for item in failures if isinstance(item, dict))
+        return f"{len(failures)} record(s) failed: {ids}"
+    return None

@@ -3,6 +3,11 @@ API Gateway would (HTTP API, payload 2.0). It is the production server on K3S an
 
 Handlers are synchronous, so each request runs in a bounded thread pool; the store and NATS clients
 are built once per process and shared by every request. Access logs are structured JSON.
+
+Under load (`plutomi gateway --workers N` runs N processes, each with its own pool and clients): a
+body over 1 MiB is refused (413, by its Content-Length before it is read), a body must arrive within
+30 s (408), a handler must answer within 29 s (504), and SIGTERM stops accepting connections, lets
+the requests in flight finish (up to 30 s), then stops the relay.
 """
 
 from __future__ import annotations
@@ -31,6 +36,12 @@ Send = Callable[[Message], Awaitable[None]]
 
 MAX_BODY_BYTES = 1024 * 1024
 HANDLER_TIMEOUT_SECONDS = 29.0  # API Gateway's own integration limit
+BODY_TIMEOUT_SECONDS = 30.0  # a client that stops sending its body mid-way gets a 408, not a held slot
+# uvicorn waits this long for in-flight requests on SIGTERM: longer than a handler may run.
+GRACEFUL_SHUTDOWN_SECONDS = int(HANDLER_TIMEOUT_SECONDS) + 1
+# Idle keep-alive connections stay open longer than a proxy in front keeps its own idle connections to
+# us (Traefik, K3S's ingress: 90 s), so the proxy never reuses one we are closing (a 502 for a POST).
+KEEP_ALIVE_SECONDS = 95
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,14 @@ class RouteTable:
                 return candidate.route, found.groupdict()
             allowed.append(candidate.route.method)
         return allowed
+
+
+def _declared_length(scope: Scope) -> int:
+    """The request's Content-Length (0 when absent or unreadable: the body is then counted as read)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
 
 
 def _json_error(status: int, code: str, message: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -134,12 +153,18 @@ class Gateway:
         self, scope: Scope, receive: Receive, request_id: str
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes, str | None]:
         method, path = scope["method"].upper(), scope["path"]
-        body = await self._read_body(receive)
-        if body is None:
-            return (
-                *_json_error(413, "body_too_large", f"The request body exceeds {MAX_BODY_BYTES} bytes"),
-                None,
+        try:
+            body = None if _declared_length(scope) > MAX_BODY_BYTES else await self._read_body(receive)
+        except TimeoutError:
+            status, headers, payload = _json_error(
+                408, "request_timeout", f"The request body did not arrive within {BODY_TIMEOUT_SECONDS:g} s"
             )
+            return status, [*headers, (b"connection", b"close")], payload, None
+        if body is None:  # refused before reading the rest: the connection closes after the answer
+            status, headers, payload = _json_error(
+                413, "body_too_large", f"The request body exceeds {MAX_BODY_BYTES} bytes"
+            )
+            return status, [*headers, (b"connection", b"close")], payload, None
         matched = self._table.match(method, path)
         if isinstance(matched, list):
             if not matched:
@@ -184,6 +209,12 @@ class Gateway:
 
     @staticmethod
     async def _read_body(receive: Receive) -> bytes | None:
+        """The body, or None when it exceeds MAX_BODY_BYTES; TimeoutError after BODY_TIMEOUT_SECONDS."""
+        async with asyncio.timeout(BODY_TIMEOUT_SECONDS):
+            return await Gateway._read_chunks(receive)
+
+    @staticmethod
+    async def _read_chunks(receive: Receive) -> bytes | None:
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -213,7 +244,10 @@ class Gateway:
                     self._start_relay()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                self._executor.shutdown(wait=True, cancel_futures=False)
+                # uvicorn sends this once in-flight requests finished (or its graceful timeout ran out
+                # and it cancelled them: their queued calls are dropped). Waiting for the threads off
+                # the event loop keeps the relay flushing meanwhile.
+                await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
                 if self._relay is not None and self._relay_task is not None:
                     self._relay.stop()
                     await self._relay_task
@@ -249,8 +283,8 @@ def serve(host: str, port: int, workers: int = 1, log_level: str = "warning") ->
         workers=workers,
         access_log=False,  # the gateway writes its own structured access log
         log_level=log_level,
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         limit_concurrency=1000,
-        timeout_keep_alive=10,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         proxy_headers=True,
     )

@@ -1,5 +1,6 @@
 """`plutomi migrate`: indexes, JetStream streams and consumers, and (on a local endpoint) the SES
-sender identity. Idempotent; safe to run on every deploy."""
+sender identity and the SES feedback path (configuration set -> SNS topic -> SQS queue + DLQ).
+Idempotent; safe to run on every deploy."""
 
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ def migrate(settings: Settings, say: Callable[[str], None] = print) -> None:
         say(line)
     if settings.aws_endpoint_url:
         from plutomi.bootstrap import mailer
+        from plutomi.runtime.ses_feedback_local import ensure_feedback_pipeline
 
         mailer().ensure_sender_identity()
         say(f"ses identity {settings.email_from}: ok")
+        ensure_feedback_pipeline(settings, say)
 
 
 async def _apply_jetstream(url: str) -> list[str]:

@@ -1,4 +1,7 @@
-"""Turns events into emails. Events this consumer has no email for are acknowledged and ignored."""
+"""Turns events into emails. Events this consumer has no email for are acknowledged and ignored.
+
+Every email goes out through `email_feedback.send`: never to a suppressed address, always with an
+unsubscribe link."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from plutomi.domain import events
 from plutomi.domain.emails import OutgoingEmail, applicant_link_email, invite_email, login_code_email
 from plutomi.domain.events import Event
 from plutomi.domain.identity import CODE_TTL
+from plutomi.services import email_feedback
 from plutomi.services.applicants import issue_portal_link
 from plutomi.services.auth import issue_login_code
 from plutomi.services.ports import Dependencies, Mailer
@@ -38,8 +42,9 @@ def email_for(event: Event, deps: Dependencies) -> OutgoingEmail | None:
 
 
 def notify(event: Event, mailer: Mailer, deps: Dependencies) -> str | None:
-    """Sends the email the event calls for; returns the provider's message id, or None if none was due."""
+    """Sends the email the event calls for; returns the provider's message id, or None if none was due
+    or the address is suppressed."""
     email = email_for(event, deps)
     if email is None:
         return None
-    return mailer.send(email)
+    return email_feedback.send(deps, mailer, email)

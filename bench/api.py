@@ -1,0 +1,419 @@
+"""The API under load: the gateway as K3S runs it, against the same handler called in-process.
+
+Starts nats-server, nx-27017 and moto_server (on free ports), migrates a fresh database, and seeds an
+org, a signed-in member of it (the login code issued and verified through `plutomi.services.auth`) and
+an open application whose first stage holds `--applicants` (1,000) applicants, written with raw
+`insert_many` batches in the shape `Applicants.create` writes. Then, for each of `--rounds` (2):
+
+- in-process, the limit: `functions.api.<resource>.handler` called in a loop in this process with a
+  fresh API Gateway payload-2.0 event per call (`plutomi.runtime.aws_events.http_event`), one call at a
+  time, `--in-process` (500) calls after a warm-up;
+- for each `--workers` count (1 and 2): `plutomi gateway --workers N` as a subprocess on a free
+  loopback port (relay off, as on K3S), and a load generator in a second process (this file with
+  `--load`): for each `--concurrency` (1 and 8), that many keep-alive HTTP/1.1 connections sending
+  `--requests` (2,000) requests in all after a warm-up, each connection one request at a time;
+  every answer must be 200.
+
+Two requests are measured: `GET /health` (a store ping and a JetStream check) and an authenticated
+`GET /orgs/{org}/applications/{app}/applicants?limit=25` (session lookup, membership and application
+checks, one indexed page query). For each, requests/s, p50 and p99 are printed, and the ratio of the
+gateway's rate per worker process to the in-process rate (target >= 0.7). At concurrency 1 the ratio
+is the gateway's own cost per request (HTTP, the event, the thread hop, the access log); at 8 a worker
+also overlaps its handlers with the store's work, which a loop of single calls cannot. Everything
+shares the machine: the load generator, the gateway workers and nx-27017 (itself a Python process)
+compete for the cores, so on a 2-core machine 2 workers cannot double the rate.
+
+    .venv/bin/python bench/api.py [--applicants 1000] [--requests 2000] [--concurrency 1,8] [--rounds 2]
+
+Exits 1 if an answer is not the one expected (a broken bench, not a slow one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = 25
+LIST_ROUTE = "/orgs/{org_id}/applications/{application_id}/applicants"
+
+
+@dataclass
+class Result:
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+    errors: dict[str, int] = field(default_factory=dict)  # answers other than 200, by status
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
+
+    def line(self) -> str:
+        return (
+            f"{self.rate:8,.0f} req/s  p50 {self.percentile(50):6.2f} ms  p99 {self.percentile(99):6.2f} ms"
+            + (f"  ERRORS {self.errors}" if self.errors else "")
+        )
+
+
+# ---------------------------------------------------------------------------------------------------
+# The load generator (the second process): a bounded number of requests over keep-alive connections.
+
+
+async def _one_connection(
+    host: str, port: int, request: bytes, remaining: list[int], latencies: list[float], statuses: list[int]
+) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        while remaining[0] > 0:
+            remaining[0] -= 1
+            started = time.perf_counter()
+            writer.write(request)
+            status_line = await reader.readline()
+            length = 0
+            while (header := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = header.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value.strip())
+            await reader.readexactly(length)
+            latencies.append((time.perf_counter() - started) * 1000)
+            statuses.append(int(status_line.split()[1]) if status_line else 0)
+    finally:
+        writer.close()
+
+
+async def _load(host: str, port: int, request: bytes, count: int, concurrency: int) -> Result:
+    remaining = [count]
+    latencies: list[float] = []
+    statuses: list[int] = []
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(_one_connection(host, port, request, remaining, latencies, statuses) for _ in range(concurrency))
+    )
+    seconds = time.perf_counter() - started
+    errors: dict[str, int] = {}
+    for status in statuses:
+        if status != 200:
+            errors[str(status)] = errors.get(str(status), 0) + 1
+    return Result(len(latencies), seconds, latencies, errors)
+
+
+def run_load(args: argparse.Namespace) -> None:
+    headers = f"Host: {args.host}:{args.port}\r\n" + "".join(f"{h}\r\n" for h in args.header)
+    request = f"GET {args.path} HTTP/1.1\r\n{headers}\r\n".encode()
+    asyncio.run(_load(args.host, args.port, request, args.warmup, args.connections))
+    result = asyncio.run(
+        asyncio.wait_for(_load(args.host, args.port, request, args.requests, args.connections), 300)
+    )
+    print(json.dumps({"requests": result.requests, "seconds": result.seconds, "errors": result.errors,
+                      "latencies_ms": result.latencies_ms}))  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------
+# The bench (the first process): services, data, in-process calls, gateways and the load process.
+
+
+@dataclass(frozen=True)
+class Fixture:
+    token: str
+    org_id: str
+    application_id: str
+
+
+def seed(applicants: int) -> Fixture:
+    from plutomi.adapters.mongo_base import to_document
+    from plutomi.adapters.mongo_pipeline import Applicants
+    from plutomi.bootstrap import dependencies
+    from plutomi.domain.applicants import Applicant, Mover, StageVisit
+    from plutomi.domain.pipeline import ApplicationStatus
+    from plutomi.services import applications, auth, orgs
+
+    deps = dependencies()
+    email = f"bench-api-{uuid.uuid4().hex[:10]}@example.com"
+    login = auth.verify_login_code(deps, email, auth.issue_login_code(deps, email))
+    principal = auth.Principal(user=login.user, session=login.session)
+    org_id = f"bench-api-{uuid.uuid4().hex[:8]}"
+    orgs.create_org(deps, principal, org_id, "API bench")
+    application_id = applications.create_application(deps, principal, org_id, "Drivers", "").application.id
+    applications.create_stage(deps, principal, org_id, application_id, "Questionnaire", None)
+    design = applications.create_stage(deps, principal, org_id, application_id, "Waiting list", None)
+    applications.update_application(deps, principal, org_id, application_id, status=ApplicationStatus.OPEN)
+    stage_id = design.stages[0].id
+    now = deps.clock.now()
+    documents = []
+    for number in range(applicants):
+        entered_at = now - timedelta(seconds=applicants - number)
+        applicant = Applicant(
+            id=deps.clock.new_id("apl"),
+            org_id=org_id,
+            application_id=application_id,
+            email=f"applicant-{number}@example.com",
+            first_name="Pat",
+            last_name=f"Applicant {number}",
+            created_at=entered_at,
+            updated_at=entered_at,
+            stage_id=stage_id,
+            stage_entered_at=entered_at,
+            history=[
+                StageVisit(stage_id=stage_id, entered_at=entered_at, entered_by=Mover(kind="applicant"))
+            ],
+        )
+        documents.append(to_document(applicant, **Applicants.index_fields(applicant)))
+    for start in range(0, len(documents), 500):
+        deps.store.items.insert_many(documents[start : start + 500], ordered=False)
+    return Fixture(login.token, org_id, application_id)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    function: str
+    path: str
+    query: str
+    route: str
+    parameters: dict[str, str]
+    headers: list[tuple[str, str]]
+
+
+def cases(fixture: Fixture) -> list[Case]:
+    org, app = fixture.org_id, fixture.application_id
+    return [
+        Case("GET /health", "api.health", "/health", "", "/health", {}, []),
+        Case(
+            f"GET applicants?limit={PAGE}",
+            "api.applicants",
+            f"/orgs/{org}/applications/{app}/applicants",
+            f"limit={PAGE}",
+            LIST_ROUTE,
+            {"org_id": org, "application_id": app},
+            [("authorization", f"Bearer {fixture.token}")],
+        ),
+    ]
+
+
+def in_process_call(case: Case) -> Callable[[], dict[str, Any]]:
+    from plutomi.runtime.aws_events import http_event
+    from plutomi.runtime.functions import LocalContext, load_handler
+
+    handler = load_handler(case.function)
+
+    def call() -> dict[str, Any]:
+        event = http_event(
+            method="GET",
+            path=case.path,
+            route_key=f"GET {case.route}",
+            path_parameters=case.parameters,
+            query_string=case.query,
+            headers=[("host", "localhost"), *case.headers],
+        )
+        result: dict[str, Any] = handler(event, LocalContext(case.function))
+        return result
+
+    return call
+
+
+def check(case: Case, result: dict[str, Any]) -> None:
+    if result.get("statusCode") != 200:
+        raise SystemExit(f"api bench: {case.name} answered {result.get('statusCode')}: {result.get('body')}")
+    body = json.loads(result["body"])
+    if case.function == "api.applicants" and (len(body["applicants"]) != PAGE or not body["next_cursor"]):
+        raise SystemExit(f"api bench: {case.name} did not return a full page with a cursor")
+
+
+def measure_in_process(case: Case, count: int, warmup: int) -> Result:
+    call = in_process_call(case)
+    for _ in range(warmup):
+        check(case, call())
+    latencies = []
+    started = time.perf_counter()
+    for _ in range(count):
+        began = time.perf_counter()
+        call()
+        latencies.append((time.perf_counter() - began) * 1000)
+    return Result(count, time.perf_counter() - started, latencies)
+
+
+class GatewayProcess:
+    def __init__(self, workers: int, log_path: Path) -> None:
+        from plutomi.runtime.embedded import free_port
+
+        self.port = free_port()
+        self.log_path = log_path
+        self.log = log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "plutomi.runtime.cli", "gateway", "--host", "127.0.0.1",
+             "--port", str(self.port), "--workers", str(workers)],
+            env=dict(os.environ) | {"PLUTOMI_GATEWAY_RELAY": "off"},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 90
+        while not self._healthy():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit(f"api bench: the gateway did not start; see {log_path}")
+            time.sleep(0.2)
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=5) as answer:
+                return bool(answer.status == 200)
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def measure_gateway(
+    gateway: GatewayProcess, case: Case, concurrency: int, args: argparse.Namespace
+) -> Result:
+    query = f"?{case.query}" if case.query else ""
+    headers = [f"--header={name}: {value}" for name, value in case.headers]
+    done = subprocess.run(
+        [sys.executable, __file__, "--load", "--host", "127.0.0.1", "--port", str(gateway.port),
+         "--path", case.path + query, *headers, "--requests", str(args.requests),
+         "--connections", str(concurrency), "--warmup", str(args.warmup)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"api bench: the load generator failed:\n{done.stderr}")
+    data = json.loads(done.stdout)
+    result = Result(data["requests"], data["seconds"], data["latencies_ms"], data["errors"])
+    if result.errors:
+        log = gateway.log_path.read_text(errors="replace").splitlines()
+        tail = "\n".join(line for line in log if '"status":200' not in line)[-4000:]
+        raise SystemExit(f"api bench: answers to {case.name} that were not 200: {result.errors}\n{tail}")
+    return result
+
+
+def run_bench(args: argparse.Namespace) -> None:
+    from plutomi import bootstrap
+    from plutomi.config import get_settings
+    from plutomi.observability import logger, runtime_logger
+    from plutomi.runtime.dev import export_endpoints
+    from plutomi.runtime.embedded import EmbeddedServices
+    from plutomi.runtime.migrate import migrate
+
+    for quiet in (logger, runtime_logger):
+        quiet.setLevel("WARNING")
+    workers = [int(n) for n in args.workers.split(",")]
+    levels = [int(n) for n in args.concurrency.split(",")]
+    print(
+        f"API under load: {args.applicants:,} applicants; in-process {args.in_process} calls, gateway "
+        f"{args.requests:,} requests per case at concurrency {levels}; workers {workers}; "
+        f"{args.rounds} rounds; python {platform.python_version()}, {os.cpu_count()} cores, "
+        f"load {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+    results: dict[tuple[str, str], list[Result]] = {}
+    with tempfile.TemporaryDirectory(prefix="plutomi-bench-api-") as tmp:
+        services = EmbeddedServices(Path(tmp) / "services")
+        try:
+            print("starting nats-server, nx-27017 and moto_server; migrating; seeding ...", flush=True)
+            export_endpoints(services)
+            os.environ["MONGODB_DATABASE"] = f"plutomi_bench_api_{uuid.uuid4().hex[:8]}"
+            bootstrap.reset()
+            migrate(get_settings(), say=lambda _: None)
+            started = time.perf_counter()
+            fixture = seed(args.applicants)
+            print(f"  seeded in {time.perf_counter() - started:.1f} s", flush=True)
+            all_cases = cases(fixture)
+            for round_number in range(1, args.rounds + 1):
+                print(f"round {round_number}", flush=True)
+                for case in all_cases:
+                    result = measure_in_process(case, args.in_process, args.warmup)
+                    results.setdefault((case.name, "in-process"), []).append(result)
+                    print(f"  {'in-process':<18} {case.name:<24} {result.line()}", flush=True)
+                for count in workers:
+                    gateway = GatewayProcess(count, Path(tmp) / f"gateway-{count}.log")
+                    try:
+                        for case in all_cases:
+                            for level in levels:
+                                result = measure_gateway(gateway, case, level, args)
+                                label = f"{count} worker, c={level}"
+                                results.setdefault((case.name, label), []).append(result)
+                                print(f"  {label:<18} {case.name:<24} {result.line()}", flush=True)
+                    finally:
+                        gateway.stop()
+        finally:
+            bootstrap.reset()
+            logging.getLogger("nats").setLevel(logging.CRITICAL)  # our idle client, as NATS stops
+            services.stop()
+
+    print(f"\nmedian of {args.rounds} rounds (rate per worker / in-process rate, target >= {args.target:g}):")
+    for case in all_cases:
+        limit = statistics.median(r.rate for r in results[(case.name, "in-process")])
+        print(f"  {case.name}: in-process {limit:,.0f} req/s (1 thread)")
+        for count in workers:
+            for level in levels:
+                runs = results[(case.name, f"{count} worker, c={level}")]
+                rate = statistics.median(r.rate for r in runs)
+                p50 = statistics.median(r.percentile(50) for r in runs)
+                p99 = statistics.median(r.percentile(99) for r in runs)
+                ratio = rate / count / limit
+                verdict = "PASS" if ratio >= args.target else "UNDER"
+                print(
+                    f"    {count} worker(s), concurrency {level}: {rate:8,.0f} req/s  p50 {p50:6.2f} ms  "
+                    f"p99 {p99:6.2f} ms  per worker / in-process {ratio:.2f}  {verdict}"
+                )
+    print(f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.platform()}, load {os.getloadavg()[0]:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--applicants", type=int, default=1000, help="applicants in the listed stage")
+    parser.add_argument("--requests", type=int, default=2000, help="timed gateway requests per case")
+    parser.add_argument("--concurrency", default="1,8", help="connections of the load generator (a list)")
+    parser.add_argument("--in-process", type=int, default=500, help="timed in-process calls per case")
+    parser.add_argument("--warmup", type=int, default=100, help="untimed calls or requests first")
+    parser.add_argument("--workers", default="1,2", help="gateway worker counts to measure")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--target", type=float, default=0.7)
+    # The load generator's own options (`--load`: this process is the second one).
+    parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=8080, help=argparse.SUPPRESS)
+    parser.add_argument("--connections", type=int, default=8, help=argparse.SUPPRESS)
+    parser.add_argument("--path", default="/health", help=argparse.SUPPRESS)
+    parser.add_argument("--header", action="append", default=[], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.load:
+        run_load(args)
+    else:
+        run_bench(args)
+
+
+if __name__ == "__main__":
+    main()
