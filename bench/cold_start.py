@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from plutomi.runtime import embedded
 from plutomi.runtime.aws_events import http_event
 from plutomi.runtime.dev import export_endpoints
 from plutomi.runtime.embedded import EmbeddedServices
@@ -127,6 +128,7 @@ class Fixture:
     token: str
     org_id: str
     application_id: str
+    unsubscribe_token: str
 
 
 @dataclass(frozen=True)
@@ -145,13 +147,13 @@ def _json_headers(token: str | None = None) -> list[tuple[str, str]]:
     return headers
 
 
-def _get(path: str, route: str, token: str | None = None, **params: str) -> Callable[[], dict[str, Any]]:
+def _get(path: str, route: str, bearer: str | None = None, **params: str) -> Callable[[], dict[str, Any]]:
     return lambda: http_event(
         method="GET",
         path=path,
         route_key=f"GET {route}",
         path_parameters=params,
-        headers=_json_headers(token),
+        headers=_json_headers(bearer),
     )
 
 
@@ -191,6 +193,11 @@ def representative_requests(fixture: Fixture) -> dict[str, Callable[[], dict[str
             **in_application,
         ),
         "api.users": _get("/users/me", "/users/me", token),
+        "api.unsubscribe": _get(
+            f"/unsubscribe/{fixture.unsubscribe_token}",
+            "/unsubscribe/{token}",
+            token=fixture.unsubscribe_token,
+        ),
         "api.webhooks": _get(f"/orgs/{org}/webhooks", "/orgs/{org_id}/webhooks", token, org_id=org),
     }
 
@@ -199,6 +206,7 @@ def create_fixture() -> Fixture:
     """Signs a person in through the service layer (the code is issued as the notifications consumer
     issues it), creates an org, invites someone and designs an application, against the real store."""
     from plutomi import bootstrap
+    from plutomi.domain.email_feedback import unsubscribe_token
     from plutomi.domain.models import Role
     from plutomi.services import applications, auth, invites, orgs
 
@@ -215,7 +223,10 @@ def create_fixture() -> Fixture:
         design = applications.create_application(deps, principal, org_id, "Cold Start Driver", "A bench")
         application_id = design.application.id
         applications.create_stage(deps, principal, org_id, application_id, "Screening", None)
-        return Fixture(token=login.token, org_id=org_id, application_id=application_id)
+        # The link an email to the invitee carries (registered as `email_feedback` does when sending).
+        unsubscribe = unsubscribe_token(deps.settings.session_secret, invitee)
+        deps.store.unsubscribe_links.register(unsubscribe, invitee, deps.clock.now())
+        return Fixture(login.token, org_id, application_id, unsubscribe)
     finally:
         deps.store.client.close()
         bootstrap.reset()
@@ -377,7 +388,7 @@ def main() -> None:
     from plutomi.runtime.migrate import migrate
     from plutomi.topology import api_functions, module_of
 
-    logging.getLogger("plutomi.runtime.embedded").setLevel(logging.WARNING)  # no "stopping nats" lines
+    embedded.logger.setLevel(logging.WARNING)  # no "started nats" lines among the figures
     print(
         f"cold start: {args.runs} runs each, python {platform.python_version()}, "
         f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}",

@@ -119,7 +119,7 @@ class PlutomiStack(cdk.Stack):
             )
         return layer
 
-    def environment(self) -> dict[str, str]:
+    def function_environment(self) -> dict[str, str]:
         """What every function is configured with (plutomi.config reads these)."""
         settings = self.settings
         env = {
@@ -172,7 +172,7 @@ class PlutomiStack(cdk.Stack):
             layers=[self.plutomi_layer, self.dependencies_layer],
             timeout=timeout,
             memory_size=memory_mb,
-            environment=self.environment() | (environment or {}),
+            environment=self.function_environment() | (environment or {}),
             log_group=log_group,
             retry_attempts=retry_attempts,
         )

@@ -149,9 +149,7 @@ class EmailStack(PlutomiStack):
         cdk.CfnOutput(
             self,
             "MailFromMxRecord",
-            value=cdk.Fn.join(
-                " ", ["MX", settings.mail_from_domain, "10", f"feedback-smtp.{self.region}.amazonses.com"]
-            ),
+            value=f"MX {settings.mail_from_domain} 10 feedback-smtp.{self.region}.amazonses.com",
         )
         cdk.CfnOutput(
             self,

@@ -37,7 +37,7 @@ DESCRIPTION = (
     summary="Unsubscribe from invitations and other email you did not ask for (the link in every email)",
     description=DESCRIPTION,
 )
-def unsubscribe_by_link(token: str) -> Response[schemas.Unsubscribed]:
+def unsubscribe_by_link(token: str) -> Response[schemas.Unsubscribed | str]:
     email_feedback.unsubscribe(dependencies(), token)
     return _unsubscribed()
 
@@ -47,7 +47,7 @@ def unsubscribe_by_link(token: str) -> Response[schemas.Unsubscribed]:
     summary="One-click unsubscribe (RFC 8058): what mail clients POST for List-Unsubscribe-Post",
     description=DESCRIPTION + " The body (`List-Unsubscribe=One-Click`) is not needed and is ignored.",
 )
-def unsubscribe_one_click(token: str) -> Response[schemas.Unsubscribed]:
+def unsubscribe_one_click(token: str) -> Response[schemas.Unsubscribed | str]:
     email_feedback.unsubscribe(dependencies(), token)
     return _unsubscribed()
 

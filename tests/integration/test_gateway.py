@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,7 +18,10 @@ import httpx
 from plutomi.runtime.aws_events import http_event
 from plutomi.runtime.embedded import free_port
 from plutomi.runtime.gateway import MAX_BODY_BYTES, RouteTable, lambda_result_to_http
+from plutomi.services import auth
+from plutomi.services.ports import Dependencies
 from plutomi.topology import ROUTES, Route
+from tests.conftest import unique_email
 from tests.support.stack import RunningStack
 
 
@@ -151,3 +155,33 @@ def test_sigterm_lets_the_request_in_flight_finish(services: dict[str, str]) -> 
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_concurrent_requests_each_see_their_own_caller(stack: RunningStack, deps: Dependencies) -> None:
+    """Handlers share a process (and Powertools' resolver state) across the gateway's threads: under
+    concurrency every request must still be answered for its own caller and its own route."""
+    tokens = {}
+    for _ in range(4):
+        email = unique_email("concurrent")
+        tokens[email] = auth.verify_login_code(deps, email, auth.issue_login_code(deps, email)).token
+    calls = [(email, token) for email, token in tokens.items()] * 40
+
+    def call(client: httpx.Client, email: str, token: str) -> tuple[str, int, str]:
+        if len(email) % 2:  # other functions in flight at the same time
+            client.get("/health")
+        answer = client.get("/users/me", headers={"authorization": f"Bearer {token}"})
+        return email, answer.status_code, answer.json().get("email", answer.text)
+
+    clients = [httpx.Client(base_url=stack.base_url, timeout=30) for _ in range(16)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # the gateway runs in this process: switch threads often, as a busy one would
+    try:
+        with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+            futures = [pool.submit(call, clients[i % len(clients)], *c) for i, c in enumerate(calls)]
+            results = [future.result() for future in futures]
+    finally:
+        sys.setswitchinterval(interval)
+        for client in clients:
+            client.close()
+    wrong = [(email, status, seen) for email, status, seen in results if (status, seen) != (200, email)]
+    assert not wrong, f"{len(wrong)} of {len(results)} answers were not the caller's: {wrong[:3]}"

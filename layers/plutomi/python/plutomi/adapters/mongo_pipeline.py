@@ -6,7 +6,6 @@ that names the stage they are leaving, so two movers never both succeed.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -14,18 +13,6 @@ from typing import Any
 from plutomi.adapters.mongo_base import Repository, epoch_ms, to_document, where
 from plutomi.domain.applicants import Applicant
 from plutomi.domain.pipeline import Application, Stage
-
-
-def encode_cursor(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(sort_key.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str | None:
-    try:
-        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return decoded if decoded.startswith("apl_") else None
 
 
 class Applications(Repository):

@@ -9,27 +9,11 @@ indexed lookup, and two racing deliveries cannot both record success.
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Any
 
 from plutomi.adapters.mongo_base import DuplicateItem, Repository, to_document, where
 from plutomi.domain.webhooks import FINAL_OUTCOMES, Delivery, Webhook, wants
-
-DELIVERY_PREFIX = "dlv_"
-
-
-def encode_delivery_cursor(delivery_id: str) -> str:
-    return base64.urlsafe_b64encode(delivery_id.encode()).decode().rstrip("=")
-
-
-def decode_delivery_cursor(cursor: str) -> str | None:
-    """The delivery id behind a cursor this API gave out, or None for anything else."""
-    try:
-        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return decoded if decoded.startswith(DELIVERY_PREFIX) and decoded.isascii() else None
 
 
 class Webhooks(Repository):

@@ -6,7 +6,8 @@ Errors leave as `{"error": {"code", "message"}}` (validation errors add `details
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any
@@ -127,8 +128,56 @@ def _on_unexpected(error: Exception) -> Response[Any]:
     )
 
 
+# The request each thread is resolving. Powertools keeps it once per process (`BaseRouter.current_event`
+# is a class attribute; `context` belongs to the resolver), which suits Lambda's one invocation at a
+# time; the gateway resolves requests in a thread pool, where that state must be per thread.
+_resolving = threading.local()
+
+
+class ThreadSafeResolver(APIGatewayHttpResolver):
+    """`APIGatewayHttpResolver` whose request state (the event, the Lambda context, the per-request
+    `context` dict) lives in the calling thread, shared by every resolver as Powertools shares it: a
+    router included in two resolvers (ours and api.docs') reads whichever resolved in its thread."""
+
+    @property
+    def current_event(self) -> Any:
+        return _resolving.event
+
+    @current_event.setter
+    def current_event(self, value: Any) -> None:
+        _resolving.event = value
+
+    @property
+    def lambda_context(self) -> Any:
+        return _resolving.lambda_context
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        _resolving.lambda_context = value
+
+    @property
+    def context(self) -> dict[str, Any]:
+        if not hasattr(_resolving, "context"):
+            _resolving.context = {}
+        found: dict[str, Any] = _resolving.context
+        return found
+
+    @context.setter
+    def context(self, value: dict[str, Any]) -> None:
+        _resolving.context = value
+
+    def _to_proxy_event(self, event: dict[str, Any]) -> Any:
+        # `resolve` stores the event on the class for every thread; keep this thread's own as well.
+        self.current_event = super()._to_proxy_event(event)
+        return self.current_event
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        self.lambda_context = context
+        return super().resolve(event, context)
+
+
 def create_resolver(*routers: APIGatewayHttpRouter) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = ThreadSafeResolver(enable_validation=True)
     app.exception_handler(PlutomiError)(_on_plutomi_error)
     app.exception_handler(RequestValidationError)(_on_validation_error)
     app.exception_handler(RequestUnsupportedContentType)(_on_unsupported_content_type)

@@ -143,7 +143,7 @@ class Bridge:
                 if batch:
                     await self.process(jetstream, batch)
         finally:
-            ahead.cancel()  # only pending when cancelled: what it fetched is redelivered after the ack wait
+            ahead.cancel()  # pending only on a cancel or error; what it got is redelivered after the ack wait
 
     async def _fetch(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
         try:
@@ -316,7 +316,8 @@ class Bridge:
     async def _keep_in_progress(self) -> None:
         """An in-progress ack for each message fetched and not yet settled, well within the ack wait,
         so JetStream does not redeliver it while the handler works on it or it waits its turn."""
-        every = min(IN_PROGRESS_EVERY_SECONDS, self.tier.ack_wait_seconds / 3)
+        ack_wait = self.tier.ack_wait_seconds
+        every = min(IN_PROGRESS_EVERY_SECONDS, ack_wait / 3) if ack_wait > 0 else IN_PROGRESS_EVERY_SECONDS
         while True:
             await asyncio.sleep(every)
             for msg in list(self._held.values()):

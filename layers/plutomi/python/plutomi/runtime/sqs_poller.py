@@ -176,8 +176,10 @@ class SqsPoller:
         errors = 0
         while not self._stopping.is_set():
             try:
-                await asyncio.to_thread(self.poll_once)
+                result = await asyncio.to_thread(self.poll_once)
                 errors = 0
+                if result.received == 0 and self._wait_seconds < 1:  # no long polling: don't spin
+                    await asyncio.to_thread(self._stopping.wait, 0.2)
             except Exception:
                 errors += 1
                 logger.exception("sqs poll failed", extra={"consumer": self.name, "queue": self.queue_name})

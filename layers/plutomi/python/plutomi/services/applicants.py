@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from plutomi.adapters.mongo_base import DuplicateItem
-from plutomi.adapters.mongo_pipeline import decode_cursor, encode_cursor
 from plutomi.domain import events
 from plutomi.domain.applicants import (
     Applicant,
@@ -40,6 +39,7 @@ from plutomi.domain.pipeline import (
 from plutomi.services.applications import load_application, load_stage, ordered_stages
 from plutomi.services.auth import Principal
 from plutomi.services.orgs import require_membership
+from plutomi.services.pagination import cursor_position, encode_cursor
 from plutomi.services.ports import Dependencies
 from plutomi.services.unit_of_work import transactional
 
@@ -235,13 +235,7 @@ def list_applicants(
 ) -> Page:
     require_membership(deps, principal, org_id)
     load_application(deps, org_id, application_id)
-    after = None
-    if cursor:
-        after = decode_cursor(cursor)
-        if after is None:
-            raise InvalidInput(
-                "invalid_cursor", "The cursor is not one this API gave out; start from the first page"
-            )
+    after = cursor_position(cursor, "apl_")
     found = deps.store.applicants.page(org_id, application_id, stage_id, after, limit + 1)
     more = len(found) > limit
     found = found[:limit]

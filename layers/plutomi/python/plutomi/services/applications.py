@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from plutomi.domain import events
 from plutomi.domain.errors import Conflict, InvalidInput, NotFound
@@ -32,24 +32,13 @@ from plutomi.domain.pipeline import (
 from plutomi.services.auth import Principal
 from plutomi.services.orgs import require_membership
 from plutomi.services.ports import Dependencies
-from plutomi.services.unit_of_work import transactional
-
-T = TypeVar("T")
-ATTEMPTS = 5
+from plutomi.services.unit_of_work import retrying, transactional
 
 
 @dataclass(frozen=True)
 class Design:
     application: Application
     stages: list[Stage]  # in the application's order
-
-
-def _retrying(change: Callable[[], T | None]) -> T:
-    for _ in range(ATTEMPTS):
-        result = change()
-        if result is not None:
-            return result
-    raise Conflict("concurrent_change", "Someone else changed this at the same moment; reload and try again")
 
 
 def load_application(deps: Dependencies, org_id: str, application_id: str) -> Application:
@@ -136,7 +125,7 @@ def update_application(
             return before
         return deps.store.applications.update(before, deps.clock.now(), **changes)
 
-    application = _retrying(change)
+    application = retrying(change)
     assert before is not None
     if changes:
         data = {"application_id": application_id, "changed": sorted(changes)}
@@ -202,7 +191,7 @@ def create_stage(
     load_application(deps, org_id, application_id)
     deps.store.stages.create(stage)  # not listed in the order until `add` succeeds
     try:
-        application = _retrying(add)
+        application = retrying(add)
     except Exception:
         deps.store.stages.delete(org_id, stage.id)
         raise
@@ -234,7 +223,7 @@ def update_stage(
             new_order = move_to(application.stage_ids, stage_id, position)
             return deps.store.applications.update(application, deps.clock.now(), stage_ids=new_order)
 
-        _retrying(reorder)
+        retrying(reorder)
     deps.emit(events.STAGE_UPDATED, org_id, {"application_id": application_id, "stage_id": stage_id})
     return design_of(deps, load_application(deps, org_id, application_id))
 
@@ -285,7 +274,7 @@ def delete_stage(
         order = [i for i in current.stage_ids if i != stage_id]
         return deps.store.applications.update(current, deps.clock.now(), stage_ids=order)
 
-    updated = _retrying(remove)
+    updated = retrying(remove)
     deps.store.stages.delete(org_id, stage_id)
     deps.emit(events.STAGE_DELETED, org_id, {"application_id": application_id, "stage_id": stage_id})
     return design_of(deps, updated)
@@ -309,7 +298,7 @@ def _change_stage(
         stage = load_stage(deps, org_id, application_id, stage_id)
         return deps.store.stages.update(stage, deps.clock.now(), **changes_for(stage))
 
-    return _retrying(change)
+    return retrying(change)
 
 
 # ---------------------------------------------------------------- questions

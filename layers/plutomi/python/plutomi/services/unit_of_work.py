@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
+from plutomi.domain.errors import Conflict
 from plutomi.services.ports import Dependencies
 
 P = ParamSpec("P")
@@ -23,3 +24,17 @@ def transactional(
             return use_case(deps, *args, **kwargs)
 
     return run
+
+
+T = TypeVar("T")
+ATTEMPTS = 5
+
+
+def retrying(change: Callable[[], T | None]) -> T:
+    """Runs a read-modify-write until it lands: `change` returns None when someone else wrote the
+    document between its read and its conditional write. Gives up with a 409 after a few tries."""
+    for _ in range(ATTEMPTS):
+        result = change()
+        if result is not None:
+            return result
+    raise Conflict("concurrent_change", "Someone else changed this at the same moment; reload and try again")

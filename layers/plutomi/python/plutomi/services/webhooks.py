@@ -13,12 +13,11 @@ with a 4xx) are skipped, so a receiver gets a settled event once.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from plutomi.adapters.mongo_webhooks import decode_delivery_cursor, encode_delivery_cursor
 from plutomi.domain import events
 from plutomi.domain.errors import Conflict, InvalidInput, NotFound
 from plutomi.domain.events import Event
@@ -41,9 +40,9 @@ from plutomi.domain.webhooks import (
 )
 from plutomi.services.auth import Principal
 from plutomi.services.orgs import require_membership
+from plutomi.services.pagination import cursor_position, encode_cursor
 from plutomi.services.ports import Dependencies, WebhookSender
-
-ATTEMPTS = 5
+from plutomi.services.unit_of_work import retrying, transactional
 
 
 class WebhookDeliveryFailed(Exception):
@@ -73,6 +72,7 @@ def new_secret() -> str:
     return f"{SECRET_PREFIX}{secrets.token_urlsafe(32)}"
 
 
+@transactional
 def create_webhook(
     deps: Dependencies,
     principal: Principal,
@@ -150,9 +150,10 @@ def update_webhook(
             return before
         return deps.store.webhooks.update(before, deps.clock.now(), **changes)
 
-    return _retrying(change)
+    return retrying(change)
 
 
+@transactional
 def delete_webhook(deps: Dependencies, principal: Principal, org_id: str, webhook_id: str) -> None:
     require_membership(deps, principal, org_id, Role.ADMIN)
     load_webhook(deps, org_id, webhook_id)
@@ -171,26 +172,12 @@ def list_deliveries(
 ) -> DeliveryPage:
     require_membership(deps, principal, org_id)
     load_webhook(deps, org_id, webhook_id)
-    before = None
-    if cursor:
-        before = decode_delivery_cursor(cursor)
-        if before is None:
-            raise InvalidInput(
-                "invalid_cursor", "The cursor is not one this API gave out; start from the first page"
-            )
+    before = cursor_position(cursor, "dlv_")
     found = deps.store.deliveries.list_for_webhook(org_id, webhook_id, limit + 1, before)
     more = len(found) > limit
     found = found[:limit]
-    next_cursor = encode_delivery_cursor(found[-1].id) if more and found else None
+    next_cursor = encode_cursor(found[-1].id) if more and found else None
     return DeliveryPage(deliveries=found, next_cursor=next_cursor)
-
-
-def _retrying(change: Callable[[], Webhook | None]) -> Webhook:
-    for _ in range(ATTEMPTS):
-        result = change()
-        if result is not None:
-            return result
-    raise Conflict("concurrent_change", "Someone else changed this at the same moment; reload and try again")
 
 
 # ---------------------------------------------------------------- delivery

@@ -1,0 +1,150 @@
+"""Synthesises the CDK app for the tests and reads the templates it wrote.
+
+Synthesis boots a Node process (jsii) and costs seconds, so each variant is synthesised once per
+session (see conftest.py) and every test reads the same templates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import cx_api
+from aws_cdk.assertions import Template
+
+import app as cdk_app
+from stacks import PlutomiStacks
+
+Resources = dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Synth:
+    stacks: PlutomiStacks
+    assembly_dir: Path
+    email: Template
+    api: Template
+    scheduling: Template
+    consumers: Template
+    warnings: tuple[str, ...]
+
+    def templates(self) -> dict[str, Template]:
+        return {
+            "email": self.email,
+            "api": self.api,
+            "scheduling": self.scheduling,
+            "consumers": self.consumers,
+        }
+
+    def asset_dir(self, s3_key: object) -> Path:
+        """The staged directory of a zip asset, from the S3Key the template points at."""
+        assert isinstance(s3_key, str) and s3_key.endswith(".zip"), s3_key
+        path = self.assembly_dir / f"asset.{s3_key.removesuffix('.zip')}"
+        assert path.is_dir(), f"{path} is not in the cloud assembly"
+        return path
+
+
+# Nothing of AWS's is needed to synthesise: the tests synthesise without any of these.
+AWS_ENVIRONMENT = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "CDK_DEFAULT_ACCOUNT",
+    "CDK_DEFAULT_REGION",
+    "CDK_CONTEXT_JSON",
+    "CDK_OUTDIR",
+)
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    for name in AWS_ENVIRONMENT:
+        os.environ.pop(name, None)
+    os.environ["AWS_CONFIG_FILE"] = os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def synthesize(
+    outdir: Path,
+    context: Mapping[str, Any],
+    *,
+    built_dependencies: Path,
+    env: Mapping[str, str] | None = None,
+) -> Synth:
+    """The app as app.py builds it (cdk.json's context, then `context`), synthesised into `outdir`,
+    with the dependencies layer looked for in `built_dependencies` instead of build/."""
+    with pytest.MonkeyPatch.context() as patch, environment(env or {}):
+        patch.setattr("stacks.base.BUILT_DEPENDENCIES_DIR", built_dependencies)
+        app, stacks = cdk_app.create_app(outdir=str(outdir), context=context)
+        assembly = app.synth()
+    warnings = tuple(
+        str(message.entry.data)
+        for artifact in assembly.stacks
+        for message in artifact.messages
+        if message.level == cx_api.SynthesisMessageLevel.WARNING
+    )
+    return Synth(
+        stacks=stacks,
+        assembly_dir=Path(assembly.directory),
+        email=Template.from_stack(stacks.email),
+        api=Template.from_stack(stacks.api),
+        scheduling=Template.from_stack(stacks.scheduling),
+        consumers=Template.from_stack(stacks.consumers),
+        warnings=warnings,
+    )
+
+
+_JSON: dict[int, dict[str, Any]] = {}
+
+
+def template_json(template: Template) -> dict[str, Any]:
+    """The template as a dict, fetched from the jsii process once per template (each fetch costs)."""
+    if id(template) not in _JSON:
+        _JSON[id(template)] = dict(template.to_json())
+    return _JSON[id(template)]
+
+
+def resources(template: Template, resource_type: str) -> Resources:
+    found = template_json(template).get("Resources", {})
+    return {key: value for key, value in found.items() if value["Type"] == resource_type}
+
+
+def only(template: Template, resource_type: str) -> tuple[str, dict[str, Any]]:
+    found = resources(template, resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+    logical_id, resource = next(iter(found.items()))
+    return logical_id, resource["Properties"]
+
+
+def functions_by_handler(template: Template) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Handler string -> (logical id, properties) of every Lambda function in the template."""
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    for logical_id, resource in resources(template, "AWS::Lambda::Function").items():
+        handler = resource["Properties"]["Handler"]
+        assert handler not in found, f"two functions run {handler}"
+        found[handler] = (logical_id, resource["Properties"])
+    return found
+
+
+def get_att_arn(logical_id: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def as_json(template: Template) -> str:
+    return json.dumps(template_json(template), sort_keys=True)

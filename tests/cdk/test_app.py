@@ -1,0 +1,209 @@
+"""What holds for the whole app: synth from defaults without AWS, the layers, the runtime, the
+configuration every function gets, and no secret values anywhere."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from plutomi.config import DEFAULT_SESSION_SECRET
+from plutomi.topology import module_of
+from stacks.base import DEPENDENCIES_NOT_BUILT, NATS_URL_UNSET
+from tests.cdk.conftest import CANARY_MONGODB_URL, CANARY_SESSION_SECRET
+from tests.cdk.synth import Synth, as_json, only, resources
+
+SECRET_LOOKING = [
+    re.compile(r"mongodb(\+srv)?://", re.IGNORECASE),
+    re.compile(r"\{\{resolve:(secretsmanager|ssm-secure)", re.IGNORECASE),
+    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"whsec_[A-Za-z0-9]"),
+    re.compile(r"canary", re.IGNORECASE),
+]
+
+
+def _all_functions(synth: Synth) -> list[tuple[str, str, dict[str, Any]]]:
+    """(stack, logical id, properties) of every function in the app."""
+    return [
+        (name, logical_id, function["Properties"])
+        for name, template in synth.templates().items()
+        for logical_id, function in resources(template, "AWS::Lambda::Function").items()
+    ]
+
+
+def test_the_app_synthesises_four_environment_agnostic_stacks_from_the_defaults(staging: Synth) -> None:
+    manifest = json.loads((staging.assembly_dir / "manifest.json").read_text())
+    stacks = {
+        name: artifact
+        for name, artifact in manifest["artifacts"].items()
+        if artifact["type"] == "aws:cloudformation:stack"
+    }
+    assert sorted(stacks) == sorted(
+        f"plutomi-staging-{part}" for part in ("email", "api", "scheduling", "consumers")
+    )
+    for name, artifact in stacks.items():
+        assert artifact["environment"] == "aws://unknown-account/unknown-region", name
+        assert (staging.assembly_dir / f"{name}.template.json").is_file()
+    assert staging.stacks.settings.sender == "no-reply@plutomi.example"
+    assert not staging.stacks.email.termination_protection
+
+
+def test_every_function_runs_python_3_11_on_arm64_with_powertools(staging: Synth) -> None:
+    functions = _all_functions(staging)
+    assert len(functions) >= 17
+    for stack, logical_id, props in functions:
+        assert props["Runtime"] == "python3.11", (stack, logical_id)
+        assert props["Architectures"] == ["arm64"], (stack, logical_id)
+        assert props["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == "plutomi"
+        assert props["Environment"]["Variables"]["PLUTOMI_ENV"] == "staging"
+        assert "LogGroup" in props["LoggingConfig"]
+
+
+def test_every_function_has_the_plutomi_layer_and_the_dependencies_layer(staging: Synth) -> None:
+    for name, template in staging.templates().items():
+        layers = resources(template, "AWS::Lambda::LayerVersion")
+        plutomi = [
+            key for key, layer in layers.items() if "plutomi package" in layer["Properties"]["Description"]
+        ]
+        dependencies = [key for key in layers if key not in plutomi]
+        assert len(plutomi) == 1 and len(dependencies) == 1, (name, sorted(layers))
+        for logical_id, function in resources(template, "AWS::Lambda::Function").items():
+            refs = function["Properties"]["Layers"]
+            assert sorted(refs, key=str) == sorted(
+                [{"Ref": plutomi[0]}, {"Ref": dependencies[0]}], key=str
+            ), logical_id
+        for layer in layers.values():
+            assert layer["Properties"]["CompatibleRuntimes"] == ["python3.11"]
+            assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_the_plutomi_layer_is_layers_plutomi_as_it_sits(staging: Synth, repo_root: Path) -> None:
+    _, layer = next(
+        (key, value["Properties"])
+        for key, value in resources(staging.api, "AWS::Lambda::LayerVersion").items()
+        if "plutomi package" in value["Properties"]["Description"]
+    )
+    staged = staging.asset_dir(layer["Content"]["S3Key"])
+    # Lambda mounts the layer at /opt, so python/plutomi becomes /opt/python/plutomi.
+    for module in ("__init__.py", "topology.py", "bootstrap.py", "config.py"):
+        assert (staged / "python" / "plutomi" / module).is_file(), module
+    source = repo_root / "layers" / "plutomi" / "python" / "plutomi" / "topology.py"
+    assert (staged / "python" / "plutomi" / "topology.py").read_text() == source.read_text()
+    assert not list(staged.rglob("__pycache__"))
+
+
+def test_without_make_layers_the_dependencies_layer_says_so(staging: Synth) -> None:
+    _, layer = next(
+        (key, value["Properties"])
+        for key, value in resources(staging.api, "AWS::Lambda::LayerVersion").items()
+        if "plutomi package" not in value["Properties"]["Description"]
+    )
+    assert "NOT BUILT" in layer["Description"]
+    staged = staging.asset_dir(layer["Content"]["S3Key"])
+    assert (staged / "requirements.txt").is_file()
+    assert any(DEPENDENCIES_NOT_BUILT in warning for warning in staging.warnings)
+
+
+def test_after_make_layers_the_dependencies_layer_is_the_built_directory(production: Synth) -> None:
+    _, layer = next(
+        (key, value["Properties"])
+        for key, value in resources(production.api, "AWS::Lambda::LayerVersion").items()
+        if "plutomi package" not in value["Properties"]["Description"]
+    )
+    assert "build/dependencies-layer" in layer["Description"]
+    staged = production.asset_dir(layer["Content"]["S3Key"])
+    assert (staged / "python" / "canary_dependency" / "__init__.py").is_file()
+    assert not any(DEPENDENCIES_NOT_BUILT in warning for warning in production.warnings)
+
+
+def test_function_code_is_the_functions_directory_with_every_handler_module(
+    staging: Synth, repo_root: Path
+) -> None:
+    for stack, logical_id, props in _all_functions(staging):
+        staged = staging.asset_dir(props["Code"]["S3Key"])
+        module, _, attribute = props["Handler"].rpartition(".")
+        assert attribute == "handler", (stack, logical_id)
+        assert (staged / f"{module}.py").is_file(), f"{stack}/{logical_id}: {module}.py not in the code asset"
+        function = module.replace("/", ".")
+        assert (repo_root / Path(*module_of(function).split("."))).with_suffix(".py").is_file()
+        assert not list(staged.rglob("*.pyc"))
+
+
+def test_no_secret_values_in_any_template(staging: Synth, production: Synth) -> None:
+    for synth in (staging, production):
+        for name, template in synth.templates().items():
+            text = as_json(template)
+            for pattern in SECRET_LOOKING:
+                assert not pattern.search(text), f"{name}: {pattern.pattern} in the template"
+            assert CANARY_MONGODB_URL not in text and CANARY_SESSION_SECRET not in text
+            assert DEFAULT_SESSION_SECRET not in text
+            assert resources(template, "AWS::SecretsManager::Secret") == {}, (
+                "the app never creates secret values"
+            )
+        for stack, logical_id, props in _all_functions(synth):
+            variables = props["Environment"]["Variables"]
+            assert "MONGODB_URL" not in variables and "PLUTOMI_SESSION_SECRET" not in variables, (
+                stack,
+                logical_id,
+            )
+
+
+def test_functions_get_the_secret_names_and_may_read_those_secrets(staging: Synth, production: Synth) -> None:
+    for synth, mongodb, session in (
+        (staging, "plutomi/staging/mongodb-url", "plutomi/staging/session-secret"),
+        (production, "acme/prod/mongodb", "acme/prod/session"),
+    ):
+        for name, template in synth.templates().items():
+            policies = [p["Properties"] for p in resources(template, "AWS::IAM::Policy").values()]
+            for _, logical_id, props in [f for f in _all_functions(synth) if f[0] == name]:
+                variables = props["Environment"]["Variables"]
+                assert variables["MONGODB_URL_SECRET_NAME"] == mongodb
+                assert variables["PLUTOMI_SESSION_SECRET_NAME"] == session
+                role = {"Ref": props["Role"]["Fn::GetAtt"][0]}
+                readable = json.dumps(
+                    [
+                        statement["Resource"]
+                        for policy in policies
+                        if role in policy["Roles"]
+                        for statement in policy["PolicyDocument"]["Statement"]
+                        if "secretsmanager:GetSecretValue" in statement["Action"]
+                    ]
+                )
+                assert f":secret:{mongodb}-??????" in readable, logical_id
+                assert f":secret:{session}-??????" in readable, logical_id
+
+
+def test_every_function_uses_the_configuration_set_and_the_sender(staging: Synth, production: Synth) -> None:
+    for synth in (staging, production):
+        _, config_set = only(synth.email, "AWS::SES::ConfigurationSet")
+        for stack, logical_id, props in _all_functions(synth):
+            variables = props["Environment"]["Variables"]
+            assert variables["PLUTOMI_SES_CONFIGURATION_SET"] == config_set["Name"], (stack, logical_id)
+            assert variables["PLUTOMI_EMAIL_FROM"] == synth.stacks.settings.sender
+
+
+def test_production_is_pinned_protected_and_configured_from_context(production: Synth) -> None:
+    stacks = production.stacks
+    for stack in (stacks.email, stacks.api, stacks.scheduling, stacks.consumers):
+        assert stack.stack_name.startswith("plutomi-production-")
+        assert stack.termination_protection
+        assert (stack.account, stack.region) == ("123456789012", "eu-west-1")
+    _, config_set = only(production.email, "AWS::SES::ConfigurationSet")
+    assert config_set["Name"] == "plutomi-production"
+    for _, _, props in _all_functions(production):
+        variables = props["Environment"]["Variables"]
+        assert variables["NATS_URL"] == "nats://nats.acme-hiring.internal:4222"
+        assert variables["PLUTOMI_EMAIL_FROM"] == "Acme Hiring <jobs@acme-hiring.test>"
+        assert variables["PLUTOMI_ENV"] == "production"
+    assert not any(NATS_URL_UNSET in warning for warning in production.warnings)
+    for group in resources(production.api, "AWS::Logs::LogGroup").values():
+        assert group["DeletionPolicy"] == "Retain"
+        assert group["Properties"]["RetentionInDays"] == 90
+
+
+def test_staging_without_nats_url_warns_at_synth(staging: Synth) -> None:
+    assert any(NATS_URL_UNSET in warning for warning in staging.warnings)
+    for _, _, props in _all_functions(staging):
+        assert "NATS_URL" not in props["Environment"]["Variables"]
