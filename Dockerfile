@@ -20,16 +20,15 @@ COPY requirements-runtime.txt ./
 RUN pip install --no-cache-dir -r requirements-runtime.txt
 
 # The code: the plutomi package exactly as the Lambda layer ships it, the handler functions, and the
-# sample events the CronJobs pass to `plutomi job`. Installed (not editable) with its `plutomi` command.
+# sample events the CronJobs pass to `plutomi job`. Installed (not editable, compiled to bytecode by
+# pip, as the root filesystem is read-only at run time) with its `plutomi` command.
 COPY pyproject.toml ./
 COPY layers/plutomi/python/plutomi/ layers/plutomi/python/plutomi/
 COPY functions/ functions/
 COPY events/ events/
-RUN pip install --no-cache-dir --no-deps . \
-    && rm -rf build ./*.egg-info \
-    && python -m compileall -q "$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+RUN pip install --no-cache-dir --no-deps . && rm -rf build ./*.egg-info
 
-# Nobody: a fixed numeric id, so Kubernetes can check runAsNonRoot without looking the name up.
+# Not root: a user of its own with a fixed numeric id, so Kubernetes can check runAsNonRoot.
 RUN groupadd --system --gid 10001 plutomi \
     && useradd --system --uid 10001 --gid plutomi --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin plutomi

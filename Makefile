@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit integration e2e bench clean
+.PHONY: dev test lint lint-image typecheck unit integration e2e bench synth layers k8s clean
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-runtime.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing dependencies into $(VENV) ..."
 	@$(BIN)/pip install --disable-pip-version-check --progress-bar off -q -r requirements.txt
@@ -16,18 +16,40 @@ $(STAMP): requirements.txt pyproject.toml
 dev: $(STAMP)
 	$(BIN)/plutomi dev
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint lint-image typecheck
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The container image's Dockerfile: hadolint with no findings at all, style included.
+lint-image: $(STAMP)
+	$(BIN)/hadolint --failure-threshold style Dockerfile
+
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# Rewrites the K3S base (k8s/base/) from plutomi.topology; tests/integration/test_k8s.py fails when stale.
+k8s: $(STAMP)
+	$(BIN)/python k8s/generate.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 
+# The CDK app into cdk.out/ (no AWS credentials, no npm needed). `npx cdk synth` does the same.
+synth: $(STAMP)
+	$(BIN)/python app.py
+
+# The Lambda dependencies layer for the functions' runtime (Python 3.11, arm64), whatever this machine
+# is: pip picks manylinux aarch64 wheels only. The stacks use build/dependencies-layer when it exists.
+LAYER_DIR := build/dependencies-layer
+layers: $(STAMP)
+	rm -rf $(LAYER_DIR)
+	$(BIN)/pip install --disable-pip-version-check --progress-bar off -q \
+		--platform manylinux2014_aarch64 --only-binary=:all: --python-version 3.11 --implementation cp \
+		--target $(LAYER_DIR)/python -r layers/dependencies/requirements.txt
+	@du -sh $(LAYER_DIR) | sed 's/^/dependencies layer: /'
+
 clean:
-	rm -rf $(VENV) .plutomi .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .plutomi .pytest_cache .mypy_cache .ruff_cache cdk.out build

@@ -43,7 +43,7 @@ from typing import Any
 from plutomi import bootstrap
 from plutomi.adapters.clock import FixedClock
 from plutomi.adapters.mongo_base import Document, to_document, where
-from plutomi.adapters.mongo_pipeline import Applicants, encode_cursor
+from plutomi.adapters.mongo_pipeline import Applicants
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.config import get_settings
 from plutomi.domain.applicants import Applicant, Mover, StageVisit
@@ -58,6 +58,7 @@ from plutomi.runtime.migrate import migrate
 from plutomi.services import applications, orgs
 from plutomi.services.applicants import list_applicants
 from plutomi.services.auth import Principal
+from plutomi.services.pagination import encode_cursor
 from plutomi.services.ports import Dependencies
 
 PAGE = 25

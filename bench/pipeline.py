@@ -45,7 +45,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import nats
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -53,16 +53,20 @@ from nats.js import JetStreamContext
 
 from plutomi.adapters.clock import SystemClock
 from plutomi.adapters.jetstream import tier_config
-from plutomi.adapters.mongo_outbox import OUTBOX_TYPE, Outbox
+from plutomi.adapters.mongo_outbox import Outbox
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.domain import events
 from plutomi.domain.events import Event
 from plutomi.observability import runtime_logger
+from plutomi.runtime import embedded
 from plutomi.runtime.bridge import Bridge
 from plutomi.runtime.dev import export_endpoints
 from plutomi.runtime.embedded import EmbeddedServices
 from plutomi.runtime.relay import OutboxRelay
 from plutomi.topology import Consumer, Tier, tiers_of
+
+if TYPE_CHECKING:
+    from pymongo.collection import Collection
 
 PROGRESS_EVERY = 10_000
 TARGET_RATIO = 0.8
@@ -344,16 +348,23 @@ class TimedOutbox(Outbox):
         self.marked += len(event_ids)
 
 
-def outbox_document(event: Event) -> dict[str, Any]:
-    """Exactly what `Outbox.add` inserts."""
-    return {
-        "_id": event.id,
-        "type": OUTBOX_TYPE,
-        "event": event.model_dump(mode="json"),
-        "pending_since": event.occurred_at,
-        "created_at": event.occurred_at,
-        "updated_at": event.occurred_at,
-    }
+class _Recorder:
+    """Stands in for the collection so that `Outbox.add` hands over the document it would insert."""
+
+    def __init__(self) -> None:
+        self.documents: list[dict[str, Any]] = []
+
+    def insert_one(self, document: dict[str, Any]) -> None:
+        self.documents.append(document)
+
+
+def outbox_documents(items: Sequence[Event]) -> list[dict[str, Any]]:
+    """Exactly the documents `Outbox.add` inserts for `items` (built by it, not copied from it)."""
+    recorder = _Recorder()
+    outbox = Outbox(cast("Collection[dict[str, Any]]", recorder))
+    for event in items:
+        outbox.add(event)
+    return recorder.documents
 
 
 def fill_outbox(store: MongoStore, items: list[Event], sample: int) -> None:
@@ -367,7 +378,7 @@ def fill_outbox(store: MongoStore, items: list[Event], sample: int) -> None:
     clock = Clock()
     for start in range(sample, len(items), 1000):
         chunk = items[start : start + 1000]
-        store.items.insert_many([outbox_document(e) for e in chunk], ordered=False)
+        store.items.insert_many(outbox_documents(chunk), ordered=False)
         progress.update(start + len(chunk))
     inserted = clock.run(len(items) - sample) if len(items) > sample else None
     progress.done(
@@ -482,7 +493,7 @@ def main() -> None:
     from plutomi.config import get_settings
     from plutomi.runtime.migrate import migrate
 
-    logging.getLogger("plutomi.runtime.embedded").setLevel(logging.WARNING)
+    embedded.logger.setLevel(logging.WARNING)  # no "started nats" / "stopping nats" lines
     say(
         f"pipeline: python {platform.python_version()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}"
     )

@@ -45,9 +45,9 @@ from pymongo import MongoClient
 
 from plutomi import bootstrap
 from plutomi.adapters.clock import FixedClock
-from plutomi.adapters.mongo_base import Document, to_document, where
+from plutomi.adapters.mongo_base import Document, epoch_ms, to_document, where
 from plutomi.adapters.mongo_outbox import OUTBOX_TYPE
-from plutomi.adapters.mongo_pipeline import Applicants, epoch_ms
+from plutomi.adapters.mongo_pipeline import Applicants
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.config import get_settings
 from plutomi.domain import events
@@ -191,18 +191,21 @@ def seed(database: Database, due: int, not_due: int, batch_size: int) -> None:
     database.stored += total
 
 
+def second_stage(pipeline: Pipeline) -> Document:
+    """The filter `Applicants.count_in_stage` sends for the second stage."""
+    return where(
+        type=Applicant.TYPE,
+        org_id=pipeline.org_id,
+        application_id=pipeline.application_id,
+        stage_id=pipeline.second_stage_id,
+    )
+
+
 def put_back_due(database: Database) -> None:
     """Undoes a sweep: the moved applicants are replaced by their documents as first seeded."""
     pipeline = database.pipeline
     items = database.deps.store.items
-    removed = items.delete_many(
-        where(
-            type=Applicant.TYPE,
-            org_id=pipeline.org_id,
-            application_id=pipeline.application_id,
-            stage_id=pipeline.second_stage_id,
-        )
-    ).deleted_count
+    removed = items.delete_many(second_stage(pipeline)).deleted_count
     if removed != len(database.due_documents):
         raise SystemExit(
             f"{database.name}: expected to put back {len(database.due_documents)}, found {removed}"
@@ -229,17 +232,20 @@ def due_by_date(self: Applicants, now: datetime, limit: int) -> list[Applicant]:
     return [Applicant.model_validate(document) for document in cursor]
 
 
+def count(database: Database, query: Document) -> int:
+    """Documents matching `query`, found through an index and counted here: nx-27017 answers
+    `count_documents` by reading the whole collection, whatever the filter."""
+    return sum(1 for _ in database.deps.store.items.find(query, {"_id": 1}))
+
+
 def moved_events(database: Database) -> int:
-    """`applicant.moved` events in the outbox, sent or not (an indexed count: no date in the filter)."""
-    query = where(type=OUTBOX_TYPE, **{"event.type": events.APPLICANT_MOVED})
-    return database.deps.store.items.count_documents(query)
+    """`applicant.moved` events in the outbox, sent or not."""
+    return count(database, where(type=OUTBOX_TYPE, **{"event.type": events.APPLICANT_MOVED}))
 
 
 def pending_events(database: Database) -> int:
-    """Events the relay has not published yet. Not `Outbox.count_pending`: its filter compares a date,
-    which nx-27017 answers by reading the whole collection."""
-    query = where(type=OUTBOX_TYPE, pending_since={"$exists": True})
-    return database.deps.store.items.count_documents(query)
+    """Events the relay has not published yet (`Outbox.count_pending`'s filter, counted as above)."""
+    return count(database, {"pending_since_ms": {"$gte": 0}})
 
 
 def print_plan(database: Database, sweep_batch: int) -> None:
@@ -258,9 +264,7 @@ def sweep(database: Database, due: int, sweep_batch: int) -> float:
     if result.moved != due or result.due != due or result.skipped != 0:
         raise SystemExit(f"{database.name}: the sweep should have moved {due:,}, it reported {result}")
     pipeline = database.pipeline
-    moved = database.deps.store.applicants.count_in_stage(
-        pipeline.org_id, pipeline.application_id, pipeline.second_stage_id
-    )
+    moved = count(database, second_stage(pipeline))
     if moved != due:
         raise SystemExit(f"{database.name}: {moved:,} applicants in the second stage, expected {due:,}")
     emitted = moved_events(database) - events_before
@@ -302,9 +306,9 @@ def open_database(base: Dependencies, label: str, relay: bool) -> Database:
     name = f"plutomi_bench_sweeper_{label}_{uuid.uuid4().hex[:8]}"
     settings = dataclasses.replace(base.settings, mongodb_database=name)
     migrate(settings, say=lambda _: None)
-    # Not `MongoStore.connect`: its client gives up on a server silent for 3 s, and nx-27017 is silent
-    # while it reads a whole collection (the relay's date filter does, on every poll); the sweep's own
-    # queries are the product's either way.
+    # Not `MongoStore.connect`: its client gives up on a server silent for 3 s, and a busy nx-27017 on
+    # a shared machine can be (it was, reading a whole collection for `count_documents`); a longer
+    # wait changes no query, and a 20-minute run is not lost to one slow moment.
     client: MongoClient[Document] = MongoClient(
         settings.mongodb_url, tz_aware=True, connectTimeoutMS=120_000, serverSelectionTimeoutMS=120_000
     )

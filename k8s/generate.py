@@ -29,6 +29,9 @@ CONFIG_MAP = "plutomi-config"
 SECRETS = "plutomi-secrets"  # MONGODB_URL, PLUTOMI_SESSION_SECRET: created by hand, never in a manifest
 AWS_SECRETS = "plutomi-aws"  # optional: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY for SES off AWS
 SECRET_KEYS = ("MONGODB_URL", "PLUTOMI_SESSION_SECRET")
+# What a deploy applies first, alone (`kubectl apply -k OVERLAY -l plutomi.dev/step=migrate`): the
+# ConfigMap and the migrate Job; the rest follows once the Job is complete.
+MIGRATE_STEP = {"plutomi.dev/step": "migrate"}
 GATEWAY_PORT = 8080
 GATEWAY_WORKERS = 2
 # The gateway: a preStop pause while the Service drops the pod, then uvicorn's graceful shutdown
@@ -139,7 +142,7 @@ def config_map() -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": metadata(CONFIG_MAP, "config"),
+        "metadata": metadata(CONFIG_MAP, "config", **MIGRATE_STEP),
         "data": {
             "PLUTOMI_ENV": "production",
             "PLUTOMI_BASE_URL": "https://plutomi.example.com",
@@ -286,7 +289,7 @@ def migrate() -> list[Manifest]:
         {
             "apiVersion": "batch/v1",
             "kind": "Job",
-            "metadata": metadata("plutomi-migrate", "migrate"),
+            "metadata": metadata("plutomi-migrate", "migrate", **MIGRATE_STEP),
             "spec": {
                 "backoffLimit": 3,
                 "activeDeadlineSeconds": 600,

@@ -23,6 +23,15 @@ PAGE = (
     "Plutomi at this address. Email you ask for, such as login codes and your application link, still "
     "arrives.</p></body></html>"
 )
+RESPONSES: dict[int, Any] = {
+    200: {
+        "description": "Unsubscribed (also when already unsubscribed)",
+        "content": {
+            "application/json": {"model": schemas.Unsubscribed},
+            "text/html": {"schema": {"type": "string", "description": "a short page saying so"}},
+        },
+    },
+}
 PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 DESCRIPTION = (
     'Answers `{"status": "unsubscribed"}`, or a short HTML page when the client accepts text/html. '
@@ -36,6 +45,7 @@ DESCRIPTION = (
     "/unsubscribe/<token>",
     summary="Unsubscribe from invitations and other email you did not ask for (the link in every email)",
     description=DESCRIPTION,
+    responses=RESPONSES,
 )
 def unsubscribe_by_link(token: str) -> Response[schemas.Unsubscribed | str]:
     email_feedback.unsubscribe(dependencies(), token)
@@ -46,6 +56,7 @@ def unsubscribe_by_link(token: str) -> Response[schemas.Unsubscribed | str]:
     "/unsubscribe/<token>",
     summary="One-click unsubscribe (RFC 8058): what mail clients POST for List-Unsubscribe-Post",
     description=DESCRIPTION + " The body (`List-Unsubscribe=One-Click`) is not needed and is ignored.",
+    responses=RESPONSES,
 )
 def unsubscribe_one_click(token: str) -> Response[schemas.Unsubscribed | str]:
     email_feedback.unsubscribe(dependencies(), token)

@@ -23,6 +23,25 @@ from stacks import PlutomiStacks
 
 Resources = dict[str, dict[str, Any]]
 
+# Values that look like the real secrets. If the app read them from the environment into a template,
+# the no-secrets test finds them.
+CANARY_MONGODB_URL = "mongodb+srv://canary-user:canary-password-4f1d@cluster0.canary.mongodb.net/plutomi"
+CANARY_SESSION_SECRET = "canary-session-secret-7c2a9e"
+
+PRODUCTION_CONTEXT = {
+    "stage": "production",
+    "domain": "acme-hiring.test",
+    "sender": "Acme Hiring <jobs@acme-hiring.test>",
+    "mongodb_secret_name": "acme/prod/mongodb",
+    "session_secret_name": "acme/prod/session",
+    "nats_url": "nats://nats.acme-hiring.internal:4222",
+    "base_url": "https://api.acme-hiring.test/",
+    "bridge_principal": "arn:aws:iam::210987654321:role/plutomi-bridge-task",
+    "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
+    "account": "123456789012",
+    "region": "eu-west-1",
+}
+
 
 @dataclass(frozen=True)
 class Synth:

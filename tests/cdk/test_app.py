@@ -11,8 +11,7 @@ from typing import Any
 from plutomi.config import DEFAULT_SESSION_SECRET
 from plutomi.topology import module_of
 from stacks.base import DEPENDENCIES_NOT_BUILT, NATS_URL_UNSET
-from tests.cdk.conftest import CANARY_MONGODB_URL, CANARY_SESSION_SECRET
-from tests.cdk.synth import Synth, as_json, only, resources
+from tests.cdk.synth import CANARY_MONGODB_URL, CANARY_SESSION_SECRET, Synth, as_json, only, resources
 
 SECRET_LOOKING = [
     re.compile(r"mongodb(\+srv)?://", re.IGNORECASE),

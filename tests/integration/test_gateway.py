@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -10,14 +11,18 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import MutableMapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
+from plutomi.runtime import gateway as gateway_module
 from plutomi.runtime.aws_events import http_event
 from plutomi.runtime.embedded import free_port
-from plutomi.runtime.gateway import MAX_BODY_BYTES, RouteTable, lambda_result_to_http
+from plutomi.runtime.gateway import MAX_BODY_BYTES, Gateway, RouteTable, gateway_config, lambda_result_to_http
 from plutomi.services import auth
 from plutomi.services.ports import Dependencies
 from plutomi.topology import ROUTES, Route
@@ -185,3 +190,102 @@ def test_concurrent_requests_each_see_their_own_caller(stack: RunningStack, deps
             client.close()
     wrong = [(email, status, seen) for email, status, seen in results if (status, seen) != (200, email)]
     assert not wrong, f"{len(wrong)} of {len(results)} answers were not the caller's: {wrong[:3]}"
+
+
+def test_worker_processes_answer_without_nagle_delays() -> None:
+    """With --workers N, uvicorn binds the socket the workers share; its accepted connections must
+    have TCP_NODELAY, or every keep-alive response waits ~40 ms for the client's delayed ACK."""
+    listener = gateway_config("127.0.0.1", free_port(), workers=2).bind_socket()
+    assert listener.proto == socket.IPPROTO_TCP
+
+    async def nodelay_of_an_accepted_connection() -> int:
+        accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def on_connect(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            accepted.set_result(
+                writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            )
+            writer.close()
+
+        server = await asyncio.start_server(on_connect, sock=listener)  # as each worker serves it
+        _, writer = await asyncio.open_connection(*listener.getsockname())
+        try:
+            return await asyncio.wait_for(accepted, 10)
+        finally:
+            writer.close()
+            server.close()
+
+    assert asyncio.run(nodelay_of_an_accepted_connection()) != 0
+
+
+def test_a_body_that_stops_arriving_gets_a_408(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that sends part of a body and stalls is answered, and its connection closed, instead
+    of holding a request slot forever (30 s in production; a tenth of a second here)."""
+    monkeypatch.setattr(gateway_module, "BODY_TIMEOUT_SECONDS", 0.1)
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def run() -> None:
+        chunks = [{"type": "http.request", "body": b'{"email": "som', "more_body": True}]
+
+        async def receive() -> MutableMapping[str, Any]:
+            if chunks:
+                return chunks.pop()
+            await asyncio.Event().wait()  # the rest never comes
+            raise AssertionError("unreachable")
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/auth/totp",
+            "query_string": b"",
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"40")],
+            "client": ("127.0.0.1", 1),
+        }
+        await asyncio.wait_for(Gateway(preload=False, relay=False)(scope, receive, send), 10)
+
+    asyncio.run(run())
+    start, body = sent
+    assert start["status"] == 408
+    assert (b"connection", b"close") in start["headers"]
+    assert json.loads(body["body"])["error"]["code"] == "request_timeout"
+
+
+def test_the_access_log_names_the_route_never_the_secret_in_the_path(
+    services: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import io
+    import logging
+
+    from plutomi.observability import runtime_logger
+    from plutomi.runtime.gateway import Gateway
+
+    captured = io.StringIO()
+    handler = runtime_logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    monkeypatch.setattr(handler, "stream", captured)
+    secret = "s3cr3t-portal-token-value"
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": f"/public/applicants/apl_01JEXAMPLE.{secret}",
+        "query_string": b"",
+        "headers": [],
+        "client": ("127.0.0.1", 5000),
+    }
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> MutableMapping[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(Gateway(preload=False, relay=False)(scope, receive, send))
+    assert sent[0]["status"] == 404
+    line = json.loads(captured.getvalue().strip().splitlines()[-1])
+    assert line["route"] == "/public/applicants/{token}" and line["status"] == 404
+    assert secret not in captured.getvalue()

@@ -38,6 +38,11 @@ def the_container(manifest: Manifest) -> dict[str, Any]:
     return only
 
 
+def step(manifest: Manifest) -> str | None:
+    found: str | None = manifest["metadata"].get("labels", {}).get("plutomi.dev/step")
+    return found
+
+
 def rendered(path: Path) -> list[Manifest]:
     return render(path)
 
@@ -91,6 +96,9 @@ def test_every_consumer_tier_has_its_deployment_and_every_schedule_its_cronjob(p
 
     (migrate,) = by_kind(manifests, "Job").values()
     assert the_container(migrate)["args"] == ["migrate"]
+    # A deploy applies `-l plutomi.dev/step=migrate` first: the Job and the ConfigMap it reads, no more.
+    first = {(m["kind"], m["metadata"]["name"]) for m in manifests if step(m) == "migrate"}
+    assert first == {("ConfigMap", "plutomi-config"), ("Job", "plutomi-migrate")}
 
 
 @pytest.mark.parametrize("path", RENDERINGS, ids=lambda p: p.name)
@@ -159,16 +167,18 @@ def test_every_workload_is_sized_configured_and_holds_no_secret(path: Path) -> N
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS, ids=lambda v: v or "latest")
 def test_every_rendering_passes_kubernetes_validate_strict(version: str | None, tmp_path: Path) -> None:
-    files = []
+    files, documents = [], 0
     for path in RENDERINGS:
+        manifests = rendered(path)
+        documents += len(manifests)
         target = tmp_path / f"{path.name}.yaml"
-        target.write_text(yaml.safe_dump_all(rendered(path), sort_keys=False))
+        target.write_text(yaml.safe_dump_all(manifests, sort_keys=False))
         files.append(str(target))
     validator = Path(sys.executable).with_name("kubernetes-validate")
-    command = [str(validator), "--strict", "--quiet", *(["-k", version] if version else []), *files]
+    command = [str(validator), "--strict", *(["-k", version] if version else []), *files]
     done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "ERROR" not in done.stdout
+    assert done.stdout.count(" passed for resource ") == documents, done.stdout  # each one checked
 
 
 def test_kubernetes_validate_strict_catches_what_it_should(tmp_path: Path) -> None:

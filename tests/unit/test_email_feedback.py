@@ -40,6 +40,7 @@ from plutomi.domain.email_feedback import (
     unsubscribe_token,
 )
 from plutomi.domain.emails import invite_email, login_code_email, with_unsubscribe
+from plutomi.runtime.ses import EXIT_CODES, render_health
 from plutomi.runtime.ses_feedback_local import SentMail, ses_notification
 
 MAIL = {
@@ -465,6 +466,22 @@ def test_thresholds_are_ses_review_and_pause_levels_with_an_earlier_warning() ->
 def test_no_sends_is_no_rate_and_no_alarm() -> None:
     empty = health()
     assert empty.sends == 0 and empty.bounce_rate.value is None and empty.status is RateStatus.OK
+    lines = render_health(empty, 7)
+    assert "no SES feedback recorded in this window" in lines
+    assert any(line.startswith("bounce rate") and "n/a" in line for line in lines)
+
+
+def test_the_stats_report_and_its_exit_codes() -> None:
+    healthy = render_health(health(delivery=999, bounce_permanent=1), 7)
+    assert healthy[0].startswith("SES sending health, last 7 days (2026-01-01 00:00 to 2026-01-08 00:00 UTC)")
+    assert "(1 permanent bounce)" in healthy[2] and healthy[2].endswith(": OK")
+    assert healthy[-1] == "ok: both rates are below their warning thresholds"
+    assert EXIT_CODES == {
+        RateStatus.OK: 0,
+        RateStatus.WARNING: 1,
+        RateStatus.REVIEW: 2,
+        RateStatus.PAUSE: 2,
+    }
 
 
 # ------------------------------------------------------------------ the local simulator speaks SES

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 LOCAL_CONFIGURATION_SET = "plutomi"
 DEFAULT_SESSION_SECRET = "plutomi-local-development-secret-change-me"  # noqa: S105 - local default only
@@ -43,15 +44,38 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+def _env_or_secret(name: str, secret_name_variable: str, default: str) -> str:
+    """`name` from the environment; else, when `secret_name_variable` names a Secrets Manager secret
+    (how the CDK stacks configure Lambda functions: names in the template, never values), its value."""
+    value = os.environ.get(name, "").strip()
+    secret_name = os.environ.get(secret_name_variable, "").strip()
+    if value or not secret_name:
+        return value or default
+    import boto3  # only when a secret is named: local runs and K3S pods never get here
+
+    make_client: Any = boto3.client
+    client = make_client(
+        "secretsmanager",
+        region_name=_env("AWS_REGION", "us-east-1"),
+        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+    )
+    try:
+        return str(client.get_secret_value(SecretId=secret_name)["SecretString"]).strip()
+    except Exception as error:
+        raise RuntimeError(
+            f"{secret_name_variable} names the secret {secret_name!r}, which cannot be read: {error}"
+        ) from error
+
+
 def load_settings() -> Settings:
     environment = _env("PLUTOMI_ENV", "local")
-    secret = _env("PLUTOMI_SESSION_SECRET", DEFAULT_SESSION_SECRET)
+    secret = _env_or_secret("PLUTOMI_SESSION_SECRET", "PLUTOMI_SESSION_SECRET_NAME", DEFAULT_SESSION_SECRET)
     if environment not in {"local", "test"} and secret == DEFAULT_SESSION_SECRET:
         raise RuntimeError("PLUTOMI_SESSION_SECRET must be set outside local development")
     feedback_queue = _env("PLUTOMI_SES_FEEDBACK_QUEUE", "plutomi-ses-feedback")
     aws_endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
     return Settings(
-        mongodb_url=_env("MONGODB_URL", "mongodb://127.0.0.1:27017"),
+        mongodb_url=_env_or_secret("MONGODB_URL", "MONGODB_URL_SECRET_NAME", "mongodb://127.0.0.1:27017"),
         mongodb_database=_env("MONGODB_DATABASE", "plutomi"),
         # Multi-document transactions need a replica set; the embedded nx-27017 turns them off.
         mongodb_transactions=_env("MONGODB_TRANSACTIONS", "on").lower() not in {"off", "false", "0"},

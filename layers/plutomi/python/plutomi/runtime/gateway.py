@@ -16,12 +16,15 @@ import asyncio
 import base64
 import json
 import re
+import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+
+import uvicorn
 
 from plutomi.observability import runtime_logger as logger
 from plutomi.runtime.aws_events import http_event
@@ -136,11 +139,13 @@ class Gateway:
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+        matched = self._table.match(scope["method"].upper(), scope["path"])
         logger.info(
             "request",
             extra={
                 "http_method": scope["method"],
-                "path": scope["path"],
+                # The route template, never the raw path: paths carry portal and unsubscribe secrets.
+                "route": matched[0].path if isinstance(matched, tuple) else None,
                 "status": status,
                 "function": function,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
@@ -272,10 +277,24 @@ def create_app() -> Gateway:
     return Gateway(relay=os.environ.get("PLUTOMI_GATEWAY_RELAY", "on").lower() not in {"off", "false", "0"})
 
 
-def serve(host: str, port: int, workers: int = 1, log_level: str = "warning") -> None:
-    import uvicorn
+class TcpConfig(uvicorn.Config):
+    """uvicorn's configuration, binding the socket its worker processes share as a TCP socket."""
 
-    uvicorn.run(
+    def bind_socket(self) -> socket.socket:
+        """uvicorn binds the socket it hands its worker processes with proto 0, and asyncio turns
+        Nagle's algorithm off only on sockets that say TCP (uvicorn issue 3149): each keep-alive
+        response would then wait ~40 ms for the client's delayed ACK. Say TCP."""
+        bound = super().bind_socket()
+        if bound.family not in (socket.AF_INET, socket.AF_INET6):
+            return bound
+        tcp = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+        tcp.set_inheritable(True)
+        return tcp
+
+
+def gateway_config(host: str, port: int, workers: int = 1, log_level: str = "warning") -> TcpConfig:
+    """uvicorn's configuration for `plutomi gateway`."""
+    return TcpConfig(
         "plutomi.runtime.gateway:create_app",
         factory=True,
         host=host,
@@ -288,3 +307,17 @@ def serve(host: str, port: int, workers: int = 1, log_level: str = "warning") ->
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         proxy_headers=True,
     )
+
+
+def serve(host: str, port: int, workers: int = 1, log_level: str = "warning") -> None:
+    """What `uvicorn.run` does, with `gateway_config`: N worker processes behind one socket, or one."""
+    from uvicorn.supervisors import Multiprocess
+
+    config = gateway_config(host, port, workers, log_level)
+    if workers > 1:
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        return
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        raise SystemExit(3)  # uvicorn's own exit status when the app cannot start

@@ -25,8 +25,9 @@ def _percent(value: float) -> str:
 def _rate_line(rate: Rate, what: str) -> str:
     value = "n/a" if rate.value is None else f"{rate.value * 100:.2f}%"
     limits = rate.thresholds
+    counted = f"{rate.count} {what}" if rate.count == 1 else f"{rate.count} {what}s"
     return (
-        f"{rate.name + ' rate':<15} {value:>7}  ({rate.count} {what})  "
+        f"{rate.name + ' rate':<15} {value:>7}  ({counted})  "
         f"warning at {_percent(limits.warning)}, review at {_percent(limits.review)}, "
         f"pause at {_percent(limits.pause)}: {rate.status.value.upper()}"
     )
@@ -63,8 +64,8 @@ def render_health(health: SendingHealth, days: int) -> list[str]:
         f"{counts.get(FeedbackKind.TRANSIENT_BOUNCE, 0)} transient, "
         f"{counts.get(FeedbackKind.UNDETERMINED_BOUNCE, 0)} undetermined); "
         f"{counts.get(FeedbackKind.COMPLAINT, 0)} complaints",
-        _rate_line(health.bounce_rate, "permanent bounces"),
-        _rate_line(health.complaint_rate, "complaints"),
+        _rate_line(health.bounce_rate, "permanent bounce"),
+        _rate_line(health.complaint_rate, "complaint"),
     ]
     if health.sends == 0:
         lines.append("no SES feedback recorded in this window")
