@@ -18,8 +18,10 @@ an open application whose first stage holds `--applicants` (1,000) applicants, w
 Two requests are measured: `GET /health` (a store ping and a JetStream check) and an authenticated
 `GET /orgs/{org}/applications/{app}/applicants?limit=25` (session lookup, membership and application
 checks, one indexed page query). For each, requests/s, p50 and p99 are printed, and the ratio of the
-gateway's rate per worker process to the in-process rate measured just before it (target >= 0.7;
-medians over the rounds). At concurrency 1 the ratio is the gateway's own cost per request (HTTP, the
+gateway's rate per busy worker process (one connection keeps one worker busy) to the in-process rate
+measured just before it (target >= 0.7; medians over the rounds), and the CPU time each request cost
+the serving process(es) and nx-27017, read from /proc: unlike rates, it hardly depends on what else
+the machine is doing. At concurrency 1 the ratio is the gateway's own cost per request (HTTP, the
 event, the thread hop, the access log); at 8 a worker also overlaps its handlers with the store's
 work, which a loop of single calls cannot. Everything shares the machine: the load generator, the
 gateway workers and nx-27017 (itself a Python process) compete for the cores, so on a 2-core machine
@@ -63,6 +65,8 @@ class Result:
     seconds: float
     latencies_ms: list[float]
     errors: dict[str, int] = field(default_factory=dict)  # answers other than 200, by status
+    cpu_ms: float = 0.0  # CPU per request of the process(es) serving it: this one, or the gateway's
+    store_cpu_ms: float = 0.0  # CPU per request of nx-27017
 
     @property
     def rate(self) -> float:
@@ -75,8 +79,30 @@ class Result:
     def line(self) -> str:
         return (
             f"{self.rate:8,.0f} req/s  p50 {self.percentile(50):6.2f} ms  p99 {self.percentile(99):6.2f} ms"
+            f"  cpu/req {self.cpu_ms:5.2f} ms (+ store {self.store_cpu_ms:5.2f} ms)"
             + (f"  ERRORS {self.errors}" if self.errors else "")
         )
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) the processes and their children used so far, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    seen: set[int] = set()
+    pending = list(pids)
+    while pending:
+        pid = pending.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -124,7 +150,6 @@ async def _load(host: str, port: int, request: bytes, count: int, concurrency: i
 def run_load(args: argparse.Namespace) -> None:
     headers = f"Host: {args.host}:{args.port}\r\n" + "".join(f"{h}\r\n" for h in args.header)
     request = f"GET {args.path} HTTP/1.1\r\n{headers}\r\n".encode()
-    asyncio.run(_load(args.host, args.port, request, args.warmup, args.connections))
     result = asyncio.run(
         asyncio.wait_for(_load(args.host, args.port, request, args.requests, args.connections), 300)
     )
@@ -243,17 +268,22 @@ def check(case: Case, result: dict[str, Any]) -> None:
         raise SystemExit(f"api bench: {case.name} did not return a full page with a cursor")
 
 
-def measure_in_process(case: Case, count: int, warmup: int) -> Result:
+def measure_in_process(case: Case, count: int, warmup: int, store_pid: int) -> Result:
     call = in_process_call(case)
     for _ in range(warmup):
         check(case, call())
     latencies = []
+    store_cpu, cpu = cpu_seconds([store_pid]), time.process_time()
     started = time.perf_counter()
     for _ in range(count):
         began = time.perf_counter()
         call()
         latencies.append((time.perf_counter() - began) * 1000)
-    return Result(count, time.perf_counter() - started, latencies)
+    seconds = time.perf_counter() - started
+    result = Result(count, seconds, latencies)
+    result.cpu_ms = (time.process_time() - cpu) * 1000 / count
+    result.store_cpu_ms = (cpu_seconds([store_pid]) - store_cpu) * 1000 / count
+    return result
 
 
 class GatewayProcess:
@@ -297,20 +327,29 @@ class GatewayProcess:
 
 
 def measure_gateway(
-    gateway: GatewayProcess, case: Case, concurrency: int, args: argparse.Namespace
+    gateway: GatewayProcess, case: Case, concurrency: int, args: argparse.Namespace, store_pid: int
 ) -> Result:
     query = f"?{case.query}" if case.query else ""
     headers = [f"--header={name}: {value}" for name, value in case.headers]
-    done = subprocess.run(
-        [sys.executable, __file__, "--load", "--host", "127.0.0.1", "--port", str(gateway.port),
-         "--path", case.path + query, *headers, "--requests", str(args.requests),
-         "--connections", str(concurrency), "--warmup", str(args.warmup)],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise SystemExit(f"api bench: the load generator failed:\n{done.stderr}")
-    data = json.loads(done.stdout)
+
+    def load(requests: int) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, __file__, "--load", "--host", "127.0.0.1", "--port", str(gateway.port),
+             "--path", case.path + query, *headers, "--requests", str(requests),
+             "--connections", str(concurrency)],
+            capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise SystemExit(f"api bench: the load generator failed:\n{done.stderr}")
+        data: dict[str, Any] = json.loads(done.stdout)
+        return data
+
+    load(args.warmup)
+    gateway_cpu, store_cpu = cpu_seconds([gateway.process.pid]), cpu_seconds([store_pid])
+    data = load(args.requests)
     result = Result(data["requests"], data["seconds"], data["latencies_ms"], data["errors"])
+    result.cpu_ms = (cpu_seconds([gateway.process.pid]) - gateway_cpu) * 1000 / result.requests
+    result.store_cpu_ms = (cpu_seconds([store_pid]) - store_cpu) * 1000 / result.requests
     if result.errors:
         log = gateway.log_path.read_text(errors="replace").splitlines()
         tail = "\n".join(line for line in log if '"status":200' not in line)[-4000:]
@@ -351,6 +390,7 @@ def run_bench(args: argparse.Namespace) -> None:
             fixture = seed(args.applicants)
             print(f"  seeded in {time.perf_counter() - started:.1f} s", flush=True)
             all_cases = cases(fixture)
+            store_pid = services.pids()["mongodb"]
             for round_number in range(1, args.rounds + 1):
                 print(f"round {round_number}", flush=True)
                 for count in workers:
@@ -359,15 +399,16 @@ def run_bench(args: argparse.Namespace) -> None:
                         for case in all_cases:
                             # The limit is measured right before the gateway, so a burst of load on a
                             # shared machine hits both alike; each ratio pairs the two.
-                            limit = measure_in_process(case, args.in_process, args.warmup)
+                            limit = measure_in_process(case, args.in_process, args.warmup, store_pid)
                             results.setdefault((case.name, "in-process"), []).append(limit)
                             print(f"  {'in-process':<18} {case.name:<24} {limit.line()}", flush=True)
                             for level in levels:
-                                result = measure_gateway(gateway, case, level, args)
+                                result = measure_gateway(gateway, case, level, args, store_pid)
                                 label = f"{count} worker, c={level}"
                                 results.setdefault((case.name, label), []).append(result)
+                                busy = min(count, level)  # one connection keeps one worker busy
                                 ratios.setdefault((case.name, label), []).append(
-                                    result.rate / count / limit.rate
+                                    result.rate / busy / limit.rate
                                 )
                                 print(f"  {label:<18} {case.name:<24} {result.line()}", flush=True)
                     finally:
@@ -378,23 +419,31 @@ def run_bench(args: argparse.Namespace) -> None:
             services.stop()
 
     print(
-        f"\nmedians of {args.rounds} rounds; ratio = gateway rate per worker / in-process rate measured "
-        f"just before it (target >= {args.target:g}):"
+        f"\nmedians of {args.rounds} rounds; ratio = gateway rate per busy worker (min(workers, "
+        f"concurrency)) / in-process rate measured just before it (target >= {args.target:g}); cpu = CPU "
+        "time per request of this process (in-process) or of the gateway's processes, and of nx-27017:"
     )
     for case in all_cases:
-        limit_rate = statistics.median(r.rate for r in results[(case.name, "in-process")])
-        print(f"  {case.name}: in-process {limit_rate:,.0f} req/s (1 thread, one call at a time)")
+        limits = results[(case.name, "in-process")]
+        print(
+            f"  {case.name}: in-process {statistics.median(r.rate for r in limits):,.0f} req/s (one call at "
+            f"a time)  cpu {statistics.median(r.cpu_ms for r in limits):.2f} ms "
+            f"+ store {statistics.median(r.store_cpu_ms for r in limits):.2f} ms"
+        )
         for count in workers:
             for level in levels:
                 runs = results[(case.name, f"{count} worker, c={level}")]
                 rate = statistics.median(r.rate for r in runs)
                 p50 = statistics.median(r.percentile(50) for r in runs)
                 p99 = statistics.median(r.percentile(99) for r in runs)
+                cpu = statistics.median(r.cpu_ms for r in runs)
+                store = statistics.median(r.store_cpu_ms for r in runs)
                 ratio = statistics.median(ratios[(case.name, f"{count} worker, c={level}")])
                 verdict = "PASS" if ratio >= args.target else "UNDER"
                 print(
-                    f"    {count} worker(s), concurrency {level}: {rate:8,.0f} req/s  p50 {p50:6.2f} ms  "
-                    f"p99 {p99:6.2f} ms  ratio {ratio:.2f}  {verdict}"
+                    f"    {count} worker(s), concurrency {level}: {rate:6,.0f} req/s  p50 {p50:6.2f} ms  "
+                    f"p99 {p99:6.2f} ms  cpu {cpu:.2f} ms + store {store:.2f} ms  "
+                    f"ratio {ratio:.2f}  {verdict}"
                 )
     print(f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.platform()}, load {os.getloadavg()[0]:.2f}")
 

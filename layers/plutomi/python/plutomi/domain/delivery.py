@@ -63,3 +63,9 @@ def business_consumer_of(durable: str) -> str:
 
 def is_retry_tier(durable: str) -> bool:
     return durable.endswith(RETRY_SUFFIX)
+
+
+def pointer_message_id(subject: str, original_seq: int) -> str:
+    """The `Nats-Msg-Id` of a pointer: the same whoever publishes it (the bridge on a final failure, or
+    the meta consumer from the advisory of an attempt that crashed), so JetStream keeps one."""
+    return f"{subject}:{original_seq}"

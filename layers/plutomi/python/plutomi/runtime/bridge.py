@@ -31,7 +31,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
-from plutomi.domain.delivery import Pointer, dlq_subject
+from plutomi.domain.delivery import Pointer, dlq_subject, pointer_message_id, retry_subject
 from plutomi.domain.events import Event
 from plutomi.observability import runtime_logger as logger
 from plutomi.runtime.aws_events import sqs_event, sqs_record
@@ -277,13 +277,53 @@ class Bridge:
         self.counters.failed += 1
         attempt = msg.metadata.num_delivered
         if 0 < self.tier.max_deliveries <= attempt:
+            self.counters.exhausted += 1
+            if self.tier.kind in ("main", "retry") and await self._hand_on(jetstream, msg, attempt):
+                await msg.term()
+                return "exhausted"
             # JetStream will not redeliver it; its max-deliveries advisory hands it to the meta consumer.
             await msg.nak()
-            self.counters.exhausted += 1
             return "exhausted"
         await msg.nak(delay=self._backoff(attempt))
         self.counters.retried += 1
         return "retry"
+
+    async def _hand_on(self, jetstream: JetStreamContext, msg: Msg, attempt: int) -> bool:
+        """On a final failure, publishes the pointer to the next tier itself (retry after main, DLQ
+        after retry), so the normal path does not depend on an advisory. The advisory of an attempt
+        that crashed instead is the backstop; both use the same message id, so one pointer is kept.
+        False when publishing failed: the message is then left to its advisory."""
+        consumer = self.tier.consumer or self.name
+        try:
+            if self.tier.kind == "main":
+                subject = retry_subject(consumer)
+                pointer = Pointer(
+                    stream=msg.metadata.stream,
+                    seq=msg.metadata.sequence.stream,
+                    consumer=consumer,
+                    deliveries=attempt,
+                    advisory_id=f"bridge-{message_id(msg)}",
+                )
+            else:
+                subject = dlq_subject(consumer)
+                earlier = Pointer.model_validate_json(msg.data)
+                pointer = earlier.model_copy(
+                    update={
+                        "deliveries": earlier.deliveries + attempt,
+                        "advisory_id": f"bridge-{message_id(msg)}",
+                    }
+                )
+            await jetstream.publish(
+                subject,
+                pointer.model_dump_json().encode(),
+                headers={"Nats-Msg-Id": pointer_message_id(subject, pointer.seq)},
+            )
+        except Exception as error:
+            logger.warning(
+                "could not hand on; the advisory will", extra={"tier": self.name, "error": repr(error)}
+            )
+            return False
+        return True
 
     async def _dead_letter(self, jetstream: JetStreamContext, item: Prepared) -> None:
         """Sends a record that cannot be handled at all straight to the DLQ, as a pointer to itself."""

@@ -16,6 +16,7 @@ from plutomi.domain.delivery import (
     business_consumer_of,
     dlq_subject,
     is_retry_tier,
+    pointer_message_id,
     retry_subject,
 )
 from plutomi.domain.events import Event
@@ -66,9 +67,10 @@ def handle_advisory(deps: Dependencies, advisory: Advisory) -> dict[str, Any]:
 
 
 def _publish(deps: Dependencies, subject: str, pointer: Pointer) -> None:
-    # The advisory id makes the publish idempotent: a redelivered advisory is deduplicated.
+    # Keyed by the original's sequence: a redelivered advisory, or a pointer the bridge already
+    # published for the same final failure, is deduplicated by the stream.
     deps.event_bus.publish(
-        subject, pointer.model_dump_json().encode(), message_id=f"{subject}:{pointer.advisory_id}"
+        subject, pointer.model_dump_json().encode(), message_id=pointer_message_id(subject, pointer.seq)
     )
 
 
