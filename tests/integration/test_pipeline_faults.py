@@ -178,7 +178,8 @@ def test_no_event_is_lost_under_faults(
         from plutomi.runtime.aws_events import sqs_event, sqs_record
 
         assert entry.event is not None
-        context: Any = LocalContext(consumer.name)
+        # The attempt's in-progress claim lasts as long as its context says it may run.
+        context: Any = LocalContext(consumer.name, timeout_seconds=consumer.ack_wait_seconds)
         response = handler(sqs_event([sqs_record(entry.event.model_dump_json())]), context)
         return not response["batchItemFailures"]
 
@@ -188,7 +189,7 @@ def test_no_event_is_lost_under_faults(
         # An attempt cut off by SIGKILL holds its event "in progress" until its expiry (the ack wait):
         # an operator redriving that early is told so, and redrives again, as this does.
         rounds = 0
-        while rounds < 3:
+        while rounds < 4:
             rounds += 1
             failed = []
             for entry in dead_letters.dead_letters(deps, consumer.name):
