@@ -17,6 +17,10 @@ most 1.5x. The query plan of the sweeper's query is printed for each database. D
 with raw `insert_many` batches in the shape `Applicants.create` writes; the seeding rate is printed.
 
     .venv/bin/python bench/sweeper.py [--due 10000] [--not-due 500000] [--rounds 3] [--target 1.5]
+                                      [--no-relay] [--date-filter]
+
+`--date-filter` sweeps with the filter the store used before `idle_deadline_ms` (on the
+`idle_deadline` date), to compare: see bench/RESULTS.md.
 
 Exits 1 if a sweep does not move exactly the applicants due or write their events, or the relay does
 not publish them (a broken bench, not a slow one).
@@ -215,7 +219,7 @@ def put_back_due(database: Database) -> None:
 
 
 def due_query(now: datetime, limit: int) -> tuple[Document, list[tuple[str, int]], int]:
-    """The query `Applicants.due_for_idle_move` makes."""
+    """The query `Applicants.due_for_idle_move` makes (with `--date-filter`, the one it used to make)."""
     if DATE_FILTER:
         return {"idle_deadline": {"$lte": now}}, [("idle_deadline", 1)], limit
     return {"idle_deadline_ms": {"$lte": epoch_ms(now)}}, [("idle_deadline_ms", 1)], limit

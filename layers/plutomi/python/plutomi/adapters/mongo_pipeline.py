@@ -84,9 +84,10 @@ class Applicants(Repository):
         `unique_key` (one applicant per email and application) and, while a deadline is set,
         `idle_deadline_ms` (the idle deadline in milliseconds since the epoch).
 
-        The sweeper filters on `idle_deadline_ms`, not on the `idle_deadline` date: nx-27017 answers
-        any filter that compares a date by reading the whole collection (its `explain` still names the
-        index), so only a number keeps the sweep's cost to the applicants due. MongoDB serves both."""
+        The sweeper filters on `idle_deadline_ms`, not on the `idle_deadline` date: nx-27017 never
+        serves a date comparison from an index and sorts and limits such a query in Python (its
+        `explain` still names the index), so with the date as its only condition every batch read the
+        whole collection. A number keeps the sweep's cost to the applicants due. MongoDB serves both."""
         fields: dict[str, Any] = {"sort_key": applicant.id}
         if applicant.email is not None and not applicant.is_deleted:
             fields["unique_key"] = Applicants.email_key(applicant.application_id, applicant.email)
