@@ -178,7 +178,7 @@ def seed(applicants: int) -> Fixture:
 
     deps = dependencies()
     email = f"bench-api-{uuid.uuid4().hex[:10]}@example.com"
-    login = auth.verify_login_code(deps, email, auth.issue_login_code(deps, email))
+    login = auth.verify_login_code(deps, email, auth.issue_login_code(deps, email), "127.0.0.1")
     principal = auth.Principal(user=login.user, session=login.session)
     org_id = f"bench-api-{uuid.uuid4().hex[:8]}"
     orgs.create_org(deps, principal, org_id, "API bench")

@@ -217,7 +217,7 @@ def create_fixture() -> Fixture:
     deps = bootstrap.dependencies()
     try:
         email = f"bench-owner-{uuid.uuid4().hex[:10]}@example.com"
-        login = auth.verify_login_code(deps, email, auth.issue_login_code(deps, email))
+        login = auth.verify_login_code(deps, email, auth.issue_login_code(deps, email), "127.0.0.1")
         principal = auth.authenticate(deps, login.token)
         org_id = f"bench-{uuid.uuid4().hex[:10]}"
         orgs.create_org(deps, principal, org_id, "Cold Start Bench")

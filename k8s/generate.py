@@ -153,6 +153,10 @@ def config_map() -> Manifest:
             "PLUTOMI_NATS_TIMEOUT_SECONDS": "5",
             "AWS_REGION": "us-east-1",
             "PLUTOMI_GATEWAY_RELAY": "off",  # the relay has its own Deployment
+            # K3S's Traefik ingress appends the client's address; the gateway is reachable only
+            # through it (the Service is ClusterIP), so its entry is the one to trust for rate limits.
+            "PLUTOMI_CLIENT_IP_HEADER": "x-forwarded-for",
+            "PLUTOMI_TRUSTED_PROXY_HOPS": "1",
         },
     }
 

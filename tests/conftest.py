@@ -3,6 +3,7 @@ server on free ports (started once per session), and a running stack (gateway an
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import Iterator
@@ -41,6 +42,9 @@ def services(embedded: EmbeddedServices) -> Iterator[dict[str, str]]:
     try:
         endpoints = export_endpoints(embedded)
         os.environ["PLUTOMI_ENV"] = "test"
+        # As behind a proxy: each test client names its own address (tests/support/http.py), so the
+        # per-client rate limits count each test's requests apart.
+        os.environ["PLUTOMI_CLIENT_IP_HEADER"] = "x-forwarded-for"
         os.environ["MONGODB_DATABASE"] = f"plutomi_test_{uuid.uuid4().hex[:8]}"
         bootstrap.reset()
         migrate(get_settings(), say=lambda _: None)
@@ -78,6 +82,15 @@ def stack(services: dict[str, str]) -> Iterator[RunningStack]:
 
 def unique_email(label: str = "person") -> str:
     return f"{label}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+_clients = itertools.count(1)
+
+
+def unique_client() -> str:
+    """A client address of its own (from the benchmarking range 198.18.0.0/15; nothing is sent there)."""
+    number = next(_clients) + os.getpid() % 1000 * 70
+    return f"198.{18 + number // 65536 % 2}.{number // 256 % 256}.{number % 256}"
 
 
 def unique_org_id(label: str = "org") -> str:

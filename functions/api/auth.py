@@ -12,6 +12,7 @@ from plutomi.entrypoints import schemas
 from plutomi.entrypoints.api import (
     Router,
     cleared_session_cookie,
+    client_address,
     create_resolver,
     json_response,
     lambda_handler,
@@ -26,7 +27,7 @@ router = Router()
 
 @router.post("/auth/totp", status_code=HTTPStatus.ACCEPTED, summary="Email a one-time login code")
 def request_code(body: schemas.RequestCode) -> Response[schemas.Accepted]:
-    auth.request_login_code(dependencies(), body.email)
+    auth.request_login_code(dependencies(), body.email, client_address(router))
     return json_response(
         HTTPStatus.ACCEPTED,
         schemas.Accepted(message="If the address can receive email, a code is on its way"),
@@ -36,7 +37,7 @@ def request_code(body: schemas.RequestCode) -> Response[schemas.Accepted]:
 @router.post("/auth/totp/verify", summary="Exchange a login code for a session")
 def verify_code(body: schemas.VerifyCode) -> Response[schemas.SessionOut]:
     deps = dependencies()
-    result = auth.verify_login_code(deps, body.email, body.code)
+    result = auth.verify_login_code(deps, body.email, body.code, client_address(router))
     out = schemas.SessionOut(
         user=schemas.UserOut.of(result.user), token=result.token, expires_at=result.session.expires_at
     )

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from plutomi.bootstrap import dependencies
 from plutomi.entrypoints import pipeline_schemas as schemas
 from plutomi.entrypoints import schemas as common
-from plutomi.entrypoints.api import Router, create_resolver, json_response, lambda_handler
+from plutomi.entrypoints.api import Router, client_address, create_resolver, json_response, lambda_handler
 from plutomi.services import applicants
 
 router = Router()
@@ -33,7 +33,15 @@ def get_open_application(org_id: str, application_id: str) -> schemas.PublicAppl
     summary="Apply; your private link arrives by email",
 )
 def apply(org_id: str, application_id: str, body: schemas.Apply) -> Response[common.Accepted]:
-    applicants.apply(dependencies(), org_id, application_id, body.email, body.first_name, body.last_name)
+    applicants.apply(
+        dependencies(),
+        org_id,
+        application_id,
+        body.email,
+        body.first_name,
+        body.last_name,
+        client=client_address(router),
+    )
     message = "Thanks! Check your email for your private link to continue"
     return json_response(HTTPStatus.ACCEPTED, common.Accepted(message=message))
 

@@ -168,7 +168,9 @@ def test_concurrent_requests_each_see_their_own_caller(stack: RunningStack, deps
     tokens = {}
     for _ in range(4):
         email = unique_email("concurrent")
-        tokens[email] = auth.verify_login_code(deps, email, auth.issue_login_code(deps, email)).token
+        tokens[email] = auth.verify_login_code(
+            deps, email, auth.issue_login_code(deps, email), "127.0.0.1"
+        ).token
     calls = [(email, token) for email, token in tokens.items()] * 40
 
     def call(client: httpx.Client, email: str, token: str) -> tuple[str, int, str]:

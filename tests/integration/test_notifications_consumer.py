@@ -74,7 +74,7 @@ def test_distinct_events_each_send_their_email(deps: Dependencies) -> None:
     codes = [code_from(mail.text) for mail in sent_to(deps, email)]
     assert len(codes) == 2 and codes[0] != codes[1]
     for code in codes:  # each emailed code is a live one, usable once
-        assert auth.verify_login_code(deps, email, code).user.email == email
+        assert auth.verify_login_code(deps, email, code, "127.0.0.1").user.email == email
 
 
 def test_an_invite_sends_an_email_naming_the_org(deps: Dependencies) -> None:

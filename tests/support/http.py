@@ -7,17 +7,23 @@ from typing import Any
 
 import httpx
 
-from tests.support.stack import wait_for_email
+from tests.conftest import unique_client
+from tests.support.stack import emails_to, wait_for_email
 
 
 class Api:
-    def __init__(self, base_url: str, token: str | None = None) -> None:
+    """One client: its own address (sent as the proxy header the test stack trusts) and, once signed
+    in, its bearer token."""
+
+    def __init__(self, base_url: str, token: str | None = None, client_address: str | None = None) -> None:
         self.base_url = base_url
         self.token = token
+        self.client_address = client_address or unique_client()
         self.client = httpx.Client(base_url=base_url, timeout=20)
 
     def request(self, method: str, path: str, json: Any = None, **kwargs: Any) -> httpx.Response:
         headers = dict(kwargs.pop("headers", {}) or {})
+        headers.setdefault("x-forwarded-for", self.client_address)
         if self.token:
             headers.setdefault("authorization", f"Bearer {self.token}")
         return self.client.request(method, path, json=json, headers=headers, **kwargs)
@@ -44,18 +50,9 @@ def code_from(text: str) -> str:
 def sign_in(base_url: str, email: str) -> Api:
     """Signs a person in the way a person does: ask for a code, read the email, verify it."""
     anonymous = Api(base_url)
-    seen = _emails_seen(email)
+    seen = len(emails_to(email, "login code"))
     assert anonymous.post("/auth/totp", json={"email": email}).status_code == 202
     code = code_from(wait_for_email(email, subject_contains="login code", after=seen).text)
     response = anonymous.post("/auth/totp/verify", json={"email": email, "code": code})
     assert response.status_code in (200, 201), response.text
-    return Api(base_url, token=response.json()["token"])
-
-
-def _emails_seen(email: str) -> int:
-    from plutomi.config import get_settings
-    from plutomi.runtime.local_mail import list_sent_emails
-
-    endpoint = get_settings().aws_endpoint_url
-    assert endpoint is not None
-    return len([e for e in list_sent_emails(endpoint, to=email) if "login code" in e.subject])
+    return Api(base_url, token=response.json()["token"], client_address=anonymous.client_address)

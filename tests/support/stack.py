@@ -14,7 +14,7 @@ import uvicorn
 from plutomi.config import get_settings
 from plutomi.runtime.bridge import Bridge
 from plutomi.runtime.embedded import free_port
-from plutomi.runtime.gateway import Gateway
+from plutomi.runtime.gateway import Gateway, gateway_config
 from plutomi.runtime.local_mail import SentEmail, list_sent_emails
 from plutomi.topology import all_tiers
 
@@ -42,7 +42,7 @@ class RunningStack:
 
 def start_stack() -> RunningStack:
     port = free_port()
-    config = uvicorn.Config(Gateway(), host="127.0.0.1", port=port, access_log=False, log_level="warning")
+    config = gateway_config("127.0.0.1", port, app=Gateway())
     server = uvicorn.Server(config)
     server_thread = threading.Thread(target=server.run, name="test-gateway", daemon=True)
     server_thread.start()
@@ -73,13 +73,18 @@ def wait_for_email(
 
     `after` skips that many matching emails already seen, for a second code to the same address.
     """
-    endpoint = get_settings().aws_endpoint_url
-    assert endpoint is not None
     deadline = time.monotonic() + timeout
     while True:
-        found = [e for e in list_sent_emails(endpoint, to=to) if subject_contains in e.subject]
+        found = emails_to(to, subject_contains)
         if len(found) > after:
             return found[0]
         if time.monotonic() > deadline:
             raise AssertionError(f"no email to {to} with {subject_contains!r} within {timeout} s")
         time.sleep(0.1)
+
+
+def emails_to(to: str, subject_contains: str = "") -> list[SentEmail]:
+    """The emails the local SES accepted for `to` (optionally with a subject), newest first."""
+    endpoint = get_settings().aws_endpoint_url
+    assert endpoint is not None
+    return [e for e in list_sent_emails(endpoint, to=to) if subject_contains in e.subject]

@@ -33,6 +33,10 @@ class Settings:
     session_ttl_hours: int
     environment: str
     nats_timeout_seconds: float
+    # Behind a proxy: the header that carries the client's address (e.g. x-forwarded-for), and how
+    # many proxies of ours append to it. Unset: the address the connection came from.
+    client_ip_header: str | None = None
+    trusted_proxy_hops: int = 1
 
     @property
     def is_local(self) -> bool:
@@ -95,6 +99,8 @@ def load_settings() -> Settings:
         session_ttl_hours=int(_env("PLUTOMI_SESSION_TTL_HOURS", "168")),
         environment=environment,
         nats_timeout_seconds=float(_env("PLUTOMI_NATS_TIMEOUT_SECONDS", "5")),
+        client_ip_header=_env("PLUTOMI_CLIENT_IP_HEADER", "").lower() or None,
+        trusted_proxy_hops=max(1, int(_env("PLUTOMI_TRUSTED_PROXY_HOPS", "1"))),
     )
 
 

@@ -7,9 +7,10 @@ in `mongo_webhooks`, those for email feedback (suppressions, unsubscribe links) 
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import MongoClient
@@ -17,7 +18,7 @@ from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from plutomi.adapters.mongo_attempts import AttemptErrors
-from plutomi.adapters.mongo_base import Document, Repository, current_session, where
+from plutomi.adapters.mongo_base import Document, Repository, current_session, epoch_ms, where
 from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
 from plutomi.adapters.mongo_outbox import Outbox
 from plutomi.adapters.mongo_pipeline import Applicants, Applications, Stages
@@ -31,6 +32,7 @@ from plutomi.domain.models import (
     Org,
     Role,
     Session,
+    SlotClaim,
     User,
 )
 
@@ -73,8 +75,10 @@ class LoginCodes(Repository):
         query = where(type=LoginCode.TYPE, email=email, expires_at={"$gt": now})
         return [code for code in self._find(LoginCode, query, [("expires_at", 1)]) if code.used_at is None]
 
-    def count_failed_attempt(self, code_id: str, now: datetime, max_attempts: int) -> None:
-        self._items.update_one(
+    def count_failed_attempt(self, code_id: str, now: datetime, max_attempts: int) -> LoginCode | None:
+        """Counts a wrong guess against the code; the code as it is now, None when it was dead already."""
+        return self._update(
+            LoginCode,
             where(_id=code_id, type=LoginCode.TYPE, attempts={"$lt": max_attempts}),
             {"$inc": {"attempts": 1}, "$set": {"updated_at": now}},
         )
@@ -87,35 +91,87 @@ class LoginCodes(Repository):
         )
         return result.modified_count == 1
 
-    def take_send_slot(self, email: str, slots: int, now: datetime, until: datetime) -> datetime | None:
-        """Atomically claims one of `slots` sending slots for the address.
+    def take_send_slot(self, email: str, slots: int, now: datetime, until: datetime) -> SlotClaim | datetime:
+        """Atomically claims one of `slots` sending slots for the address until `until`.
 
-        Returns None when a slot was claimed, else the earliest time a slot frees up. Each slot is a
-        document whose `expires_at` moves forward when claimed, so two requests never share a slot.
-        """
+        Returns the claim, or when every slot is busy the earliest time one frees up. Each slot is a
+        document whose `expires_at` moves forward when claimed, so two requests never share a slot;
+        the claim's token lets the code sent under it free the slot early (`release_send_slot`)."""
         earliest: datetime | None = None
         for slot in range(slots):
             slot_id = f"otpslot_{slot}_{email}"
-            document = {
-                "type": "login_code_slot",
-                "email": email,
-                "expires_at": until,
-                "created_at": now,
-                "updated_at": now,
-            }
+            claim = SlotClaim(slot_id, secrets.token_hex(8))
+            document = self._slot_document(email, claim, until, now)
             # A conditional replace, not `$set`: nx-27017 stores a datetime written with `$set` as a
             # string, which no later `$lte` matches, so the slot would never free up again.
             claimed = self._items.replace_one(where(_id=slot_id, expires_at={"$lte": now}), document)
             if claimed.modified_count == 1:
-                return None
+                return claim
             try:
                 self._items.insert_one({"_id": slot_id, **document})
-                return None
+                return claim
             except DuplicateKeyError:
                 existing = self._items.find_one(where(_id=slot_id))
                 if existing is not None and (earliest is None or existing["expires_at"] < earliest):
                     earliest = existing["expires_at"]
         return earliest or until
+
+    def release_send_slot(self, claim: SlotClaim, email: str, now: datetime) -> None:
+        """Frees the slot at once, if it is still held by this claim (not re-claimed since)."""
+        self._items.replace_one(
+            where(_id=claim.slot_id, claim=claim.token), self._slot_document(email, claim, now, now)
+        )
+
+    @staticmethod
+    def _slot_document(email: str, claim: SlotClaim, until: datetime, now: datetime) -> Document:
+        return {
+            "type": "login_code_slot",
+            "email": email,
+            "claim": claim.token,
+            "expires_at": until,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+
+class RateCounters(Repository):
+    """Fixed-window counters for the rate limits (domain/limits.py): one document per key, reset in
+    place when its window has passed, so their number follows the keys seen, not the hits.
+
+    Window ends are epoch milliseconds: nx-27017 compares numbers reliably where it does not dates."""
+
+    def hit(self, key: str, limit: int, window: timedelta, now: datetime) -> int | None:
+        """Counts one hit. None when it was allowed; else the milliseconds until the window ends."""
+        counter_id = f"rate_{key}"
+        now_ms = epoch_ms(now)
+        fresh = {"type": "rate_counter", "count": 1, "window_ends_ms": epoch_ms(now + window)}
+        for _ in range(3):
+            counted = self._items.update_one(
+                where(_id=counter_id, window_ends_ms={"$gt": now_ms}, count={"$lt": limit}),
+                {"$inc": {"count": 1}},
+            )
+            if counted.modified_count == 1:
+                return None
+            renewed = self._items.replace_one(where(_id=counter_id, window_ends_ms={"$lte": now_ms}), fresh)
+            if renewed.modified_count == 1:
+                return None
+            try:
+                self._items.insert_one({"_id": counter_id, **fresh})
+                return None
+            except DuplicateKeyError:
+                pass
+            wait_ms = self.exhausted_for(key, limit, now)
+            if wait_ms is not None:
+                return wait_ms
+        return None  # the window rolled over under us each time: count this one as allowed
+
+    def exhausted_for(self, key: str, limit: int, now: datetime) -> int | None:
+        """Milliseconds until the key may be hit again, or None when it may be now. Counts nothing."""
+        now_ms = epoch_ms(now)
+        current = self._items.find_one(where(_id=f"rate_{key}"))
+        if current is None or current["window_ends_ms"] <= now_ms or current["count"] < limit:
+            return None
+        return int(current["window_ends_ms"]) - now_ms
 
 
 class Orgs(Repository):
@@ -219,6 +275,7 @@ class MongoStore:
         self.users = Users(self.items)
         self.sessions = Sessions(self.items)
         self.login_codes = LoginCodes(self.items)
+        self.rate_counters = RateCounters(self.items)
         self.orgs = Orgs(self.items)
         self.memberships = Memberships(self.items)
         self.invites = Invites(self.items)

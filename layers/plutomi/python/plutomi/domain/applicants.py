@@ -42,7 +42,7 @@ class Applicant(OrgItem):
     history: list[StageVisit] = Field(default_factory=list)
     idle_deadline: datetime | None = None
     idle_rule_id: str | None = None
-    portal_secret_hash: str | None = None
+    portal_secret_hashes: list[str] = Field(default_factory=list)  # the live portal links' hashes
     deleted_at: datetime | None = None
     version: int = 0
 

@@ -51,7 +51,9 @@ CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 6
 CODE_TTL = timedelta(minutes=5)
 MAX_LIVE_CODES = 2
-MAX_CODE_ATTEMPTS = 5
+# A code dies after this many wrong guesses (and frees its sending slot). 10 guesses at 31^6 codes
+# stays infeasible; domain/limits.py keeps one client's wrong guesses per window below it.
+MAX_CODE_ATTEMPTS = 10
 
 
 def normalize_email(raw: str) -> str:

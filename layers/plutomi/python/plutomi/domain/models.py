@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -74,6 +74,16 @@ class LoginCode(Item):
     expires_at: datetime
     attempts: int = 0
     used_at: datetime | None = None
+    # The sending slot it was sent under (`LoginCodes.take_send_slot`): freed when the code dies.
+    slot_id: str | None = None
+    slot_claim: str | None = None
+
+
+class SlotClaim(NamedTuple):
+    """A claimed sending slot for login codes: which slot, and the token that proves the claim."""
+
+    slot_id: str
+    token: str
 
 
 class Org(OrgItem):

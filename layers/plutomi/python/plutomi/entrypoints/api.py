@@ -5,15 +5,20 @@ Errors leave as `{"error": {"code", "message"}}` (validation errors add `details
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -25,11 +30,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from plutomi.bootstrap import dependencies
-from plutomi.domain.errors import InvalidFields, PlutomiError, RateLimited, Unavailable
+from plutomi.config import get_settings
+from plutomi.domain.errors import Forbidden, InvalidFields, PlutomiError, RateLimited, Unavailable
 from plutomi.observability import logger
 from plutomi.services.auth import Principal, authenticate
 
 SESSION_COOKIE = "plutomi_session"
+JSON_MEDIA_TYPE = "application/json"
+# Methods that change something: a cookie-authenticated one must come from our own pages.
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 STATUS_BY_KIND = {
     "invalid": HTTPStatus.BAD_REQUEST,
@@ -97,6 +106,23 @@ def _on_unsupported_content_type(error: RequestUnsupportedContentType) -> Respon
         "unsupported_media_type",
         "Send the request body as JSON, with content-type application/json",
     )
+
+
+class JsonBodyValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, reading bodies as JSON only. Powertools also parses form and
+    multipart bodies into the same models, which would let a plain HTML form on any site post to a
+    JSON route (forms cannot send application/json without a CORS preflight): those are a 415 here."""
+
+    def _get_body(self, app: Any) -> dict[str, Any]:
+        event = app.current_event
+        media_type = (event.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+        if media_type != JSON_MEDIA_TYPE and (media_type or event.body):
+            raise RequestUnsupportedContentType(
+                "Unsupported content type",
+                errors=[{"type": "unsupported_content_type", "loc": ("body",), "msg": media_type}],
+            )
+        body: dict[str, Any] = super()._get_body(app)
+        return body
 
 
 def _unreadable_body(event: Any) -> dict[str, Any] | None:
@@ -178,6 +204,7 @@ class ThreadSafeResolver(APIGatewayHttpResolver):
 
 def create_resolver(*routers: APIGatewayHttpRouter) -> APIGatewayHttpResolver:
     app = ThreadSafeResolver(enable_validation=True)
+    app._request_validation_middleware = JsonBodyValidation()
     app.exception_handler(PlutomiError)(_on_plutomi_error)
     app.exception_handler(RequestValidationError)(_on_validation_error)
     app.exception_handler(RequestUnsupportedContentType)(_on_unsupported_content_type)
@@ -209,6 +236,9 @@ def lambda_handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Lam
 
 
 def session_token(router: APIGatewayHttpRouter) -> str | None:
+    """The caller's session token: a bearer token, else the session cookie. A cookie is sent by the
+    browser whoever made the page, so an unsafe request that rides on it must come from our own
+    origin (403 `cross_site_request` otherwise); a bearer token is never sent by a browser on its own."""
     event = router.current_event
     authorization = event.headers.get("authorization") or ""
     scheme, _, credentials = authorization.partition(" ")
@@ -217,8 +247,54 @@ def session_token(router: APIGatewayHttpRouter) -> str | None:
     for cookie in event.cookies or []:
         name, _, value = cookie.strip().partition("=")
         if name == SESSION_COOKIE and value:
+            if event.http_method.upper() in UNSAFE_METHODS and not _from_own_origin(event):
+                raise Forbidden(
+                    "cross_site_request",
+                    "This request came from another site; sign in and use Plutomi's own pages, or send "
+                    "an Authorization bearer token",
+                )
             return value
     return None
+
+
+def _from_own_origin(event: Any) -> bool:
+    """Whether the browser says the request came from one of our own pages: `Sec-Fetch-Site`
+    where the browser sends it, else `Origin`. A request with neither is refused: every browser that
+    sends cookies on a POST also sends one of them."""
+    fetch_site = (event.headers.get("sec-fetch-site") or "").strip().lower()
+    if fetch_site:
+        return fetch_site == "same-origin"
+    origin = (event.headers.get("origin") or "").strip().rstrip("/").lower()
+    return bool(origin) and origin in _own_origins(event)
+
+
+def _own_origins(event: Any) -> set[str]:
+    base = urlsplit(get_settings().base_url)
+    own = {f"{base.scheme}://{base.netloc}".lower()}
+    host = (event.headers.get("host") or "").strip().lower()
+    if host:
+        scheme = (event.headers.get("x-forwarded-proto") or base.scheme).split(",")[0].strip().lower()
+        own.add(f"{scheme}://{host}")
+    return own
+
+
+def client_address(router: APIGatewayHttpRouter) -> str:
+    """The address of the client behind the request, for rate limits. By default the address the
+    connection came from (API Gateway's `sourceIp`). Behind proxies of ours (`PLUTOMI_CLIENT_IP_HEADER`,
+    `PLUTOMI_TRUSTED_PROXY_HOPS`): the entry the outermost of them appended to that header; entries
+    further left are whatever the client claimed, and never trusted."""
+    event = router.current_event
+    settings = get_settings()
+    if settings.client_ip_header:
+        claimed = event.headers.get(settings.client_ip_header) or ""
+        hops = [part.strip() for part in claimed.split(",") if part.strip()]
+        if len(hops) >= settings.trusted_proxy_hops:
+            candidate = hops[-settings.trusted_proxy_hops]
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                pass
+    return str(event.request_context.http.source_ip or "unknown")
 
 
 def principal(router: APIGatewayHttpRouter) -> Principal:

@@ -79,14 +79,14 @@ class _Server:
     def create(host: str, port: int) -> Any:
         import uvicorn
 
-        from plutomi.runtime.gateway import Gateway
+        from plutomi.runtime.gateway import Gateway, gateway_config
 
         class Server(uvicorn.Server):
             @contextlib.contextmanager
             def capture_signals(self) -> Iterator[None]:
                 yield
 
-        return Server(uvicorn.Config(Gateway(), host=host, port=port, access_log=False, log_level="warning"))
+        return Server(gateway_config(host, port, app=Gateway()))
 
 
 async def _serve(host: str, port: int) -> None:

@@ -292,11 +292,14 @@ class TcpConfig(uvicorn.Config):
         return tcp
 
 
-def gateway_config(host: str, port: int, workers: int = 1, log_level: str = "warning") -> TcpConfig:
-    """uvicorn's configuration for `plutomi gateway`."""
+def gateway_config(
+    host: str, port: int, workers: int = 1, log_level: str = "warning", app: Gateway | None = None
+) -> TcpConfig:
+    """uvicorn's configuration for `plutomi gateway` (worker processes build their app with
+    `create_app`) or, given `app`, for serving that one in this process (`plutomi dev`, tests)."""
     return TcpConfig(
-        "plutomi.runtime.gateway:create_app",
-        factory=True,
+        app or "plutomi.runtime.gateway:create_app",
+        factory=app is None,
         host=host,
         port=port,
         workers=workers,
@@ -305,7 +308,10 @@ def gateway_config(host: str, port: int, workers: int = 1, log_level: str = "war
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         limit_concurrency=1000,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        proxy_headers=True,
+        # The client's address is the connection's; behind our own proxies the handlers read the
+        # header named by PLUTOMI_CLIENT_IP_HEADER (plutomi.entrypoints.api.client_address). uvicorn's
+        # proxy headers would trust X-Forwarded-For from any local process.
+        proxy_headers=False,
     )
 
 

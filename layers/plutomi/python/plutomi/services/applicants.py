@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from plutomi.adapters.mongo_base import DuplicateItem
-from plutomi.domain import events
+from plutomi.domain import events, limits
 from plutomi.domain.applicants import (
     Applicant,
     Mover,
@@ -36,6 +36,7 @@ from plutomi.domain.pipeline import (
     is_complete,
     validate_answers,
 )
+from plutomi.services import rate_limits
 from plutomi.services.applications import load_application, load_stage, ordered_stages
 from plutomi.services.auth import Principal
 from plutomi.services.orgs import require_membership
@@ -76,13 +77,29 @@ def list_public_applications(deps: Dependencies, org_id: str) -> list[Applicatio
     return [a for a in deps.store.applications.list_for_org(org_id) if a.status is ApplicationStatus.OPEN]
 
 
-@transactional
 def apply(
-    deps: Dependencies, org_id: str, application_id: str, raw_email: str, first_name: str, last_name: str
+    deps: Dependencies,
+    org_id: str,
+    application_id: str,
+    raw_email: str,
+    first_name: str,
+    last_name: str,
+    client: str,
 ) -> None:
-    """Puts a person in the first stage, or sends their link again. The answer is the same either way."""
-    _, stages = public_application(deps, org_id, application_id)
+    """Puts a person in the first stage, or sends their link again; the answer is the same either way.
+    From one client (an IP address) and for one address, applying is limited (429), and a person who
+    applies again within minutes gets no second email (the link they have keeps working)."""
+    rate_limits.count(deps, limits.APPLIES_PER_CLIENT, limits.client_key(client))
     email = normalize_email(raw_email)
+    rate_limits.count(deps, limits.APPLIES_PER_ADDRESS, f"{application_id}:{email}")
+    _apply(deps, org_id, application_id, email, first_name, last_name)
+
+
+@transactional
+def _apply(
+    deps: Dependencies, org_id: str, application_id: str, email: str, first_name: str, last_name: str
+) -> None:
+    _, stages = public_application(deps, org_id, application_id)
     existing = deps.store.applicants.get_by_email(org_id, application_id, email)
     if existing is None:
         now = deps.clock.now()
@@ -105,6 +122,7 @@ def apply(
         except DuplicateItem:  # the same person applied twice at once
             existing = deps.store.applicants.get_by_email(org_id, application_id, email)
         else:
+            rate_limits.allows(deps, limits.PORTAL_EMAILS_PER_APPLICANT, applicant.id)  # the first email
             deps.emit(
                 events.APPLICANT_CREATED,
                 org_id,
@@ -112,6 +130,8 @@ def apply(
             )
             return
     assert existing is not None
+    if not rate_limits.allows(deps, limits.PORTAL_EMAILS_PER_APPLICANT, existing.id):
+        return  # a link went out minutes ago: no second email, however often the address is typed
     deps.emit(
         events.APPLICANT_LINK_REQUESTED,
         org_id,
@@ -122,7 +142,9 @@ def apply(
 def issue_portal_link(
     deps: Dependencies, org_id: str, applicant_id: str
 ) -> tuple[Applicant, Application, str] | None:
-    """Mints a new portal secret (the old link stops working) and returns the URL to email.
+    """Mints a new portal secret and returns the URL to email. The links sent before keep working
+    (up to MAX_PORTAL_LINKS, the oldest stop first): typing someone's address again never cuts the
+    link they have.
 
     Called by the notifications consumer: the secret never travels in an event."""
     applicant = deps.store.applicants.get(org_id, applicant_id)
@@ -133,9 +155,12 @@ def issue_portal_link(
         return None
     secret = secrets.token_urlsafe(32)
     secret_hash = hash_secret(deps.settings.session_secret, "portal", applicant.id, secret)
-    updated = _update(
-        deps, org_id, applicant_id, lambda a: a.model_copy(update={"portal_secret_hash": secret_hash})
-    )
+
+    def add_link(current: Applicant) -> Applicant:
+        kept = [*current.portal_secret_hashes, secret_hash][-limits.MAX_PORTAL_LINKS :]
+        return current.model_copy(update={"portal_secret_hashes": kept})
+
+    updated = _update(deps, org_id, applicant_id, add_link)
     if updated is None:
         return None
     return updated, application, f"{deps.settings.base_url}/public/applicants/{applicant.id}.{secret}"
@@ -146,16 +171,13 @@ def _from_token(deps: Dependencies, token: str) -> Applicant:
     applicant = (
         deps.store.applicants.get_for_portal(applicant_id) if applicant_id.startswith("apl_") else None
     )
-    if (
-        applicant is None
-        or applicant.is_deleted
-        or applicant.portal_secret_hash is None
-        or not secret
-        or not secrets_match(
-            applicant.portal_secret_hash,
-            hash_secret(deps.settings.session_secret, "portal", applicant.id, secret),
-        )
-    ):
+    if applicant is None or applicant.is_deleted or not secret:
+        raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
+    candidate = hash_secret(deps.settings.session_secret, "portal", applicant.id, secret)
+    matched = False
+    for live in applicant.portal_secret_hashes:  # every one compared: timing tells nothing
+        matched |= secrets_match(live, candidate)
+    if not matched:
         raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
     return applicant
 
@@ -298,7 +320,7 @@ def delete_applicant(deps: Dependencies, principal: Principal, org_id: str, appl
                 "first_name": "",
                 "last_name": "",
                 "answers": {},
-                "portal_secret_hash": None,
+                "portal_secret_hashes": [],
                 "idle_deadline": None,
                 "idle_rule_id": None,
                 "stage_id": None,

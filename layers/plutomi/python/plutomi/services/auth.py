@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from plutomi.adapters.mongo_base import DuplicateItem
-from plutomi.domain import events
+from plutomi.domain import events, limits
 from plutomi.domain.errors import RateLimited, Unauthenticated
 from plutomi.domain.identity import (
     CODE_ALPHABET,
@@ -21,7 +21,8 @@ from plutomi.domain.identity import (
     normalize_email,
     secrets_match,
 )
-from plutomi.domain.models import LoginCode, Session, User
+from plutomi.domain.models import LoginCode, Session, SlotClaim, User
+from plutomi.services import rate_limits
 from plutomi.services.ports import Dependencies
 from plutomi.services.unit_of_work import transactional
 
@@ -45,22 +46,38 @@ class Principal:
     session: Session
 
 
+def request_login_code(deps: Dependencies, raw_email: str, client: str) -> None:
+    """Asks for a code for the address, from the client at address `client` (an IP address)."""
+    rate_limits.count(deps, limits.CODE_REQUESTS_PER_CLIENT, limits.client_key(client))
+    _request_login_code(deps, normalize_email(raw_email))
+
+
 @transactional
-def request_login_code(deps: Dependencies, raw_email: str) -> None:
-    email = normalize_email(raw_email)
+def _request_login_code(deps: Dependencies, email: str) -> None:
     now = deps.clock.now()
-    busy_until = deps.store.login_codes.take_send_slot(email, MAX_LIVE_CODES, now, now + CODE_TTL)
-    if busy_until is not None:
+    claim = deps.store.login_codes.take_send_slot(email, MAX_LIVE_CODES, now, now + CODE_TTL)
+    if isinstance(claim, datetime):
         raise RateLimited(
             "too_many_codes",
             f"At most {MAX_LIVE_CODES} codes per address every {CODE_TTL_MINUTES} minutes; "
             "use the code already sent or wait",
-            retry_after_seconds=int((busy_until - now).total_seconds()) + 1,
+            retry_after_seconds=int((claim - now).total_seconds()) + 1,
         )
-    deps.emit(events.TOTP_REQUESTED, None, {"email": email, "requested_at": now.isoformat()})
+    deps.emit(
+        events.TOTP_REQUESTED,
+        None,
+        {
+            "email": email,
+            "requested_at": now.isoformat(),
+            "slot_id": claim.slot_id,
+            "slot_claim": claim.token,
+        },
+    )
 
 
-def issue_login_code(deps: Dependencies, email: str) -> str:
+def issue_login_code(
+    deps: Dependencies, email: str, slot_id: str | None = None, slot_claim: str | None = None
+) -> str:
     """Creates a code for the address and returns it, for the email only. Called by the notifications
     consumer, so the code never travels in an event or sits in the outbox; only its hash is stored."""
     now = deps.clock.now()
@@ -71,6 +88,8 @@ def issue_login_code(deps: Dependencies, email: str) -> str:
             email=email,
             code_hash=hash_secret(deps.settings.session_secret, "login-code", email, code),
             expires_at=now + CODE_TTL,
+            slot_id=slot_id,
+            slot_claim=slot_claim,
             created_at=now,
             updated_at=now,
         )
@@ -78,7 +97,12 @@ def issue_login_code(deps: Dependencies, email: str) -> str:
     return code
 
 
-def verify_login_code(deps: Dependencies, raw_email: str, raw_code: str) -> LoginResult:
+def verify_login_code(deps: Dependencies, raw_email: str, raw_code: str, client: str) -> LoginResult:
+    """Signs in with a code, from the client at address `client`. A client that guessed wrong too
+    often is refused before its guess is even looked at."""
+    client_key = limits.client_key(client)
+    rate_limits.refuse_if_exhausted(deps, limits.WRONG_CODES_PER_CLIENT, client_key)
+    rate_limits.count(deps, limits.CODE_CHECKS_PER_CLIENT, client_key)
     email = normalize_email(raw_email)
     now = deps.clock.now()
     candidate = hash_secret(deps.settings.session_secret, "login-code", email, normalize_code(raw_code))
@@ -89,7 +113,8 @@ def verify_login_code(deps: Dependencies, raw_email: str, raw_code: str) -> Logi
             matched = code
     if matched is None:
         for code in live:
-            deps.store.login_codes.count_failed_attempt(code.id, now, MAX_CODE_ATTEMPTS)
+            _count_wrong_guess(deps, code, now)
+        rate_limits.allows(deps, limits.WRONG_CODES_PER_CLIENT, client_key)  # the next one gets the 429
         raise Unauthenticated("invalid_code", INVALID_CODE_MESSAGE)
     if not deps.store.login_codes.consume(matched.id, now, MAX_CODE_ATTEMPTS):
         raise Unauthenticated("invalid_code", INVALID_CODE_MESSAGE)
@@ -97,6 +122,14 @@ def verify_login_code(deps: Dependencies, raw_email: str, raw_code: str) -> Logi
     user, new_user = _user_for_verified_email(deps, email, now)
     session, token = _open_session(deps, user, now)
     return LoginResult(user=user, session=session, token=token, new_user=new_user)
+
+
+def _count_wrong_guess(deps: Dependencies, code: LoginCode, now: datetime) -> None:
+    """A code killed by wrong guesses frees its sending slot, so its owner can ask for a new one at
+    once: wrong guesses alone never keep a person from getting a code."""
+    counted = deps.store.login_codes.count_failed_attempt(code.id, now, MAX_CODE_ATTEMPTS)
+    if counted is not None and counted.attempts >= MAX_CODE_ATTEMPTS and code.slot_id and code.slot_claim:
+        deps.store.login_codes.release_send_slot(SlotClaim(code.slot_id, code.slot_claim), code.email, now)
 
 
 @transactional

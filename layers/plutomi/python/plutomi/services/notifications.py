@@ -19,7 +19,7 @@ def email_for(event: Event, deps: Dependencies) -> OutgoingEmail | None:
     settings = deps.settings
     data = event.data
     if event.type == events.TOTP_REQUESTED:
-        code = issue_login_code(deps, data["email"])
+        code = issue_login_code(deps, data["email"], data.get("slot_id"), data.get("slot_claim"))
         return login_code_email(data["email"], code, int(CODE_TTL.total_seconds() // 60))
     if event.type == events.INVITE_CREATED:
         return invite_email(
