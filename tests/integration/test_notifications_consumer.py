@@ -12,7 +12,10 @@ import pytest
 
 from functions.consumers import notifications
 from plutomi.domain import events
+from plutomi.domain.applicants import Applicant
 from plutomi.domain.events import Event
+from plutomi.domain.models import Org
+from plutomi.domain.pipeline import Application, ApplicationStatus
 from plutomi.observability import logger
 from plutomi.runtime.aws_events import sqs_event, sqs_record
 from plutomi.runtime.functions import LocalContext
@@ -150,3 +153,128 @@ def test_the_code_is_in_the_email_and_never_in_the_logs(
     assert event.id in output.out, "the consumer's log line was not captured"
     assert code not in logged
     assert code.lower() not in logged.lower()
+
+
+# ---------------------------------------------------------------------- names stored before the text rules
+
+# What an org or application could be called before names were checked: a header injection, control
+# characters, a bidi override, a byte order mark.
+HOSTILE = "\r\nBcc: victim@example.com\r\nX-Injected: yes\x00\x07\x1b[2J\u202e\ufeff"
+VICTIM = "victim@example.com"
+
+
+def assert_clean(deps: Dependencies, mail: SentEmail, to: str, event: Event) -> None:
+    """One recipient, no injected header, the name on one line, and no failure kept for the DLQ."""
+    assert mail.to == (to,), mail.to
+    names = {name.lower() for name in mail.headers}
+    assert not names & {"bcc", "cc", "x-injected"}, mail.headers
+    assert "\n" not in mail.subject and "\r" not in mail.subject
+    assert "Bcc: victim@example.com X-Injected: yes" in mail.subject
+    for part in (mail.subject, mail.text, mail.html or ""):
+        assert not any(char in part for char in "\x00\x07\x1b\u202e\ufeff"), repr(part)
+    assert deps.store.attempt_errors.for_event("notifications", event.id) == []
+
+
+def test_an_invite_to_an_org_with_a_hostile_stored_name_is_sent_cleanly(deps: Dependencies) -> None:
+    email, org_id = unique_email("invited-hostile"), unique_org_id("hostile")
+    now = deps.clock.now()
+    # Written straight into MongoDB, as an org created before names were checked would be.
+    deps.store.orgs.create(
+        Org(
+            id=f"org_{org_id}",
+            org_id=org_id,
+            display_name=f"Night Owls{HOSTILE} 🦉 שלום",
+            created_by="usr_x",
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    stored = deps.store.orgs.get(org_id)
+    assert stored is not None and "\r\nBcc:" in stored.display_name
+    event = deps.event(
+        events.INVITE_CREATED,
+        org_id,
+        {  # what invites.create_invite emits: the org's display name as stored
+            "invite_id": deps.clock.new_id("inv"),
+            "email": email,
+            "role": "admin",
+            "org_display_name": stored.display_name,
+            "inviter_email": "ada@example.com",
+            "expires_at": now.isoformat(),
+        },
+    )
+
+    assert invoke(event.model_dump_json())[0] == NO_FAILURES
+    [mail] = sent_to(deps, email)
+    assert_clean(deps, mail, email, event)
+    assert "Night Owls Bcc: victim@example.com" in mail.text and "🦉 שלום" in mail.subject
+    assert "<bdi>Night Owls Bcc: victim@example.com X-Injected: yes [2J 🦉 שלום</bdi>" in (mail.html or "")
+    assert sent_to(deps, VICTIM) == []
+
+
+@pytest.mark.parametrize("kind", [events.APPLICANT_CREATED, events.APPLICANT_LINK_REQUESTED])
+def test_a_portal_link_for_a_hostile_stored_application_is_sent_cleanly(
+    deps: Dependencies, kind: str
+) -> None:
+    email, org_id = unique_email("applicant-hostile"), unique_org_id("hostile-app")
+    now = deps.clock.now()
+    application = Application(
+        id=deps.clock.new_id("app"),
+        org_id=org_id,
+        name=f"Drivers{HOSTILE}" + " long" * 500,
+        status=ApplicationStatus.OPEN,
+        created_at=now,
+        updated_at=now,
+    )
+    deps.store.applications.create(application)
+    applicant = Applicant(
+        id=deps.clock.new_id("apl"),
+        org_id=org_id,
+        application_id=application.id,
+        email=email,
+        first_name=f"Ann{HOSTILE}",
+        last_name="O'Hara\u2066",
+        stage_id=None,
+        stage_entered_at=None,
+        created_at=now,
+        updated_at=now,
+    )
+    deps.store.applicants.create(applicant)
+    event = deps.event(kind, org_id, {"applicant_id": applicant.id, "application_id": application.id})
+
+    assert invoke(event.model_dump_json())[0] == NO_FAILURES
+    [mail] = sent_to(deps, email)
+    assert_clean(deps, mail, email, event)
+    assert mail.subject.startswith("Your application: Drivers Bcc: victim@example.com")
+    assert len(mail.subject) <= 200 and mail.subject.endswith("\u2026")
+    assert mail.text.startswith("Hi Ann Bcc: victim@example.com X-Injected: yes [2J,")
+    assert f"{deps.settings.base_url}/public/applicants/{applicant.id}." in mail.text
+    assert sent_to(deps, VICTIM) == []
+
+
+def test_a_stored_address_that_cannot_be_sent_to_is_skipped_not_dead_lettered(deps: Dependencies) -> None:
+    org_id = unique_org_id("bad-address")
+    now = deps.clock.now()
+    application = Application(
+        id=deps.clock.new_id("app"), org_id=org_id, name="Drivers", created_at=now, updated_at=now
+    )
+    deps.store.applications.create(application)
+    applicant = Applicant(
+        id=deps.clock.new_id("apl"),
+        org_id=org_id,
+        application_id=application.id,
+        email=f"ann\r\nbcc:{VICTIM}@example.com",
+        first_name="Ann",
+        last_name="A",
+        stage_id=None,
+        stage_entered_at=None,
+        created_at=now,
+        updated_at=now,
+    )
+    deps.store.applicants.create(applicant)
+    event = deps.event(events.APPLICANT_CREATED, org_id, {"applicant_id": applicant.id})
+
+    response, _ = invoke(event.model_dump_json())
+    assert response == NO_FAILURES
+    assert deps.store.attempt_errors.for_event("notifications", event.id) == []
+    assert sent_to(deps, VICTIM) == []

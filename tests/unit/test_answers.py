@@ -59,6 +59,65 @@ def test_text_is_trimmed() -> None:
     assert _ok(_q(QuestionType.LONG_TEXT), "\t line one\nline two  ") == "line one\nline two"
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Ada\r\nBcc: victim@example.com",
+        "Ada\x00",
+        "Ada\x1b[31m",
+        "Ada\x85",
+        "invoice\u202efdp.exe",
+        "Ada\u2066x\u2069",
+        "\ufeffAda",
+        "Ada\ud800",
+        "\u200b\u200d",
+        "\u3164",
+    ],
+)
+@pytest.mark.parametrize("kind", [QuestionType.TEXT, QuestionType.LONG_TEXT])
+def test_text_refuses_what_the_text_rules_refuse(kind: QuestionType, value: str) -> None:
+    if kind is QuestionType.LONG_TEXT and value.startswith("Ada\r\n"):
+        assert _ok(_q(kind), value) == "Ada\nBcc: victim@example.com"  # several lines are fine here
+        return
+    problem = _refused(_q(kind), value)
+    assert problem.startswith("must")
+
+
+def test_text_is_one_line_and_long_text_keeps_lines_and_tabs() -> None:
+    assert _refused(_q(QuestionType.TEXT), "line one\nline two").startswith("must be a single line")
+    assert _refused(_q(QuestionType.TEXT), "a\tb").startswith("must be a single line")
+    assert _ok(_q(QuestionType.LONG_TEXT), "line one\r\n\tline two\rthree") == "line one\n\tline two\nthree"
+
+
+@pytest.mark.parametrize("value", ["Zoë שלום 👩\u200d💻", "مرحبا\u200f", "日本語のテキスト"])
+def test_text_keeps_every_script(value: str) -> None:
+    assert _ok(_q(QuestionType.TEXT), value) == value
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        (QuestionType.EMAIL, "ada\u202e@example.com"),
+        (QuestionType.EMAIL, "ada\x00@example.com"),
+        (QuestionType.URL, "https://example.com/\u202egnp.exe"),
+        (QuestionType.URL, "https://example.com/\x07"),
+        (QuestionType.URL, "https://example.com/\ud800"),
+    ],
+)
+def test_emails_and_urls_refuse_hidden_characters(kind: QuestionType, value: str) -> None:
+    assert _refused(_q(kind), value).startswith("must")
+
+
+def test_validate_answers_reports_hostile_text_per_field() -> None:
+    stage = _stage(
+        _q(QuestionType.TEXT, "name"), _q(QuestionType.LONG_TEXT, "bio"), _q(QuestionType.TEXT, "ok")
+    )
+    accepted, errors = validate_answers(stage, {"name": "Ada\r\nBcc: x", "bio": "\x07", "ok": "Fine"})
+    assert accepted == {"ok": "Fine"}
+    assert set(errors) == {"name", "bio"}
+    assert "single line" in errors["name"] and "control characters" in errors["bio"]
+
+
 @pytest.mark.parametrize(("kind", "limit"), [(QuestionType.TEXT, 500), (QuestionType.LONG_TEXT, 10_000)])
 def test_text_length_limit(kind: QuestionType, limit: int) -> None:
     question = _q(kind)

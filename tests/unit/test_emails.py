@@ -1,12 +1,23 @@
-"""Unit tests for plutomi.domain.emails: rendering and HTML escaping."""
+"""Unit tests for plutomi.domain.emails (rendering, HTML escaping, hostile names) and the MIME that
+adapters.ses_mailer.build_mime makes of them (pure: no SES)."""
 
 from __future__ import annotations
 
 import dataclasses
+import email
+import email.policy
+from email.message import EmailMessage
 
 import pytest
 
-from plutomi.domain.emails import OutgoingEmail, invite_email, login_code_email
+from plutomi.adapters.ses_mailer import build_mime
+from plutomi.domain.emails import (
+    OutgoingEmail,
+    applicant_link_email,
+    invite_email,
+    login_code_email,
+    with_unsubscribe,
+)
 
 ACCEPT_URL = "https://app.plutomi.test/invites"
 
@@ -115,3 +126,115 @@ def test_outgoing_email_is_frozen_with_independent_headers() -> None:
     assert a.headers is not b.headers
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.subject = "changed"  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------- names stored before the rules
+
+HOSTILE_NAME = "Night Owls\r\nBcc: victim@example.com\x00\x07\u202e\u2066\ufeff"
+SENDER = "Plutomi <no-reply@plutomi.test>"
+PORTAL_URL = "https://app.plutomi.test/public/applicants/apl_1.secret"
+
+
+def parsed(raw: bytes) -> EmailMessage:
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def hostile_emails() -> list[OutgoingEmail]:
+    return [
+        invite_email("bob@example.com", HOSTILE_NAME, "alice@example.com", "admin", ACCEPT_URL),
+        applicant_link_email("bob@example.com", HOSTILE_NAME, HOSTILE_NAME, PORTAL_URL),
+        with_unsubscribe(
+            applicant_link_email("bob@example.com", HOSTILE_NAME, HOSTILE_NAME, PORTAL_URL),
+            "https://app.plutomi.test/unsubscribe/abc",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("mail", hostile_emails(), ids=["invite", "portal", "portal-unsubscribe"])
+def test_names_are_put_on_one_safe_line_everywhere(mail: OutgoingEmail) -> None:
+    assert "\r" not in mail.subject and "\n" not in mail.subject
+    assert "Night Owls Bcc: victim@example.com" in mail.subject
+    for part in (mail.subject, mail.text, mail.html):
+        for char in "\x00\x07\u202e\u2066\ufeff\r":
+            assert char not in part
+    assert "Bcc: victim@example.com\n" not in mail.text
+    assert "<bdi>Night Owls Bcc: victim@example.com</bdi>" in mail.html
+
+
+def test_a_right_to_left_name_is_isolated_in_html() -> None:
+    mail = applicant_link_email("bob@example.com", "שרה", "נהגים", PORTAL_URL)
+    assert "<bdi>שרה</bdi>" in mail.html and "<bdi>נהגים</bdi>" in mail.html
+    assert mail.subject == "Your application: נהגים"
+    assert '<h2 dir="auto"' in mail.html
+
+
+def test_a_very_long_or_empty_name_is_bounded_or_named() -> None:
+    mail = invite_email("bob@example.com", "x" * 5000, "alice@example.com", "admin", ACCEPT_URL)
+    assert len(mail.subject) < 200 and "\u2026" in mail.subject
+    assert "(no name)" in invite_email("b@example.com", "\r\n", "a@example.com", "admin", ACCEPT_URL).subject
+    assert applicant_link_email("bob@example.com", "\x07", "Drivers", PORTAL_URL).text.startswith("Hi,\n")
+
+
+@pytest.mark.parametrize("mail", hostile_emails(), ids=["invite", "portal", "portal-unsubscribe"])
+def test_the_mime_of_a_hostile_name_has_no_injected_header(mail: OutgoingEmail) -> None:
+    raw = build_mime(SENDER, mail)
+    raw.decode("ascii")  # headers encoded (RFC 2047), bodies given a transfer encoding
+    message = parsed(raw)
+    names = {name.lower() for name in message}
+    assert "bcc" not in names and "cc" not in names
+    assert names <= {
+        "subject",
+        "from",
+        "to",
+        "date",
+        "message-id",
+        "mime-version",
+        "content-type",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+    }
+    assert str(message["To"]) == "bob@example.com"
+    assert str(message["Subject"]) == mail.subject
+
+
+def test_build_mime_never_raises_on_what_an_email_carries() -> None:
+    """Whatever ends up in an OutgoingEmail (templates or not), the message is built, one header each."""
+    values = [
+        "a\r\nBcc: victim@example.com",
+        "a\nb",
+        "a\rb",
+        "\x00\x07\x0b\x0c\x1c\x1f\x7f\x85\x9f",
+        "a\u2028b\u2029c",
+        "a\ud800b\udfff",
+        "=?utf-8?b?QmNjOiB2aWN0aW1AZXhhbXBsZS5jb20=?=",
+        "Ünïcødé " * 80,
+        "😀" * 500,
+        "x" * 5000,
+        "שלום \u202e עולם",
+        "",
+    ]
+    for value in values:
+        mail = OutgoingEmail(
+            to="bob@example.com",
+            subject=value,
+            text=value,
+            html=f"<p>{value}</p>",
+            headers={"List-Unsubscribe": f"<https://x.test/{value}>", "X-Note": value},
+        )
+        message = parsed(build_mime(SENDER, mail))
+        for name in ("Subject", "X-Note", "List-Unsubscribe", "To", "From"):
+            assert len(message.get_all(name) or []) == 1, (value, name)
+            assert "\n" not in str(message[name]) and "\r" not in str(message[name])
+        assert "bcc" not in {name.lower() for name in message}
+        assert len(str(message["Subject"])) <= 200
+        assert "=?" not in str(message["Subject"])  # a literal encoded word is not decoded by clients
+
+
+def test_a_non_ascii_subject_is_encoded_and_round_trips() -> None:
+    mail = invite_email("bob@example.com", "Zoë & Ñandú 日本 😀", "alice@example.com", "admin", ACCEPT_URL)
+    raw = build_mime(SENDER, mail)
+    header_lines = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    assert "=?utf-8?" in header_lines.lower()
+    assert str(parsed(raw)["Subject"]) == "alice@example.com invited you to Zoë & Ñandú 日本 😀 on Plutomi"

@@ -62,6 +62,14 @@ def test_normalize_email_accepts_and_lowercases(raw: str, expected: str) -> None
         "alice@example..com",
         "a" * 65 + "@example.com",
         "a@" + "b" * 64 + ".com",
+        # Control, invisible and non-ASCII characters in the local part: SES cannot send to them.
+        "al\x00ice@example.com",
+        "al\x07ice@example.com",
+        "al\u202eice@example.com",
+        "al\u200bice@example.com",
+        "al\x7fice@example.com",
+        "jöhn@example.com",
+        "ann\r\nbcc:victim@example.com",
     ],
 )
 def test_normalize_email_rejects_invalid(raw: str) -> None:

@@ -248,6 +248,35 @@ def test_contains_only_on_text_long_text_and_multi_choice(question_id: str) -> N
         assert _rule_error(rule).code == "operator_not_allowed"
 
 
+@pytest.mark.parametrize(
+    ("question_id", "operator", "value"),
+    [
+        ("name", Operator.CONTAINS, "Ada\r\nBcc: x"),
+        ("name", Operator.CONTAINS, "\u202e"),
+        ("bio", Operator.CONTAINS, "a\x00"),
+        ("name", Operator.EQ, "Ada\nLovelace"),
+        ("bio", Operator.EQ, "\ud800"),
+        ("name", Operator.IN, ["fine", "a\u2066b"]),
+    ],
+)
+def test_condition_values_follow_the_text_rules(question_id: str, operator: Operator, value: Any) -> None:
+    error = _rule_error(_answer_rule("r", "stg_2", _cond(question_id, operator, value)))
+    assert error.code == "condition_value_invalid"
+    assert "must" in error.message
+
+
+def test_contains_on_long_text_may_look_for_a_line_break() -> None:
+    _valid(_answer_rule("r", "stg_2", _cond("bio", Operator.CONTAINS, "line\nbreak")))
+
+
+@pytest.mark.parametrize("operator", [Operator.IS_TRUE, Operator.IS_FALSE])
+@pytest.mark.parametrize("value", ["\ud800", "yes", 1, {"a": 1}])
+def test_is_true_and_is_false_take_no_value(operator: Operator, value: Any) -> None:
+    error = _rule_error(_answer_rule("r", "stg_2", _cond("relocate", operator, value)))
+    assert error.code == "condition_value_invalid"
+    _valid(_answer_rule("r", "stg_2", _cond("relocate", operator, True)))
+
+
 @pytest.mark.parametrize("operator", [Operator.IN, Operator.NOT_IN])
 @pytest.mark.parametrize("value", ["red", None, 3, ("red",), {"red": 1}])
 def test_in_and_not_in_need_a_list(operator: Operator, value: Any) -> None:

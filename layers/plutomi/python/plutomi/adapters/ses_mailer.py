@@ -1,4 +1,13 @@
-"""Sends email through SES (API v2) as raw MIME: a text and an HTML part, plus any extra headers."""
+"""Sends email through SES (API v2) as raw MIME: a text and an HTML part, plus any extra headers.
+
+`build_mime` is the one place a message is put together, so it is where whatever an email carries
+(names people typed, or stored before the text rules) is made safe for MIME. Every header value goes
+through `header_value` (addresses through `display_line`): no CR, LF or other control characters, so
+nothing can add a header or a recipient; a bounded length; a literal `=?` broken up. Both bodies go
+through `body_text`. The email package's default policy then encodes non-ASCII headers as RFC 2047
+encoded words and folds them, and picks a transfer encoding for the UTF-8 bodies, so the message is
+ASCII. Nothing a user typed can make it raise.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +16,27 @@ from email.utils import formatdate, make_msgid
 from typing import TYPE_CHECKING, Any
 
 from plutomi.domain.emails import OutgoingEmail
+from plutomi.domain.text import body_text, display_line, header_value
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
 
+SUBJECT_LENGTH = 200
+HEADER_LENGTH = 900  # RFC 5322 lines stop at 998 characters; folding keeps encoded ones shorter
+
 
 def build_mime(sender: str, email: OutgoingEmail) -> bytes:
     message = EmailMessage()
-    message["Subject"] = email.subject
-    message["From"] = sender
-    message["To"] = email.to
+    message["Subject"] = header_value(email.subject, SUBJECT_LENGTH)
+    # Addresses keep any `=?` they have (it is legal in a local part); they are on one line all the same.
+    message["From"] = display_line(sender, HEADER_LENGTH)
+    message["To"] = display_line(email.to, HEADER_LENGTH)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].rstrip(">"))
     for name, value in email.headers.items():
-        message[name] = value
-    message.set_content(email.text)
-    message.add_alternative(email.html, subtype="html")
+        message[name] = header_value(value, HEADER_LENGTH)
+    message.set_content(body_text(email.text))
+    message.add_alternative(body_text(email.html), subtype="html")
     return message.as_bytes()
 
 

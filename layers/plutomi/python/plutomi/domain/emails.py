@@ -1,9 +1,22 @@
-"""The emails Plutomi sends, rendered from event data. Pure: text in, text out."""
+"""The emails Plutomi sends, rendered from event data. Pure: text in, text out.
+
+Names in an email come from people (an org's display name, an application's name, a first name) and
+may have been stored before the text rules (`domain/text.py`) refused what they refuse: each is put
+on one line first (`display_line`: control characters and line breaks become spaces, bidi controls
+go, the length is bounded), then HTML-escaped and isolated with `<bdi>` in the HTML part, so a
+right-to-left name does not reorder the sentence around it. Header values are made safe once more
+where the message is built (`adapters/ses_mailer.build_mime`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from html import escape
+
+from plutomi.domain.text import display_line
+
+NAME_LENGTH = 100  # names in emails, cut with an ellipsis: the API allows no longer
+UNNAMED = "(no name)"
 
 
 @dataclass(frozen=True)
@@ -47,10 +60,19 @@ def with_unsubscribe(email: OutgoingEmail, url: str) -> OutgoingEmail:
     return replace(email, text=text, html=html, headers=headers)
 
 
+def _name(value: str, max_length: int = NAME_LENGTH) -> str:
+    """A person-given name as one safe line of text, never empty."""
+    return display_line(value, max_length) or UNNAMED
+
+
+def _bdi(text: str) -> str:
+    return f"<bdi>{escape(text)}</bdi>"
+
+
 def _layout(title: str, body_html: str) -> str:
     return (
         '<!doctype html><html><body style="font-family:system-ui,sans-serif;color:#111">'
-        f'<h2 style="margin:0 0 16px">{escape(title)}</h2>{body_html}'
+        f'<h2 dir="auto" style="margin:0 0 16px">{escape(title)}</h2>{body_html}'
         '<p style="color:#666;font-size:12px">Sent by Plutomi.</p></body></html>'
     )
 
@@ -77,16 +99,17 @@ def login_code_email(to: str, code: str, minutes_valid: int) -> OutgoingEmail:
 def invite_email(
     to: str, org_display_name: str, inviter_email: str, role: str, accept_url: str
 ) -> OutgoingEmail:
+    org, inviter, role = _name(org_display_name), _name(inviter_email, 254), _name(role)
     return OutgoingEmail(
         to=to,
-        subject=f"{inviter_email} invited you to {org_display_name} on Plutomi",
+        subject=f"{inviter} invited you to {org} on Plutomi",
         text=(
-            f"{inviter_email} invited you to join {org_display_name} on Plutomi as {role}.\n\n"
+            f"{inviter} invited you to join {org} on Plutomi as {role}.\n\n"
             f"Sign in with this email address to accept or decline: {accept_url}\n"
         ),
         html=_layout(
-            f"Join {org_display_name}",
-            f"<p>{escape(inviter_email)} invited you to join <b>{escape(org_display_name)}</b> as "
+            f"Join {org}",
+            f"<p>{escape(inviter)} invited you to join <b>{_bdi(org)}</b> as "
             f'{escape(role)}.</p><p><a href="{escape(accept_url, quote=True)}">Sign in to accept or '
             "decline</a> with this email address.</p>",
         ),
@@ -94,18 +117,19 @@ def invite_email(
 
 
 def applicant_link_email(to: str, first_name: str, application_name: str, portal_url: str) -> OutgoingEmail:
-    greeting = f"Hi {first_name}," if first_name else "Hi,"
+    first, application = display_line(first_name, NAME_LENGTH), _name(application_name)
     caution = "Keep it to yourself: anyone with the link can answer for you. A new link replaces this one."
     return OutgoingEmail(
         to=to,
-        subject=f"Your application: {application_name}",
+        subject=f"Your application: {application}",
         text=(
-            f"{greeting}\n\nThanks for applying to {application_name}. Your private link to see where "
-            f"you are and answer the next questions:\n\n{portal_url}\n\n{caution}\n"
+            f"{f'Hi {first},' if first else 'Hi,'}\n\nThanks for applying to {application}. Your private "
+            f"link to see where you are and answer the next questions:\n\n{portal_url}\n\n{caution}\n"
         ),
         html=_layout(
-            application_name,
-            f"<p>{escape(greeting)}</p><p>Thanks for applying to <b>{escape(application_name)}</b>.</p>"
+            application,
+            f"<p>{f'Hi {_bdi(first)},' if first else 'Hi,'}</p>"
+            f"<p>Thanks for applying to <b>{_bdi(application)}</b>.</p>"
             f'<p><a href="{escape(portal_url, quote=True)}">Open your private application page</a></p>'
             f"<p>{escape(caution)}</p>",
         ),

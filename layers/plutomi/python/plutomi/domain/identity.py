@@ -10,8 +10,10 @@ from datetime import timedelta
 from plutomi.domain.errors import Forbidden, InvalidInput
 from plutomi.domain.models import ROLE_RANK, Role
 
+# The local part is printable ASCII: no spaces, control or invisible characters, and nothing SES
+# cannot send to (it does not support SMTPUTF8, so a non-ASCII local part would fail every send).
 EMAIL_PATTERN = re.compile(
-    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$"
+    r"^[!-?A-~]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$"
 )
 ORG_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
 RESERVED_ORG_IDS = frozenset(

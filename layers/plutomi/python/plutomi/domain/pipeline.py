@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from plutomi.domain.errors import Conflict, InvalidInput
 from plutomi.domain.models import OrgItem
+from plutomi.domain.text import TextRejected, check_text, text_problem
 
 MAX_STAGES = 200
 MAX_QUESTIONS_PER_STAGE = 100
@@ -173,8 +174,12 @@ def coerce_answer(question: Question, value: Any) -> tuple[Any, str | None]:
     if kind in (QuestionType.TEXT, QuestionType.LONG_TEXT):
         if not isinstance(value, str):
             return None, "must be text"
-        limit = 500 if kind is QuestionType.TEXT else 10_000
-        text = value.strip()
+        multiline = kind is QuestionType.LONG_TEXT
+        try:
+            text = check_text(value, multiline=multiline)
+        except TextRejected as rejected:
+            return None, rejected.message
+        limit = 10_000 if multiline else 500
         return (text, None) if len(text) <= limit else (None, f"must be at most {limit} characters")
     if kind is QuestionType.NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -192,6 +197,11 @@ def coerce_answer(question: Question, value: Any) -> tuple[Any, str | None]:
         return (as_float, None) if math.isfinite(as_float) else (None, "must be a finite number")
     if kind is QuestionType.BOOLEAN:
         return (value, None) if isinstance(value, bool) else (None, "must be true or false")
+    if kind in (QuestionType.EMAIL, QuestionType.URL) and isinstance(value, str):
+        # Addresses and links are shown to recruiters: no hidden or reordering characters either.
+        problem = text_problem(value)
+        if problem is not None:
+            return None, problem
     if kind is QuestionType.EMAIL:
         ok = isinstance(value, str) and EMAIL_ANSWER.match(value.strip()) is not None
         return (value.strip().lower(), None) if ok else (None, "must be an email address")
@@ -276,6 +286,9 @@ def _validate_condition(condition: Condition, question: Question) -> None:
     if operator in UNARY_OPERATORS:
         if question.type is not QuestionType.BOOLEAN:
             raise InvalidInput("operator_not_allowed", f"{operator.value} applies to boolean questions only")
+        if condition.value is not None and not isinstance(condition.value, bool):
+            # Kept with the rule, though never compared: nothing but what the operator could mean.
+            raise InvalidInput("condition_value_invalid", f"{operator.value} takes no value")
         return
     if operator in ORDERING_OPERATORS and question.type not in (QuestionType.NUMBER, QuestionType.DATE):
         raise InvalidInput(
@@ -294,6 +307,13 @@ def _validate_condition(condition: Condition, question: Question) -> None:
     # The values a condition compares with must be answers the question could have, or the rule
     # would silently never hold.
     if operator is Operator.CONTAINS and question.type is not QuestionType.MULTI_CHOICE:
+        problem = (
+            text_problem(condition.value, multiline=question.type is QuestionType.LONG_TEXT)
+            if isinstance(condition.value, str)
+            else None
+        )
+        if problem is not None:
+            raise InvalidInput("condition_value_invalid", f"The value to look for {problem}")
         return
     single = (
         question.model_copy(update={"type": QuestionType.SINGLE_CHOICE})

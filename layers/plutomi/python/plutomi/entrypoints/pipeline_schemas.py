@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
 from plutomi.domain.applicants import Applicant, Mover
 from plutomi.domain.pipeline import (
@@ -18,12 +18,13 @@ from plutomi.domain.pipeline import (
     QuestionType,
     Stage,
 )
-from plutomi.entrypoints.schemas import Body, EmailText, Name
+from plutomi.entrypoints.schemas import Body, EmailText
+from plutomi.entrypoints.text_fields import DisplayName, HelpText, LongDescription, Option, PersonName, Title
 from plutomi.services.applicants import Page, Portal
 from plutomi.services.applications import Design
 
-AppName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+AppName = DisplayName
+Description = LongDescription
 Position = Annotated[int, Field(ge=0, description="0-based; past the end means last")]
 
 
@@ -50,12 +51,10 @@ class UpdateStage(Body):
 
 class QuestionFields(Body):
     type: QuestionType
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-    help_text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+    title: Title
+    help_text: HelpText = ""
     required: bool = True
-    options: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] = (
-        Field(default_factory=list, max_length=100)
-    )
+    options: list[Option] = Field(default_factory=list, max_length=100)
 
 
 class CreateQuestion(QuestionFields):
@@ -64,14 +63,10 @@ class CreateQuestion(QuestionFields):
 
 class UpdateQuestion(Body):
     type: QuestionType | None = None
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = (
-        None
-    )
-    help_text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    title: Title | None = None
+    help_text: HelpText | None = None
     required: bool | None = None
-    options: (
-        list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] | None
-    ) = None
+    options: list[Option] | None = Field(default=None, max_length=100)
     position: Position | None = None
 
 
@@ -126,8 +121,8 @@ class UpdateRule(Body):
 
 class Apply(Body):
     email: EmailText
-    first_name: Name
-    last_name: Name
+    first_name: PersonName
+    last_name: PersonName
 
 
 class Answers(Body):

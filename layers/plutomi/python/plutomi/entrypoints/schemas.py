@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from plutomi.domain.models import Invite, Membership, Org, Role, User
+from plutomi.entrypoints.text_fields import DisplayName, PersonName
 from plutomi.services.orgs import OrgView
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# Text a person types (names, titles, descriptions) is always one of the `text_fields` types.
 EmailText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
 
 
@@ -29,8 +29,8 @@ class VerifyCode(Body):
 
 
 class UpdateMe(Body):
-    first_name: Name | None = None
-    last_name: Name | None = None
+    first_name: PersonName | None = None
+    last_name: PersonName | None = None
 
 
 class CreateOrg(Body):

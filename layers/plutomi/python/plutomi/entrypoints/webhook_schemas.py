@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from plutomi.domain.webhooks import MAX_URL_LENGTH, Delivery, Outcome, Webhook
 from plutomi.entrypoints.schemas import Body
+from plutomi.entrypoints.text_fields import ShortDescription
 from plutomi.services.webhooks import CreatedWebhook, DeliveryPage
 
 WebhookUrl = Annotated[
@@ -21,7 +22,7 @@ EventTypes = Annotated[
     list[EventTypeName],
     Field(min_length=1, max_length=50, description='event types such as "applicant.moved", or "*" for all'),
 ]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Description = ShortDescription
 
 
 class CreateWebhook(Body):

@@ -10,6 +10,7 @@ Logs never carry an address: they name its domain and a keyed pseudonym (`addres
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,8 @@ from plutomi.domain.email_feedback import (
     unsubscribe_token,
 )
 from plutomi.domain.emails import OutgoingEmail, with_unsubscribe
-from plutomi.domain.errors import NotFound
+from plutomi.domain.errors import InvalidInput, NotFound
+from plutomi.domain.identity import normalize_email
 from plutomi.observability import logger
 from plutomi.services.ports import Dependencies, Mailer
 
@@ -112,6 +114,11 @@ def send(deps: Dependencies, mailer: Mailer, email: OutgoingEmail) -> str | None
     """Sends the email with its unsubscribe link, unless the address is suppressed for this kind of email;
     returns the provider's message id, or None when the send was skipped (and logged)."""
     address = email.to.strip().lower()
+    if not is_deliverable(address):
+        # Stored before addresses were checked as they are now: no send could succeed, and a failed
+        # one would only be retried into the dead-letter queue.
+        logger.warning("email skipped: not a deliverable address", extra={"essential": email.essential})
+        return None
     blocked = deps.store.suppressions.blocking(address, email.essential)
     if blocked is not None:
         logger.info(
@@ -126,7 +133,14 @@ def send(deps: Dependencies, mailer: Mailer, email: OutgoingEmail) -> str | None
         return None
     token = unsubscribe_token(deps.settings.session_secret, address)
     deps.store.unsubscribe_links.register(token, address, deps.clock.now())
-    return mailer.send(with_unsubscribe(email, unsubscribe_url(deps, token)))
+    return mailer.send(with_unsubscribe(replace(email, to=address), unsubscribe_url(deps, token)))
+
+
+def is_deliverable(address: str) -> bool:
+    try:
+        return normalize_email(address) == address
+    except InvalidInput:
+        return False
 
 
 def unsubscribe_url(deps: Dependencies, token: str) -> str:
