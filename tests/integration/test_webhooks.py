@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
@@ -22,18 +22,31 @@ import pytest
 from pymongo import MongoClient
 
 from functions.consumers import webhooks as webhooks_consumer
+from plutomi import bootstrap
 from plutomi.adapters.mongo_store import MongoStore
+from plutomi.adapters.webhook_sender import WebhookSender
 from plutomi.domain import events
+from plutomi.domain.errors import InvalidInput
 from plutomi.domain.events import Event
-from plutomi.domain.webhooks import Delivery, SendResult, Webhook, verify_signature
+from plutomi.domain.webhooks import (
+    NO_RESPONSE,
+    NOT_SENT_INVALID_URL,
+    NOT_SENT_NOT_PUBLIC,
+    Delivery,
+    SendResult,
+    Webhook,
+    verify_signature,
+)
 from plutomi.runtime.aws_events import sqs_event, sqs_record
 from plutomi.runtime.embedded import free_port
 from plutomi.runtime.functions import LocalContext
 from plutomi.services import webhooks
+from plutomi.services.auth import authenticate
 from plutomi.services.ports import Dependencies
 from tests.conftest import unique_email, unique_org_id
 from tests.integration.test_store import CommandRecorder, uses_index
 from tests.support.http import Api, sign_in
+from tests.support.network import FakeResolver, RecordingConnect, only_loopback_connections
 from tests.support.stack import RunningStack
 
 T = TypeVar("T")
@@ -59,6 +72,7 @@ class Received:
 class Answer:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
 
 
 class Receiver:
@@ -86,8 +100,9 @@ class Receiver:
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
+                self.wfile.write(answer.body)
 
             do_POST = do_GET = do_PUT = _handle
 
@@ -259,7 +274,9 @@ def test_a_4xx_is_final_while_a_5xx_is_retried_by_the_pipeline(
 ) -> None:
     owner = sign_in(stack.base_url, unique_email("retries"))
     org_id = new_org(owner, "retries")
-    gone, flaky = receiver.path("gone", 410), receiver.path("flaky", 500, 200)
+    secret_body = b"Traceback: db-7.internal:5432 password authentication failed"
+    gone = receiver.path("gone", Answer(410, body=b"<h1>nginx on ip-10-0-0-5</h1>"))
+    flaky = receiver.path("flaky", Answer(500, {"X-Backend": "10.0.0.9:8080"}, secret_body), Answer(200))
     gone_hook = create_webhook(owner, org_id, receiver.url(gone), ["org.updated"])
     flaky_hook = create_webhook(owner, org_id, receiver.url(flaky), ["org.updated"])
 
@@ -280,7 +297,9 @@ def test_a_4xx_is_final_while_a_5xx_is_retried_by_the_pipeline(
         (2, 200, "delivered"),
         (1, 500, "failed_will_retry"),
     ]
-    assert attempts[1]["error"].startswith("HTTP 500")
+    assert attempts[1]["error"] == "HTTP 500 Internal Server Error"  # never the body or headers
+    listed = deliveries(owner, org_id, flaky_hook["id"]).text
+    assert "db-7" not in listed and "10.0.0.9" not in listed and "Traceback" not in listed
 
     # A second event is handled after the first one's retry has finished (one bridge, in order): by
     # the time the 410 receiver has it, the retry of the first event is over.
@@ -292,6 +311,7 @@ def test_a_4xx_is_final_while_a_5xx_is_retried_by_the_pipeline(
     assert len(receiver.to(gone)) == 2, "a 410 was retried"
     refused = wait_for_deliveries(owner, org_id, gone_hook["id"], lambda found: len(found) == 2)
     assert {(d["attempt"], d["status_code"], d["outcome"]) for d in refused} == {(1, 410, "failed_permanent")}
+    assert {d["error"] for d in refused} == {"HTTP 410 Gone"}
 
     # Pages, newest first.
     page = deliveries(owner, org_id, flaky_hook["id"], limit=2)
@@ -318,7 +338,8 @@ def test_a_redirect_is_not_followed(stack: RunningStack, receiver: Receiver) -> 
     attempt = wait_for_deliveries(owner, org_id, hook["id"], lambda found: len(found) >= 1)[-1]
     assert attempt["attempt"] == 1
     assert (attempt["status_code"], attempt["outcome"]) == (302, "failed_will_retry")
-    assert "not followed" in attempt["error"]
+    assert attempt["error"] == "HTTP 302: redirect not followed"  # and not where to
+    assert target not in deliveries(owner, org_id, hook["id"]).text
     # A followed redirect would have reached the target before the attempt was recorded.
     assert len(receiver.to(moved)) >= 1
     assert receiver.to(target) == []
@@ -452,6 +473,221 @@ def test_deleting_an_org_deletes_its_webhooks(stack: RunningStack) -> None:
     assert successor.get(f"/orgs/{org_id}/webhooks").json()["webhooks"] == []
 
 
+INTERNAL_NAMES = {
+    "hooks.internal.example.test": ["10.0.0.1"],
+    "metadata.example.test": ["169.254.169.254"],
+    "split.example.test": ["93.184.215.14", "fd00::1"],
+    "loop.example.test": ["127.0.0.1"],
+    "public.example.test": ["93.184.215.14"],
+}
+
+
+@pytest.fixture
+def internal_names(services: dict[str, str]) -> Iterator[FakeResolver]:
+    """Every name resolves from `INTERNAL_NAMES` (others do not resolve), for the API, the consumers
+    and the sender alike; no DNS is asked."""
+    resolver = FakeResolver(INTERNAL_NAMES)
+    bootstrap.override(resolver=resolver)
+    yield resolver
+    bootstrap.reset()
+
+
+def test_a_stored_internal_url_is_refused_at_delivery_and_never_retried(
+    stack: RunningStack, receiver: Receiver, internal_names: FakeResolver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = sign_in(stack.base_url, unique_email("internal"))
+    org_id = new_org(owner, "internal")
+    deps = bootstrap.dependencies()
+    flaky = receiver.path("sibling", 503, 200)
+    sibling = create_webhook(owner, org_id, receiver.url(flaky), ["org.updated"])
+    # URLs saved before hosts were checked, or whose name now resolves inside: only the store has them.
+    refused_urls = {
+        "https://10.0.0.1/x": NOT_SENT_NOT_PUBLIC,
+        "https://0xa9fea9fe/latest/meta-data/": NOT_SENT_NOT_PUBLIC,
+        "https://[::ffff:10.0.0.1]/": NOT_SENT_NOT_PUBLIC,
+        "https://[fd00:ec2::254]/": NOT_SENT_NOT_PUBLIC,
+        "https://hooks.internal.example.test/in": NOT_SENT_NOT_PUBLIC,
+        "https://metadata.example.test/computeMetadata/v1/": NOT_SENT_NOT_PUBLIC,
+        "https://split.example.test/": NOT_SENT_NOT_PUBLIC,
+        "http://10.0.0.1:8080/": NOT_SENT_INVALID_URL,
+    }
+    stored = {url: stored_webhook(deps, org_id, url, ["org.updated"]) for url in refused_urls}
+    # An attempt recorded by an older version, with what it used to keep.
+    legacy = stored_webhook(deps, org_id, "https://example.invalid/legacy", ["org.deleted"])
+    now = deps.clock.now()
+    for number, (status, error) in enumerate(
+        [
+            (None, "URLError: [Errno 111] Connection refused"),
+            (None, "URLError: [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)"),
+            (500, "HTTP 500: FATAL: password authentication failed for user postgres"),
+            (302, "HTTP 302: redirects are not followed (to http://10.0.0.5/admin)"),
+        ],
+        start=1,
+    ):
+        deps.store.deliveries.record(
+            Delivery(
+                id=deps.clock.new_id("dlv"),
+                org_id=org_id,
+                webhook_id=legacy.id,
+                event_id=f"evt_legacy{number}",
+                event_type="org.updated",
+                attempt=1,
+                status_code=status,
+                outcome="failed_will_retry",
+                latency_ms=3,
+                error=error,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+    with only_loopback_connections(monkeypatch) as refused:
+        rename(owner, org_id, "Aimed inside")
+        receiver.wait_for(flaky, 2)  # the event was retried, for the sibling
+        wait_for_deliveries(
+            owner, org_id, sibling["id"], lambda found: any(d["outcome"] == "delivered" for d in found)
+        )
+    assert refused == [], "a connection off this machine was attempted"
+
+    for url, reason in refused_urls.items():
+        response = deliveries(owner, org_id, stored[url].id)
+        assert response.status_code == 200, response.text
+        # Once, for good: the retry that reached the sibling skipped it as settled.
+        [attempt] = response.json()["deliveries"]
+        assert (attempt["attempt"], attempt["status_code"], attempt["outcome"]) == (
+            1,
+            None,
+            "failed_permanent",
+        )
+        assert attempt["error"] == reason, url
+        said = json.dumps({key: attempt[key] for key in ("status_code", "error", "latency_ms")})
+        for detail in ("10.0.0.1", "169.254", "fd00", "a00:1", "Errno", "Error"):
+            assert detail not in said, (url, detail)
+    assert internal_names.asked("hooks.internal.example.test") == 1  # resolved once, at the one attempt
+
+    shown = deliveries(owner, org_id, legacy.id)
+    assert sorted(d["error"] for d in shown.json()["deliveries"]) == [
+        "HTTP 302: redirect not followed",
+        "HTTP 500 Internal Server Error",
+        NO_RESPONSE,
+        NO_RESPONSE,
+    ]
+    for detail in ("Errno", "SSL", "password", "10.0.0.5", "URLError"):
+        assert detail not in shown.text
+
+
+def test_registration_resolves_names_and_refuses_internal_ones(
+    stack: RunningStack, internal_names: FakeResolver
+) -> None:
+    owner = sign_in(stack.base_url, unique_email("names"))
+    org_id = new_org(owner, "names")
+    for name in ("hooks.internal.example.test", "metadata.example.test", "split.example.test"):
+        response = owner.post(
+            f"/orgs/{org_id}/webhooks", json={"url": f"https://{name}/in", "event_types": ["org.updated"]}
+        )
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["code"] == "webhook_url_not_public" and name in error["message"]
+        for answer in INTERNAL_NAMES[name]:
+            assert answer not in response.text  # what an internal name resolves to is not told
+        assert internal_names.asked(name) == 1
+    # This machine is allowed in development (PLUTOMI_ENV=test here); a public name anywhere.
+    for name in ("loop.example.test", "public.example.test", "not-resolving-yet.example.test"):
+        create_webhook(owner, org_id, f"https://{name}/in", ["org.deleted"])
+    hook = create_webhook(owner, org_id, "https://public.example.test/v1", ["org.deleted"])
+    moved = owner.patch(f"/orgs/{org_id}/webhooks/{hook['id']}", json={"url": "https://split.example.test/"})
+    assert moved.status_code == 400 and moved.json()["error"]["code"] == "webhook_url_not_public"
+    assert (
+        owner.get(f"/orgs/{org_id}/webhooks/{hook['id']}").json()["url"] == "https://public.example.test/v1"
+    )
+
+
+def test_outside_development_loopback_is_refused_like_any_internal_address(
+    stack: RunningStack, receiver: Receiver
+) -> None:
+    """The use cases under production settings: nothing of this machine is registered or called."""
+    owner = sign_in(stack.base_url, unique_email("production"))
+    org_id = new_org(owner, "production")
+    deps = bootstrap.dependencies()
+    principal = authenticate(deps, owner.token)
+    resolver = FakeResolver(INTERNAL_NAMES)
+    production = replace(deps, settings=replace(deps.settings, environment="production"), resolver=resolver)
+    assert not production.settings.is_local
+    path = receiver.path("production")
+
+    for url in (
+        "https://127.0.0.1/",
+        receiver.url(path).replace("http://", "https://"),
+        "https://2130706433/",
+        "https://0x7f.1/",
+        "https://0177.0.0.1/",
+        "https://127.1/",
+        "https://127.0.0.1./",
+        "https://[::1]/",
+        "https://[::ffff:127.0.0.1]/",
+        "https://localhost/",
+        "https://api.localhost/",
+        "https://loop.example.test/",  # a name resolving to 127.0.0.1
+        "https://10.0.0.1/x",
+        "https://hooks.internal.example.test/",
+    ):
+        with pytest.raises(InvalidInput) as raised:
+            webhooks.create_webhook(production, principal, org_id, url, ["org.updated"])
+        assert raised.value.code == "webhook_url_not_public", url
+    for url in (receiver.url(path), "http://localhost:8000/"):
+        with pytest.raises(InvalidInput) as raised:
+            webhooks.create_webhook(production, principal, org_id, url, ["org.updated"])
+        assert raised.value.code == "invalid_webhook_url", url
+    created = webhooks.create_webhook(
+        production, principal, org_id, "https://public.example.test/", ["org.deleted"]
+    )
+    with pytest.raises(InvalidInput) as raised:
+        webhooks.update_webhook(
+            production, principal, org_id, created.webhook.id, url="https://loop.example.test/"
+        )
+    assert raised.value.code == "webhook_url_not_public"
+    # The same name in development: allowed, as receivers run on this machine there.
+    development = replace(deps, resolver=resolver)
+    webhooks.update_webhook(
+        development, principal, org_id, created.webhook.id, url="https://loop.example.test/"
+    )
+
+    # Webhooks saved in development and delivered under production settings: refused, for good.
+    hooks = [
+        stored_webhook(deps, org_id, url, ["org.updated"])
+        for url in (
+            receiver.url(path),
+            receiver.url(path).replace("http://", "https://"),
+            f"https://loop.example.test:{receiver.port}{path}",
+        )
+    ]
+    connect = RecordingConnect()
+    sender = WebhookSender(resolver, allow_loopback=False, connect=connect)
+    outcome = webhooks.deliver(production, sender, org_updated(deps, org_id))  # raises if any is retried
+    assert outcome == {"delivered": 0, "failed_permanent": 3, "already_settled": 0, "skipped": 0}
+    assert connect.attempts == [] and receiver.to(path) == []
+    assert [attempts_of(deps, hook) for hook in hooks] == [[(1, None, "failed_permanent")]] * 3
+    errors = [d.error for hook in hooks for d in deps.store.deliveries.list_for_webhook(org_id, hook.id, 10)]
+    assert errors == [NOT_SENT_INVALID_URL, NOT_SENT_NOT_PUBLIC, NOT_SENT_NOT_PUBLIC]
+
+
+def test_the_deliveries_api_never_shows_why_no_response_came(stack: RunningStack) -> None:
+    owner = sign_in(stack.base_url, unique_email("nobody"))
+    org_id = new_org(owner, "nobody")
+    hook = create_webhook(owner, org_id, f"http://127.0.0.1:{free_port()}/nobody-listens", ["org.updated"])
+    rename(owner, org_id, "Into the void")
+    [attempt, *_] = wait_for_deliveries(owner, org_id, hook["id"], lambda found: len(found) >= 1)[::-1]
+    assert (attempt["status_code"], attempt["outcome"], attempt["error"]) == (
+        None,
+        "failed_will_retry",
+        NO_RESPONSE,
+    )
+    text = deliveries(owner, org_id, hook["id"]).text.lower()
+    for detail in ("refused", "errno", "urlerror", "connection", "timed out"):
+        assert detail not in text
+    assert owner.delete(f"/orgs/{org_id}/webhooks/{hook['id']}").status_code == 204  # ends the retries
+
+
 # ---------------------------------------------------------------------- the consumer, called directly
 
 
@@ -548,7 +784,8 @@ def test_an_unreachable_receiver_is_retried_with_the_error_recorded(deps: Depend
     assert response == {"batchItemFailures": [{"itemIdentifier": message_id}]}
     [attempt] = deps.store.deliveries.list_for_webhook(org_id, hook.id, limit=10)
     assert (attempt.status_code, attempt.outcome, attempt.attempt) == (None, "failed_will_retry", 1)
-    assert attempt.error and "refused" in attempt.error.lower()
+    # Not "refused": whether a port refused, timed out or spoke something else is not told.
+    assert attempt.error == NO_RESPONSE
 
 
 def test_personal_events_and_orgs_without_webhooks_send_nothing(

@@ -15,11 +15,16 @@ from plutomi.domain.webhooks import (
     DELIVERED,
     FAILED_PERMANENT,
     FAILED_WILL_RETRY,
+    NO_RESPONSE,
+    NOT_SENT_INVALID_URL,
+    NOT_SENT_NOT_PUBLIC,
     ORG_EVENT_TYPES,
     Webhook,
     classify,
     delivery_headers,
+    shown_error,
     sign,
+    status_reason,
     validate_event_types,
     validate_webhook_url,
     verify_signature,
@@ -115,22 +120,31 @@ def test_delivery_headers() -> None:
         "https://example.com/hooks",
         "https://hooks.example.com:8443/plutomi?team=1",
         "HTTPS://Example.com/Path",
-        "https://localhost/hook",
-        "https://[2001:db8::1]/hook",
+        "https://[2606:4700:4700::1111]/hook",
+        "https://8.8.8.8/hook",
     ],
 )
-def test_https_urls_are_allowed_everywhere(url: str) -> None:
-    assert validate_webhook_url(url, allow_local_http=False) == url
-    assert validate_webhook_url(f"  {url} ", allow_local_http=True) == url
+def test_https_urls_to_public_hosts_are_allowed_everywhere(url: str) -> None:
+    assert validate_webhook_url(url, allow_loopback=False) == url
+    assert validate_webhook_url(f"  {url} ", allow_loopback=True) == url
+
+
+@pytest.mark.parametrize("url", ["https://localhost/hook", "https://127.0.0.1:8443/", "https://[::1]/"])
+def test_https_to_this_machine_only_in_development(url: str) -> None:
+    """tests/unit/test_webhook_addresses.py has every spelling and every internal range."""
+    assert validate_webhook_url(url, allow_loopback=True) == url
+    with pytest.raises(InvalidInput) as raised:
+        validate_webhook_url(url, allow_loopback=False)
+    assert raised.value.code == "webhook_url_not_public"
 
 
 @pytest.mark.parametrize(
     "url", ["http://localhost:8000/hook", "http://127.0.0.1:9/x", "http://[::1]:8080/", "http://LOCALHOST/"]
 )
 def test_local_http_only_when_allowed(url: str) -> None:
-    assert validate_webhook_url(url, allow_local_http=True) == url
+    assert validate_webhook_url(url, allow_loopback=True) == url
     with pytest.raises(InvalidInput) as raised:
-        validate_webhook_url(url, allow_local_http=False)
+        validate_webhook_url(url, allow_loopback=False)
     assert raised.value.code == "invalid_webhook_url"
 
 
@@ -159,9 +173,9 @@ def test_local_http_only_when_allowed(url: str) -> None:
     ],
 )
 def test_bad_urls_are_refused_with_a_clear_code(url: str) -> None:
-    for allow_local_http in (True, False):
+    for allow_loopback in (True, False):
         with pytest.raises(InvalidInput) as raised:
-            validate_webhook_url(url, allow_local_http=allow_local_http)
+            validate_webhook_url(url, allow_loopback=allow_loopback)
         assert raised.value.code == "invalid_webhook_url"
         assert raised.value.message
 
@@ -233,6 +247,57 @@ def test_org_event_types_exclude_personal_ones() -> None:
 )
 def test_classify(status: int | None, outcome: str) -> None:
     assert classify(status) == outcome
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (200, None),
+        (204, None),
+        (301, "HTTP 301: redirect not followed"),
+        (302, "HTTP 302: redirect not followed"),
+        (308, "HTTP 308: redirect not followed"),
+        (404, "HTTP 404 Not Found"),
+        (429, "HTTP 429 Too Many Requests"),
+        (500, "HTTP 500 Internal Server Error"),
+        (599, "HTTP 599"),
+    ],
+)
+def test_a_status_reads_as_the_status_and_its_standard_name(status: int, reason: str | None) -> None:
+    assert status_reason(status) == reason
+
+
+@pytest.mark.parametrize(
+    ("status", "stored", "shown"),
+    [
+        (200, None, None),
+        (None, NO_RESPONSE, NO_RESPONSE),
+        (None, NOT_SENT_NOT_PUBLIC, NOT_SENT_NOT_PUBLIC),
+        (None, NOT_SENT_INVALID_URL, NOT_SENT_INVALID_URL),
+        (500, "HTTP 500 Internal Server Error", "HTTP 500 Internal Server Error"),
+        # What older versions stored: exception texts, bodies, Location headers.
+        (None, "URLError: [Errno 111] Connection refused", NO_RESPONSE),
+        (None, "URLError: [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)", NO_RESPONSE),
+        (None, "RemoteDisconnected: Remote end closed connection without response", NO_RESPONSE),
+        (None, "TimeoutError: timed out", NO_RESPONSE),
+        (None, "not sent: Use an https:// URL", NOT_SENT_INVALID_URL),
+        (
+            500,
+            "HTTP 500: db-7.internal:5432 refused the password for plutomi",
+            "HTTP 500 Internal Server Error",
+        ),
+        (
+            302,
+            "HTTP 302: redirects are not followed (to http://10.0.0.5/admin)",
+            "HTTP 302: redirect not followed",
+        ),
+        (404, "HTTP 404: <html>nginx/1.18 on ip-10-0-0-5</html>", "HTTP 404 Not Found"),
+    ],
+)
+def test_the_shown_error_is_one_of_a_few_fixed_reasons(
+    status: int | None, stored: str | None, shown: str
+) -> None:
+    assert shown_error(status, stored) == shown
 
 
 # ---------------------------------------------------------------- interest

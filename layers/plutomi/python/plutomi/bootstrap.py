@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from plutomi.config import get_settings
 
 if TYPE_CHECKING:
+    from plutomi.adapters.resolver import HostResolver
     from plutomi.adapters.ses_mailer import SesMailer
     from plutomi.adapters.webhook_sender import WebhookSender
     from plutomi.services.ports import Clock, Dependencies
@@ -36,6 +37,7 @@ def _build() -> Dependencies:
     from plutomi.adapters.clock import SystemClock
     from plutomi.adapters.jetstream_client import JetStreamClient
     from plutomi.adapters.mongo_store import MongoStore
+    from plutomi.adapters.resolver import SystemResolver
     from plutomi.services.ports import Dependencies
 
     settings = get_settings()
@@ -44,6 +46,7 @@ def _build() -> Dependencies:
         event_bus=JetStreamClient(settings.nats_url, settings.nats_timeout_seconds),
         clock=_overrides.get("clock") or SystemClock(),
         settings=settings,
+        resolver=_overrides.get("resolver") or SystemResolver(),
     )
 
 
@@ -74,15 +77,21 @@ def webhook_sender() -> WebhookSender:
             if _webhook_sender is None:
                 from plutomi.adapters.webhook_sender import WebhookSender
 
-                _webhook_sender = WebhookSender()
+                # The resolver that checked the URL when it was saved; loopback only in development.
+                _webhook_sender = WebhookSender(
+                    dependencies().resolver, allow_loopback=get_settings().is_local
+                )
     return _webhook_sender
 
 
-def override(*, clock: Clock | None = None) -> None:
-    """Replaces parts of the wiring (tests, benchmarks); takes effect for the next `dependencies()`."""
+def override(*, clock: Clock | None = None, resolver: HostResolver | None = None) -> None:
+    """Replaces parts of the wiring (tests, benchmarks); takes effect for the next `dependencies()`
+    and `webhook_sender()`."""
     with _lock:
         if clock is not None:
             _overrides["clock"] = clock
+        if resolver is not None:
+            _overrides["resolver"] = resolver
         reset(keep_overrides=True)
 
 

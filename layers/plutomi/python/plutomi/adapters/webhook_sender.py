@@ -1,73 +1,176 @@
-"""Sends a webhook delivery: one HTTPS POST with the standard library, redirects refused.
+"""Sends a webhook delivery: one POST, to an address that was checked, redirects refused.
+
+The URL is checked again (`parse_webhook_url`: https, a public host), the host name is resolved once
+(the injected resolver; the system's getaddrinfo by default) and every address it resolves to must be
+public (`plutomi.domain.network`; loopback too only in development). The TCP connection then goes to
+one of those addresses, never to the name, so the answer cannot change between the check and the
+connection (DNS rebinding). TLS still sends the name as SNI and checks the certificate against it, and
+the Host header names it. No proxy from the environment is used.
 
 A redirect is answered, never followed: the signed body goes only to the URL the org registered, and
 a receiver cannot bounce it to an address of its choosing. The sender never raises for what the
-network or the receiver does; it reports the status (None when no response came), the time taken
-and what went wrong.
+network or the receiver does; it reports the status (None when no response came), the time taken and
+a reason from the short list in `plutomi.domain.webhooks`: never the receiver's body or headers, an
+exception's text or an address, so the deliveries log tells nobody what listens where.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import socket
+import ssl
 import time
-import urllib.request
-from collections.abc import Mapping
-from typing import IO, Any
-from urllib.error import HTTPError
+from collections.abc import Callable, Mapping
 
-from plutomi.domain.webhooks import SendResult
+from plutomi.adapters.resolver import HostResolver, SystemResolver
+from plutomi.domain.errors import InvalidInput
+from plutomi.domain.network import IPAddress, resolved_refusal
+from plutomi.domain.webhooks import (
+    NO_RESPONSE,
+    NOT_PUBLIC,
+    NOT_SENT_INVALID_URL,
+    NOT_SENT_NOT_PUBLIC,
+    SendResult,
+    WebhookTarget,
+    parse_webhook_url,
+    status_reason,
+)
 
 TIMEOUT_SECONDS = 10.0
 USER_AGENT = "Plutomi-Webhooks/1"
-ERROR_SNIPPET_BYTES = 300
+MAX_ADDRESSES = 4  # tried in turn while connections fail, within the timeout
+MAX_DRAINED_BYTES = 64 * 1024  # read from a response (and dropped) so the connection closes cleanly
+
+# Opens a TCP connection to (address, port) within the timeout; the seam where tests watch connections.
+Connect = Callable[[IPAddress, int, float], socket.socket]
 
 
-class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(
+def open_connection(address: IPAddress, port: int, timeout: float) -> socket.socket:
+    """A TCP connection to the address itself: no name, so no lookup happens here."""
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect((str(address), port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class _PinnedConnection(http.client.HTTPConnection):
+    """HTTP, or HTTPS with `tls`, to `host` over a socket that `open_socket` opens to a checked
+    address. http.client still writes the Host header from `host` and the port."""
+
+    def __init__(
         self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: Any,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        return None  # urllib then raises HTTPError with the 3xx status, which we report
+        host: str,
+        port: int,
+        timeout: float,
+        open_socket: Callable[[], socket.socket],
+        tls: ssl.SSLContext | None,
+    ) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._open_socket = open_socket
+        self._tls = tls
+        if tls is not None:
+            self.default_port = http.client.HTTPS_PORT  # no ":443" in the Host header
+
+    def connect(self) -> None:
+        sock = self._open_socket()
+        if self._tls is not None:
+            try:
+                sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+            except BaseException:
+                sock.close()
+                raise
+        self.sock = sock
 
 
 class WebhookSender:
-    def __init__(self, timeout_seconds: float = TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        resolver: HostResolver | None = None,
+        *,
+        allow_loopback: bool = False,
+        timeout_seconds: float = TIMEOUT_SECONDS,
+        tls: ssl.SSLContext | None = None,
+        connect: Connect = open_connection,
+    ) -> None:
+        """`allow_loopback` only in development and tests (`settings.is_local`); `tls` replaces the
+        system's trust store (tests trust their own CA)."""
+        self.resolver = resolver if resolver is not None else SystemResolver()
+        self.allow_loopback = allow_loopback
         self.timeout_seconds = timeout_seconds
-        self._opener = urllib.request.build_opener(_RefuseRedirects())
+        self._tls = tls if tls is not None else ssl.create_default_context()
+        self._connect = connect
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
         started = time.perf_counter()
         try:
-            # The URL was checked when the webhook was saved: https, or http to localhost in development.
-            request = urllib.request.Request(url, data=body, method="POST")  # noqa: S310
-            for name, value in headers.items():
-                request.add_header(name, value)
-            request.add_header("Content-Type", "application/json")
-            request.add_header("User-Agent", USER_AGENT)
-            with self._opener.open(request, timeout=self.timeout_seconds) as response:
-                response.read(ERROR_SNIPPET_BYTES)
-                return SendResult(response.status, _elapsed_ms(started), None)
-        except HTTPError as error:
+            target = parse_webhook_url(url, allow_loopback=self.allow_loopback)
+        except InvalidInput as error:
+            reason = NOT_SENT_NOT_PUBLIC if error.code == NOT_PUBLIC else NOT_SENT_INVALID_URL
+            return SendResult(None, _elapsed_ms(started), reason, blocked=True)
+        try:
+            addresses = (
+                [target.address]
+                if target.address is not None
+                else self.resolver.resolve(target.host, target.port)
+            )
+        except Exception:  # a resolver is not to raise; if one does, it is no answer
+            addresses = []
+        if not addresses:
+            return SendResult(None, _elapsed_ms(started), NO_RESPONSE)
+        if resolved_refusal(addresses, self.allow_loopback) is not None:
+            return SendResult(None, _elapsed_ms(started), NOT_SENT_NOT_PUBLIC, blocked=True)
+        try:
+            status = self._exchange(target, addresses, body, headers, started)
+        except Exception:  # refused, unreachable, timed out, TLS, a broken reply: all the same here
+            return SendResult(None, _elapsed_ms(started), NO_RESPONSE)
+        return SendResult(status, _elapsed_ms(started), status_reason(status))
+
+    def _exchange(
+        self,
+        target: WebhookTarget,
+        addresses: list[IPAddress],
+        body: bytes,
+        headers: Mapping[str, str],
+        started: float,
+    ) -> int:
+        deadline = started + self.timeout_seconds
+        connection = _PinnedConnection(
+            target.host,
+            target.port,
+            self.timeout_seconds,
+            lambda: self._open_any(addresses, target.port, deadline),
+            self._tls if target.scheme == "https" else None,
+        )
+        try:
+            sent = {**headers, "Content-Type": "application/json", "User-Agent": USER_AGENT}
+            connection.request("POST", target.request_target, body=body, headers=sent)
+            response = connection.getresponse()
+            status = response.status
+            with contextlib.suppress(Exception):  # the status came; a broken body does not change it
+                response.read(MAX_DRAINED_BYTES)  # dropped: a receiver's body is never recorded
+            return status
+        finally:
+            connection.close()
+
+    def _open_any(self, addresses: list[IPAddress], port: int, deadline: float) -> socket.socket:
+        """A connection to the first of the checked addresses that accepts one."""
+        failure: OSError = TimeoutError("no time left to connect")
+        for address in addresses[:MAX_ADDRESSES]:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                break
             try:
-                snippet = error.read(ERROR_SNIPPET_BYTES).decode(errors="replace").strip()
-            except Exception:  # the body could not be read; the status says enough
-                snippet = ""
-            finally:
-                error.close()
-            message = f"HTTP {error.code}" + (f": {snippet}" if snippet else "")
-            if 300 <= error.code < 400:
-                message = (
-                    f"HTTP {error.code}: redirects are not followed (to {error.headers.get('Location')})"
-                )
-            return SendResult(error.code, _elapsed_ms(started), message[:ERROR_SNIPPET_BYTES])
-        except Exception as error:  # no response: refused, unreachable, TLS, timeout, a broken reply
-            reason = getattr(error, "reason", None) or error
-            message = f"{type(error).__name__}: {reason}"
-            return SendResult(None, _elapsed_ms(started), message[:ERROR_SNIPPET_BYTES])
+                return self._connect(address, port, remaining)
+            except OSError as error:
+                failure = error
+        raise failure
 
 
 def _elapsed_ms(started: float) -> int:

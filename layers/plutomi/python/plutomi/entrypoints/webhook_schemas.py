@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from plutomi.domain.webhooks import MAX_URL_LENGTH, Delivery, Outcome, Webhook
+from plutomi.domain.webhooks import MAX_URL_LENGTH, Delivery, Outcome, Webhook, shown_error
 from plutomi.entrypoints.schemas import Body
 from plutomi.entrypoints.text_fields import ShortDescription
 from plutomi.services.webhooks import CreatedWebhook, DeliveryPage
@@ -15,7 +15,7 @@ from plutomi.services.webhooks import CreatedWebhook, DeliveryPage
 WebhookUrl = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_URL_LENGTH),
-    Field(description="https://...; plain http only to localhost in development"),
+    Field(description="https://... on a public host; plain http only to localhost in development"),
 ]
 EventTypeName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 EventTypes = Annotated[
@@ -82,7 +82,10 @@ class DeliveryOut(BaseModel):
     status_code: int | None = Field(description="null when no response came (network error, timeout)")
     outcome: Outcome
     latency_ms: int
-    error: str | None
+    error: str | None = Field(
+        description='Why it failed: "HTTP 503 Service Unavailable", "HTTP 302: redirect not followed", '
+        '"no response", "not sent: ..."; never the receiver\'s body or network details'
+    )
     created_at: datetime
 
     @classmethod
@@ -96,7 +99,7 @@ class DeliveryOut(BaseModel):
             status_code=delivery.status_code,
             outcome=delivery.outcome,
             latency_ms=delivery.latency_ms,
-            error=delivery.error,
+            error=shown_error(delivery.status_code, delivery.error),
             created_at=delivery.created_at,
         )
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from plutomi.adapters.jetstream_client import StoredMessage
 from plutomi.adapters.mongo_store import MongoStore
+from plutomi.adapters.resolver import HostResolver as HostResolver
+from plutomi.adapters.resolver import SystemResolver
 from plutomi.config import Settings
 from plutomi.domain.emails import OutgoingEmail
 from plutomi.domain.events import Event
@@ -43,7 +45,8 @@ class Mailer(Protocol):
 
 class WebhookSender(Protocol):
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
-        """POSTs `body` as JSON with `headers`; never raises for what the network or receiver does."""
+        """POSTs `body` as JSON with `headers` to a public address the URL's host resolves to (the
+        result is `blocked` when there is none); never raises for what the network or receiver does."""
         ...
 
 
@@ -53,6 +56,8 @@ class Dependencies:
     event_bus: EventBus
     clock: Clock
     settings: Settings
+    # Resolves host names (a webhook URL's, when it is saved); the system's resolver unless replaced.
+    resolver: HostResolver = field(default_factory=SystemResolver)
 
     def event(self, event_type: str, org_id: str | None, data: dict[str, Any]) -> Event:
         return Event(

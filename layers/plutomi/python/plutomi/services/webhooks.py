@@ -3,11 +3,15 @@
 Members see the org's webhooks and their delivery attempts; admins and owners create, change and
 delete them. The signing secret is shown once, in the answer to create, and never again.
 
+A URL must name a public host: an address in any spelling is checked as written, a name on every
+address it resolves to (`deps.resolver`), so a webhook cannot be aimed at the internal network.
+
 `deliver` is the `webhooks` consumer's use case. For an event of an org it POSTs the event to every
 enabled webhook that wants it and records each attempt. When any attempt must be retried it raises
 `WebhookDeliveryFailed` after trying them all: the consumer reports the record failed and the pipeline
 delivers the event again later, when the webhooks already settled (delivered, or refused for good
-with a 4xx) are skipped, so a receiver gets a settled event once.
+with a 4xx, or not sent because the URL is not allowed) are skipped, so a receiver gets a settled
+event once. The sender checks the host again at each delivery and connects to the address it checked.
 """
 
 from __future__ import annotations
@@ -26,14 +30,19 @@ from plutomi.domain.webhooks import (
     FAILED_PERMANENT,
     FAILED_WILL_RETRY,
     MAX_WEBHOOKS_PER_ORG,
+    NOT_PUBLIC,
+    NOT_SENT_INVALID_URL,
+    NOT_SENT_NOT_PUBLIC,
     ORG_EVENT_TYPES,
     SECRET_PREFIX,
     Delivery,
     Outcome,
     SendResult,
     Webhook,
+    check_resolved,
     classify,
     delivery_headers,
+    parse_webhook_url,
     sign,
     validate_event_types,
     validate_webhook_url,
@@ -72,7 +81,17 @@ def new_secret() -> str:
     return f"{SECRET_PREFIX}{secrets.token_urlsafe(32)}"
 
 
-@transactional
+def check_webhook_url(deps: Dependencies, url: str) -> str:
+    """The URL to store, once its host is known to be public: as written (an address in any spelling)
+    and, for a name, on every address it resolves to now. Raises InvalidInput `invalid_webhook_url` or
+    `webhook_url_not_public`. Call it after the cheap checks: it may wait for DNS."""
+    allow_loopback = deps.settings.is_local
+    target = parse_webhook_url(url, allow_loopback=allow_loopback)
+    if target.address is None:
+        check_resolved(target.host, deps.resolver.resolve(target.host, target.port), allow_loopback)
+    return url.strip()
+
+
 def create_webhook(
     deps: Dependencies,
     principal: Principal,
@@ -83,8 +102,22 @@ def create_webhook(
     enabled: bool = True,
 ) -> CreatedWebhook:
     require_membership(deps, principal, org_id, Role.ADMIN)
-    url = validate_webhook_url(url, allow_local_http=deps.settings.is_local)
+    validate_webhook_url(url, allow_loopback=deps.settings.is_local)
     wanted = validate_event_types(event_types)
+    url = check_webhook_url(deps, url)  # resolves the name: before the transaction, not in it
+    return _create_webhook(deps, principal, org_id, url, wanted, description, enabled)
+
+
+@transactional
+def _create_webhook(
+    deps: Dependencies,
+    principal: Principal,
+    org_id: str,
+    url: str,
+    wanted: list[str],
+    description: str,
+    enabled: bool,
+) -> CreatedWebhook:
     if deps.store.webhooks.count_for_org(org_id) >= MAX_WEBHOOKS_PER_ORG:
         raise Conflict(
             "too_many_webhooks", f"An organisation has at most {MAX_WEBHOOKS_PER_ORG} webhooks; delete one"
@@ -136,13 +169,15 @@ def update_webhook(
     load_webhook(deps, org_id, webhook_id)  # a missing webhook is a 404 before any other complaint
     changes: dict[str, Any] = {}
     if url is not None:
-        changes["url"] = validate_webhook_url(url, allow_local_http=deps.settings.is_local)
+        validate_webhook_url(url, allow_loopback=deps.settings.is_local)
     if event_types is not None:
         changes["event_types"] = validate_event_types(event_types)
     if description is not None:
         changes["description"] = description.strip()
     if enabled is not None:
         changes["enabled"] = enabled
+    if url is not None:
+        changes["url"] = check_webhook_url(deps, url)
 
     def change() -> Webhook | None:
         before = load_webhook(deps, org_id, webhook_id)
@@ -237,12 +272,14 @@ def _attempt(
     deps: Dependencies, sender: WebhookSender, webhook: Webhook, event: Event, body: bytes
 ) -> tuple[SendResult, Outcome]:
     try:
-        # Checked again at delivery: a URL saved under other settings (plain http in development)
-        # is never called where it is not allowed.
-        url = validate_webhook_url(webhook.url, allow_local_http=deps.settings.is_local)
+        # Checked again at delivery: a URL saved under other rules or settings (before hosts were
+        # checked; plain http or loopback in development) is never called where it is not allowed.
+        # The sender checks what the name resolves to now. A refusal is final and says nothing more.
+        url = validate_webhook_url(webhook.url, allow_loopback=deps.settings.is_local)
     except InvalidInput as error:
-        return SendResult(None, 0, f"not sent: {error.message}"), FAILED_PERMANENT
+        reason = NOT_SENT_NOT_PUBLIC if error.code == NOT_PUBLIC else NOT_SENT_INVALID_URL
+        return SendResult(None, 0, reason, blocked=True), FAILED_PERMANENT
     timestamp = int(deps.clock.now().timestamp())
     headers = delivery_headers(event.id, event.type, sign(webhook.secret, timestamp, body))
     result = sender.post(url, body, headers)
-    return result, classify(result.status_code)
+    return result, FAILED_PERMANENT if result.blocked else classify(result.status_code)
