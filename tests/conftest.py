@@ -7,13 +7,14 @@ import itertools
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from plutomi import bootstrap
 from plutomi.adapters.clock import FixedClock
+from plutomi.domain.models import Org
 from plutomi.runtime.embedded import EmbeddedServices
 from plutomi.services.ports import Dependencies
 from tests.support.stack import RunningStack, start_stack
@@ -95,3 +96,19 @@ def unique_client() -> str:
 
 def unique_org_id(label: str = "org") -> str:
     return f"{label}-{uuid.uuid4().hex[:10]}"
+
+
+def stored_org(deps: Dependencies, org_id: str, display_name: str = "Acme") -> Org:
+    """A live org straight in the store, created a second ago, for tests that feed consumers events of
+    an org without going through the API: consumers ignore the events of an org that does not exist."""
+    created = deps.clock.now() - timedelta(seconds=1)
+    org = Org(
+        id=f"org_{org_id}",
+        org_id=org_id,
+        display_name=display_name,
+        created_by="usr_test",
+        created_at=created,
+        updated_at=created,
+    )
+    deps.store.orgs.create(org)
+    return org

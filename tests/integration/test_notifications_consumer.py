@@ -22,7 +22,7 @@ from plutomi.runtime.functions import LocalContext
 from plutomi.runtime.local_mail import SentEmail, list_sent_emails
 from plutomi.services import auth
 from plutomi.services.ports import Dependencies
-from tests.conftest import unique_email, unique_org_id
+from tests.conftest import stored_org, unique_email, unique_org_id
 from tests.support.http import code_from
 
 
@@ -83,6 +83,7 @@ def test_distinct_events_each_send_their_email(deps: Dependencies) -> None:
 def test_an_invite_sends_an_email_naming_the_org(deps: Dependencies) -> None:
     email, org_id = unique_email("invited"), unique_org_id("crew")
     org_name = f"Night Owls {uuid.uuid4().hex[:6]}"
+    stored_org(deps, org_id, org_name)  # nobody is emailed about an org that does not exist
     event = deps.event(
         events.INVITE_CREATED,
         org_id,

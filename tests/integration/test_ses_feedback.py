@@ -57,7 +57,7 @@ from plutomi.runtime.ses_feedback_local import (
 from plutomi.runtime.sqs_poller import PollResult, SqsPoller
 from plutomi.services import email_feedback
 from plutomi.services.ports import Dependencies
-from tests.conftest import unique_email, unique_org_id
+from tests.conftest import stored_org, unique_email, unique_org_id
 from tests.integration.test_store import CommandRecorder, uses_index
 from tests.support.http import Api, sign_in
 from tests.support.stack import RunningStack, wait_for_email
@@ -105,7 +105,8 @@ def invite_event(deps: Dependencies, email: str) -> Event:
         "inviter_email": "owner@example.com",
         "role": "member",
     }
-    return deps.event(events.INVITE_CREATED, unique_org_id("acme"), data)
+    org = stored_org(deps, unique_org_id("acme"))
+    return deps.event(events.INVITE_CREATED, org.org_id, data)
 
 
 def code_event(deps: Dependencies, email: str) -> Event:

@@ -23,6 +23,7 @@ from pymongo import MongoClient
 
 from functions.consumers import webhooks as webhooks_consumer
 from plutomi import bootstrap
+from plutomi.adapters.clock import FixedClock
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.adapters.webhook_sender import WebhookSender
 from plutomi.domain import events
@@ -43,10 +44,11 @@ from plutomi.runtime.functions import LocalContext
 from plutomi.services import webhooks
 from plutomi.services.auth import authenticate
 from plutomi.services.ports import Dependencies
-from tests.conftest import unique_email, unique_org_id
+from tests.conftest import stored_org, unique_email, unique_org_id
 from tests.integration.test_store import CommandRecorder, uses_index
 from tests.support.http import Api, sign_in
 from tests.support.network import FakeResolver, RecordingConnect, only_loopback_connections
+from tests.support.purge import finish_purge
 from tests.support.stack import RunningStack
 
 T = TypeVar("T")
@@ -461,14 +463,19 @@ def test_members_read_webhooks_and_only_admins_change_them(stack: RunningStack) 
     assert len(owner.get(f"/orgs/{org_id}/webhooks").json()["webhooks"]) == 1
 
 
-def test_deleting_an_org_deletes_its_webhooks(stack: RunningStack) -> None:
+def test_deleting_an_org_deletes_its_webhooks(stack: RunningStack, clock: FixedClock) -> None:
     owner = sign_in(stack.base_url, unique_email("hook-leaver"))
     org_id = new_org(owner, "hook-gone")
     create_webhook(owner, org_id, "https://example.invalid/old-owner", ["*"])
     assert owner.delete(f"/orgs/{org_id}").status_code == 204
+    assert owner.get(f"/orgs/{org_id}/webhooks").status_code == 404
 
-    # Whoever takes the id next starts with no webhooks: nothing of the old org is delivered anywhere.
+    # Whoever takes the id next (once the purge has finished) starts with no webhooks: nothing of the
+    # old org is delivered anywhere.
     successor = sign_in(stack.base_url, unique_email("hook-successor"))
+    early = successor.post("/orgs", json={"id": org_id, "display_name": "Successor"})
+    assert early.status_code == 409 and early.json()["error"]["code"] == "org_being_deleted"
+    finish_purge(org_id, clock)
     assert successor.post("/orgs", json={"id": org_id, "display_name": "Successor"}).status_code == 201
     assert successor.get(f"/orgs/{org_id}/webhooks").json()["webhooks"] == []
 
@@ -707,6 +714,8 @@ def stored_webhook(
     deps: Dependencies, org_id: str, url: str, event_types: list[str], enabled: bool = True
 ) -> Webhook:
     now = deps.clock.now() - timedelta(seconds=1)
+    if deps.store.orgs.get(org_id) is None:  # events of an org that does not exist go nowhere
+        stored_org(deps, org_id)
     webhook = Webhook(
         id=deps.clock.new_id("whk"),
         org_id=org_id,

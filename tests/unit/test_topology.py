@@ -270,3 +270,13 @@ def test_every_business_consumer_has_main_retry_and_dlq_tiers() -> None:
     assert durables["super-meta"].filter_subjects == (
         "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.advisories.meta",
     )
+
+
+def test_deleted_orgs_are_purged_by_a_consumer_and_a_scheduled_backstop() -> None:
+    (purge,) = [c for c in CONSUMERS if c.name == "org-purge"]
+    assert purge.function == "consumers.org_purge"
+    assert purge.filter_subjects == ("events.org.deleted",)
+    assert purge.batch_size == 1  # one org per invocation: a purge may use a minute
+    (sweeper,) = [job for job in SCHEDULED if job.function == "scheduled.org_purge_sweeper"]
+    assert sweeper.every_minutes == 1
+    assert _module_file(sweeper.function).is_file()

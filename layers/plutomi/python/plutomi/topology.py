@@ -258,6 +258,9 @@ CONSUMERS: tuple[Consumer, ...] = (
     ),
     # Every event: the consumer delivers each to the org's webhooks that want it.
     Consumer("webhooks", "consumers.webhooks", (ALL_EVENTS,)),
+    # Purges a deleted org's data in the background; `org-purge-sweeper` below is its backstop. One
+    # org per batch: a large org's purge may take a minute of the function's time.
+    Consumer("org-purge", "consumers.org_purge", (events.ORG_DELETED,), batch_size=1),
 )
 
 
@@ -265,7 +268,11 @@ CONSUMERS: tuple[Consumer, ...] = (
 SQS_CONSUMERS: tuple[SqsConsumer, ...] = (SqsConsumer("ses-feedback", "consumers.ses_feedback"),)
 
 
-SCHEDULED: tuple[Scheduled, ...] = (Scheduled("idle-sweeper", "scheduled.idle_sweeper", every_minutes=1),)
+SCHEDULED: tuple[Scheduled, ...] = (
+    Scheduled("idle-sweeper", "scheduled.idle_sweeper", every_minutes=1),
+    # Finishes org purges that were paused, crashed halfway or are waiting out their grace period.
+    Scheduled("org-purge-sweeper", "scheduled.org_purge_sweeper", every_minutes=1),
+)
 
 
 def api_functions() -> list[str]:

@@ -3,6 +3,9 @@
 A record is claimed with an insert; an existing one is taken over only when it has expired or its
 in-progress claim has lapsed (a crashed attempt), in one conditional update, so two deliveries of the
 same event never both run the side effect.
+
+A record about an org's event carries the org's id (`record_org`, set by the consumer wrapper around
+each record), so purging the org removes it with the rest of its data (`mongo_purge`).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +29,9 @@ from pymongo.errors import DuplicateKeyError
 from plutomi.adapters.mongo_base import where
 
 RECORD_TYPE = "idempotency"
+
+# The org of the event whose record is being written, if any (per thread or task).
+record_org: ContextVar[str | None] = ContextVar("plutomi_idempotency_org", default=None)
 
 
 class MongoIdempotencyStore(BasePersistenceLayer):
@@ -52,6 +59,9 @@ class MongoIdempotencyStore(BasePersistenceLayer):
             "payload_hash": record.payload_hash,
             "updated_at": now,
         }
+        org_id = record_org.get()
+        if org_id is not None:
+            document["org_id"] = org_id
         return document
 
     def _to_record(self, document: dict[str, Any]) -> DataRecord:

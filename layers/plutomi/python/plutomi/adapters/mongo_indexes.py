@@ -50,4 +50,10 @@ ITEMS_INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("idle_deadline_ms", (("idle_deadline_ms", 1),), {"sparse": True}),
     # `plutomi ses stats`: SES feedback records of one kind in a time window (only they carry the field).
     IndexSpec("feedback_kind_at", (("feedback_kind", 1), ("at_ms", 1)), {"sparse": True}),
+    # The org purge: every document of an org, whatever its type, a batch at a time, leaving out its
+    # outbox events not yet published (only they carry `pending_since_ms`). Not sparse: the purge
+    # asks for `pending_since_ms` null, i.e. absent.
+    IndexSpec("org_pending", (("org_id", 1), ("pending_since_ms", 1))),
+    # Orgs being deleted whose purge has not finished: only tombstones carry `purge_pending_ms`.
+    IndexSpec("purge_pending_ms", (("purge_pending_ms", 1),), {"sparse": True}),
 )

@@ -4,6 +4,9 @@ transaction as) the change they describe. The relay publishes them to JetStream 
 A pending event carries `pending_since_ms`, indexed sparse, so finding the next batch costs what is
 pending, not what was ever sent. A number, not a date: nx-27017 reads the whole collection for any
 filter that compares dates. Sent events stay for `SENT_RETENTION` for inspection.
+
+An org's event also carries the org's id at the top level, so purging a deleted org removes its sent
+events with the rest of its data (`mongo_purge`); pending ones are never purged.
 """
 
 from __future__ import annotations
@@ -25,16 +28,17 @@ outbox_wakeup = threading.Event()
 
 class Outbox(Repository):
     def add(self, event: Event) -> None:
-        self._items.insert_one(
-            {
-                "_id": event.id,
-                "type": OUTBOX_TYPE,
-                "event": event.model_dump(mode="json"),
-                "pending_since_ms": epoch_ms(event.occurred_at),
-                "created_at": event.occurred_at,
-                "updated_at": event.occurred_at,
-            }
-        )
+        document: Document = {
+            "_id": event.id,
+            "type": OUTBOX_TYPE,
+            "event": event.model_dump(mode="json"),
+            "pending_since_ms": epoch_ms(event.occurred_at),
+            "created_at": event.occurred_at,
+            "updated_at": event.occurred_at,
+        }
+        if event.org_id is not None:
+            document["org_id"] = event.org_id
+        self._items.insert_one(document)
         outbox_wakeup.set()
 
     def pending(self, limit: int) -> list[Event]:

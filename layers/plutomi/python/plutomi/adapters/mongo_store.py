@@ -18,10 +18,11 @@ from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from plutomi.adapters.mongo_attempts import AttemptErrors
-from plutomi.adapters.mongo_base import Document, Repository, current_session, epoch_ms, where
+from plutomi.adapters.mongo_base import Document, Repository, current_session, epoch_ms, to_document, where
 from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
 from plutomi.adapters.mongo_outbox import Outbox
 from plutomi.adapters.mongo_pipeline import Applicants, Applications, Stages
+from plutomi.adapters.mongo_purge import LEASE_UNTIL, PURGE_PENDING, OrgPurge, tombstone_id
 from plutomi.adapters.mongo_suppressions import FeedbackRecords, Suppressions, UnsubscribeLinks
 from plutomi.adapters.mongo_webhooks import Deliveries, Webhooks
 from plutomi.domain.models import (
@@ -175,19 +176,35 @@ class RateCounters(Repository):
 
 
 class Orgs(Repository):
+    """Ordinary reads and writes see live orgs only: a tombstone (an org being deleted, see
+    `mongo_purge`) is invisible to them, so the org is gone for every reader the moment it is made."""
+
     def create(self, org: Org) -> None:
         self._insert(org)
 
     def get(self, org_id: str) -> Org | None:
-        return self._find_one(Org, where(_id=f"org_{org_id}", org_id=org_id))
+        return self._find_one(Org, self._live(org_id))
 
     def update(self, org_id: str, now: datetime, **changes: Any) -> Org | None:
-        return self._update(
-            Org, where(_id=f"org_{org_id}", org_id=org_id), {"$set": {**changes, "updated_at": now}}
+        return self._update(Org, self._live(org_id), {"$set": {**changes, "updated_at": now}})
+
+    def tombstone(self, deleted: Org) -> bool:
+        """Turns the live org into its tombstone; False when it was no longer live. A whole-document
+        replace, not `$set`: nx-27017 would store `deleted_at` as a string."""
+        assert deleted.deleted_at is not None
+        extra = {PURGE_PENDING: epoch_ms(deleted.deleted_at), LEASE_UNTIL: 0}
+        result = self._items.replace_one(self._live(deleted.org_id), to_document(deleted, **extra))
+        return result.matched_count == 1
+
+    def get_tombstone(self, org_id: str) -> Org | None:
+        """The org if it is being deleted (its data may not be purged yet)."""
+        return self._find_one(
+            Org, where(_id=tombstone_id(org_id), org_id=org_id, **{PURGE_PENDING: {"$gte": 0}})
         )
 
-    def delete(self, org_id: str) -> None:
-        self._items.delete_one(where(_id=f"org_{org_id}", org_id=org_id))
+    @staticmethod
+    def _live(org_id: str) -> Document:
+        return where(_id=tombstone_id(org_id), org_id=org_id, **{PURGE_PENDING: None})
 
 
 class Memberships(Repository):
@@ -260,9 +277,6 @@ class Invites(Repository):
             },
         )
 
-    def delete_all_for_org(self, org_id: str) -> None:
-        self._items.delete_many(where(type=Invite.TYPE, org_id=org_id))
-
     @staticmethod
     def _pending_key(org_id: str, email: str) -> str:
         return f"invite:{org_id}:{email}"
@@ -289,6 +303,7 @@ class MongoStore:
         self.suppressions = Suppressions(self.items)
         self.email_feedback = FeedbackRecords(self.items)
         self.unsubscribe_links = UnsubscribeLinks(self.items)
+        self.org_purge = OrgPurge(self.items)
 
     @classmethod
     def connect(cls, url: str, database: str) -> MongoStore:

@@ -49,9 +49,6 @@ class Webhooks(Repository):
         result = self._items.delete_one(where(_id=webhook_id, type=Webhook.TYPE, org_id=org_id))
         return result.deleted_count == 1
 
-    def delete_all_for_org(self, org_id: str) -> None:
-        self._items.delete_many(where(type=Webhook.TYPE, org_id=org_id))
-
 
 class Deliveries(Repository):
     @staticmethod
@@ -92,6 +89,3 @@ class Deliveries(Repository):
 
     def delete_for_webhook(self, org_id: str, webhook_id: str) -> None:
         self._items.delete_many(where(type=Delivery.TYPE, org_id=org_id, webhook_id=webhook_id))
-
-    def delete_all_for_org(self, org_id: str) -> None:
-        self._items.delete_many(where(type=Delivery.TYPE, org_id=org_id))

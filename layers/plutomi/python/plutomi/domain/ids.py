@@ -8,7 +8,24 @@ from __future__ import annotations
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIXES = frozenset(
-    {"usr", "ses", "otp", "mem", "inv", "evt", "app", "stg", "qst", "rul", "apl", "whk", "dlv", "sup", "fbk"}
+    {
+        "usr",
+        "ses",
+        "otp",
+        "mem",
+        "inv",
+        "evt",
+        "app",
+        "stg",
+        "qst",
+        "rul",
+        "apl",
+        "whk",
+        "dlv",
+        "sup",
+        "fbk",
+        "prg",
+    }
 )
 
 

@@ -87,9 +87,14 @@ class SlotClaim(NamedTuple):
 
 
 class Org(OrgItem):
+    """An organisation. Deleting one leaves a tombstone (`deleted_at` set) until its data is purged:
+    the store never returns a tombstone to an ordinary read, so the org is gone for everyone at once."""
+
     TYPE = "org"
     display_name: str
     created_by: str
+    deleted_at: datetime | None = None
+    deleted_by: str | None = None
 
 
 class Membership(OrgItem):

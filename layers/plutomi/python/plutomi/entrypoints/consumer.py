@@ -6,6 +6,7 @@ body is not an event envelope is reported as a failure; the rest of the batch ca
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from plutomi.adapters.mongo_idempotency import MongoIdempotencyStore
+from plutomi.adapters.mongo_idempotency import MongoIdempotencyStore, record_org
 from plutomi.bootstrap import dependencies
 from plutomi.domain.delivery import AttemptError
 from plutomi.domain.events import Event
@@ -26,9 +27,11 @@ IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600
 
 
 def consumer_handler(
-    name: str, process: Callable[[Event], dict[str, Any]]
+    name: str, process: Callable[[Event], dict[str, Any]], *, once_per_event: bool = True
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    """Builds the Lambda handler of consumer `name`: each event's side effect runs once per event id."""
+    """Builds the Lambda handler of consumer `name`: each event's side effect runs once per event id.
+    `once_per_event=False` is for a consumer whose work is safe to repeat and must not wait for an
+    idempotency record (the org purge): every delivery runs it."""
     config = IdempotencyConfig(
         event_key_jmespath="id",
         expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
@@ -48,11 +51,17 @@ def consumer_handler(
 
     def record_handler(record: SQSRecord) -> dict[str, Any]:
         event = Event.model_validate_json(record.body)
+        # The event's idempotency record carries its org, so purging the org removes it.
+        token = record_org.set(event.org_id)
         try:
-            outcome: dict[str, Any] = once(event=event.model_dump(mode="json"))
+            outcome: dict[str, Any] = (
+                once(event=event.model_dump(mode="json")) if once_per_event else process(event)
+            )
         except Exception as error:
             _record_failure(name, event, record, error)
             raise
+        finally:
+            record_org.reset(token)
         logger.info(
             "event handled",
             extra={"consumer": name, "event_id": event.id, "event_type": event.type, "outcome": outcome},
@@ -68,6 +77,12 @@ def consumer_handler(
         return dict(response)
 
     return handler
+
+
+def time_budget(seconds: float) -> Callable[[], bool]:
+    """`keep_going` for long work: True until `seconds` from now have passed."""
+    deadline = time.monotonic() + seconds
+    return lambda: time.monotonic() < deadline
 
 
 def new_batch_processor() -> BatchProcessor:
@@ -101,6 +116,6 @@ def _record_failure(consumer: str, event: Event, record: SQSRecord, error: Excep
         },
     )
     try:
-        dead_letters.record_failure(dependencies(), failure)
+        dead_letters.record_failure(dependencies(), failure, event.org_id)
     except Exception:
         logger.exception("could not record the failure", extra={"consumer": consumer, "event_id": event.id})

@@ -1,6 +1,7 @@
-"""`plutomi migrate`: indexes, JetStream streams and consumers, and (on a local endpoint) the SES
-sender identity and the SES feedback path (configuration set -> SNS topic -> SQS queue + DLQ).
-Idempotent; safe to run on every deploy."""
+"""`plutomi migrate`: indexes, tombstones for data that outlived its org (orgs deleted before deleting
+purged), JetStream streams and consumers, and (on a local endpoint) the SES sender identity and the
+SES feedback path (configuration set -> SNS topic -> SQS queue + DLQ). Idempotent; safe to run on
+every deploy."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 
 import nats
 
+from plutomi.adapters.clock import SystemClock
 from plutomi.adapters.jetstream import apply_topology
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.config import Settings
@@ -19,6 +21,8 @@ def migrate(settings: Settings, say: Callable[[str], None] = print) -> None:
     try:
         for name in store.create_indexes():
             say(f"index {name}: ok")
+        orphans = store.org_purge.tombstone_orphans(SystemClock().now())
+        say(f"data of deleted orgs: {len(orphans)} org id(s) queued for the purge")
     finally:
         store.client.close()
     for line in asyncio.run(_apply_jetstream(settings.nats_url)):

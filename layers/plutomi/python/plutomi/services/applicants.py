@@ -39,7 +39,7 @@ from plutomi.domain.pipeline import (
 from plutomi.services import rate_limits
 from plutomi.services.applications import load_application, load_stage, ordered_stages
 from plutomi.services.auth import Principal
-from plutomi.services.orgs import require_membership
+from plutomi.services.orgs import live_org, require_live_org, require_membership
 from plutomi.services.pagination import cursor_position, encode_cursor
 from plutomi.services.ports import Dependencies
 from plutomi.services.unit_of_work import transactional
@@ -64,16 +64,25 @@ class Page:
 # ---------------------------------------------------------------- public: applying and the portal
 
 
+# Every public path (the listing, an application, applying, the portal, answers, the portal link the
+# notifications consumer mints) first asks whether the org is live: a deleted org's applications,
+# applicants and links are gone for everyone at once, long before its data is purged.
+
+
 def public_application(
     deps: Dependencies, org_id: str, application_id: str
 ) -> tuple[Application, list[Stage]]:
+    missing = NotFound("application_not_found", "No open application here")
+    require_live_org(deps, org_id, missing)
     application = deps.store.applications.get(org_id, application_id)
     if application is None or application.status is not ApplicationStatus.OPEN:
-        raise NotFound("application_not_found", "No open application here")
+        raise missing
     return application, ordered_stages(deps, application)
 
 
 def list_public_applications(deps: Dependencies, org_id: str) -> list[Application]:
+    if live_org(deps, org_id) is None:
+        return []  # as for an org id nobody has
     return [a for a in deps.store.applications.list_for_org(org_id) if a.status is ApplicationStatus.OPEN]
 
 
@@ -147,6 +156,8 @@ def issue_portal_link(
     link they have.
 
     Called by the notifications consumer: the secret never travels in an event."""
+    if live_org(deps, org_id) is None:
+        return None
     applicant = deps.store.applicants.get(org_id, applicant_id)
     if applicant is None or applicant.is_deleted:
         return None
@@ -179,6 +190,7 @@ def _from_token(deps: Dependencies, token: str) -> Applicant:
         matched |= secrets_match(live, candidate)
     if not matched:
         raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
+    require_live_org(deps, applicant.org_id, NotFound("portal_not_found", PORTAL_NOT_FOUND))
     return applicant
 
 
@@ -453,8 +465,14 @@ def sweep_idle(deps: Dependencies, batch_size: int = 500) -> SweepResult:
     each move is conditional, and whoever was not moved is still due next time."""
     result = SweepResult()
     stages: dict[tuple[str, str, str], Stage | None] = {}
+    live: dict[str, bool] = {}
     seen: set[str] = set()
     now = deps.clock.now()
+
+    def org_is_live(org_id: str) -> bool:
+        if org_id not in live:
+            live[org_id] = live_org(deps, org_id) is not None
+        return live[org_id]
 
     def stage_of(applicant: Applicant, stage_id: str) -> Stage | None:
         key = (applicant.org_id, applicant.application_id, stage_id)
@@ -470,6 +488,9 @@ def sweep_idle(deps: Dependencies, batch_size: int = 500) -> SweepResult:
             seen.add(applicant.id)
             result.due += 1
             if applicant.stage_id is None:
+                continue
+            if not org_is_live(applicant.org_id):
+                result.skipped += 1  # its org is being deleted: nobody moves, the purge removes them
                 continue
             stage = stage_of(applicant, applicant.stage_id)
             rule = _idle_rule(stage, applicant.idle_rule_id)

@@ -84,8 +84,9 @@ def original_of(deps: Dependencies, pointer: Pointer) -> Event:
     return Event.model_validate_json(stored.data)
 
 
-def record_failure(deps: Dependencies, error: AttemptError) -> None:
-    deps.store.attempt_errors.record(error)
+def record_failure(deps: Dependencies, error: AttemptError, org_id: str | None = None) -> None:
+    """Keeps a failed attempt's error; `org_id` is the event's org, so purging the org removes it."""
+    deps.store.attempt_errors.record(error, org_id)
 
 
 # ---------------------------------------------------------------- the DLQ, for people

@@ -10,7 +10,7 @@ from plutomi.domain.errors import Conflict, Forbidden, Gone, NotFound
 from plutomi.domain.identity import can_grant, normalize_email
 from plutomi.domain.models import Invite, InviteStatus, Membership, Role
 from plutomi.services.auth import Principal
-from plutomi.services.orgs import get_org, require_membership
+from plutomi.services.orgs import get_org, live_org, require_membership
 from plutomi.services.ports import Dependencies
 from plutomi.services.unit_of_work import transactional
 
@@ -82,7 +82,10 @@ def cancel_invite(deps: Dependencies, principal: Principal, org_id: str, invite_
 
 
 def list_my_invites(deps: Dependencies, principal: Principal) -> list[Invite]:
-    return deps.store.invites.list_pending_for_email(principal.user.email, deps.clock.now())
+    """Pending invites to the caller; those from an org that is being deleted are gone already."""
+    invites = deps.store.invites.list_pending_for_email(principal.user.email, deps.clock.now())
+    live = {org_id for org_id in {i.org_id for i in invites} if live_org(deps, org_id) is not None}
+    return [invite for invite in invites if invite.org_id in live]
 
 
 @transactional
@@ -124,7 +127,7 @@ def decline_invite(deps: Dependencies, principal: Principal, invite_id: str) -> 
 
 def _answerable(deps: Dependencies, principal: Principal, invite_id: str) -> Invite:
     invite = deps.store.invites.get_for_email(principal.user.email, invite_id)
-    if invite is None:
+    if invite is None or live_org(deps, invite.org_id) is None:
         raise NotFound("invite_not_found", f"No invite {invite_id!r} for {principal.user.email}")
     if invite.status is not InviteStatus.PENDING:
         raise Conflict("invite_not_pending", f"This invite was already {invite.status.value}")

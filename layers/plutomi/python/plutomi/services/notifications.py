@@ -12,6 +12,7 @@ from plutomi.domain.identity import CODE_TTL
 from plutomi.services import email_feedback
 from plutomi.services.applicants import issue_portal_link
 from plutomi.services.auth import issue_login_code
+from plutomi.services.orgs import is_current
 from plutomi.services.ports import Dependencies, Mailer
 
 
@@ -43,7 +44,9 @@ def email_for(event: Event, deps: Dependencies) -> OutgoingEmail | None:
 
 def notify(event: Event, mailer: Mailer, deps: Dependencies) -> str | None:
     """Sends the email the event calls for; returns the provider's message id, or None if none was due
-    or the address is suppressed."""
+    or the address is suppressed. Nothing for the events of an org that is being deleted."""
+    if not is_current(deps, event):
+        return None
     email = email_for(event, deps)
     if email is None:
         return None

@@ -48,7 +48,7 @@ from plutomi.domain.webhooks import (
     validate_webhook_url,
 )
 from plutomi.services.auth import Principal
-from plutomi.services.orgs import require_membership
+from plutomi.services.orgs import is_current, require_membership
 from plutomi.services.pagination import cursor_position, encode_cursor
 from plutomi.services.ports import Dependencies, WebhookSender
 from plutomi.services.unit_of_work import retrying, transactional
@@ -228,6 +228,8 @@ def deliver(deps: Dependencies, sender: WebhookSender, event: Event) -> dict[str
     counts: dict[str, int] = {"delivered": 0, "failed_permanent": 0, "already_settled": 0, "skipped": 0}
     if event.org_id is None or event.type not in ORG_EVENT_TYPES:
         return counts  # a person's events (login codes above all) never leave Plutomi
+    if not is_current(deps, event):
+        return {**counts, "org_gone": 1}  # its org is being deleted (or was, before the id was reused)
     org_id = event.org_id
     body = event.model_dump_json().encode()
     retrying: list[str] = []
