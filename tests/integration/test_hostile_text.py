@@ -20,7 +20,7 @@ from plutomi.domain.webhooks import SendResult, Webhook, verify_signature
 from plutomi.runtime.aws_events import sqs_event, sqs_record
 from plutomi.runtime.functions import LocalContext
 from plutomi.services.ports import Dependencies
-from tests.conftest import unique_org_id
+from tests.conftest import stored_org, unique_org_id
 
 NO_FAILURES: dict[str, Any] = {"batchItemFailures": []}
 HOSTILE_NAMES = [
@@ -82,6 +82,7 @@ def test_the_webhooks_consumer_delivers_hostile_text_intact_and_signed(
     deps: Dependencies, recording: Recording, name: str
 ) -> None:
     org_id = unique_org_id("hostile-hooks")
+    stored_org(deps, org_id)
     webhook = stored_webhook(deps, org_id)
     event = deps.event(
         events.APPLICATION_CREATED, org_id, {"application_id": "app_x", "name": name, "by": "usr_x"}

@@ -218,6 +218,7 @@ def test_a_portal_link_for_a_hostile_stored_application_is_sent_cleanly(
     deps: Dependencies, kind: str
 ) -> None:
     email, org_id = unique_email("applicant-hostile"), unique_org_id("hostile-app")
+    stored_org(deps, org_id, f"Night Owls{HOSTILE}")
     now = deps.clock.now()
     application = Application(
         id=deps.clock.new_id("app"),
@@ -255,6 +256,7 @@ def test_a_portal_link_for_a_hostile_stored_application_is_sent_cleanly(
 
 def test_a_stored_address_that_cannot_be_sent_to_is_skipped_not_dead_lettered(deps: Dependencies) -> None:
     org_id = unique_org_id("bad-address")
+    stored_org(deps, org_id)
     now = deps.clock.now()
     application = Application(
         id=deps.clock.new_id("app"), org_id=org_id, name="Drivers", created_at=now, updated_at=now

@@ -37,6 +37,10 @@ from plutomi.domain.models import (
     User,
 )
 
+# How long a scratch document (a rate counter, a sending slot) outlives its use before MongoDB's TTL
+# index on `discard_at` removes it.
+STALE_AFTER = timedelta(days=1)
+
 
 class Users(Repository):
     def create(self, user: User) -> None:
@@ -130,6 +134,7 @@ class LoginCodes(Repository):
             "email": email,
             "claim": claim.token,
             "expires_at": until,
+            "discard_at": until + STALE_AFTER,
             "created_at": now,
             "updated_at": now,
         }
@@ -145,7 +150,12 @@ class RateCounters(Repository):
         """Counts one hit. None when it was allowed; else the milliseconds until the window ends."""
         counter_id = f"rate_{key}"
         now_ms = epoch_ms(now)
-        fresh = {"type": "rate_counter", "count": 1, "window_ends_ms": epoch_ms(now + window)}
+        fresh = {
+            "type": "rate_counter",
+            "count": 1,
+            "window_ends_ms": epoch_ms(now + window),
+            "discard_at": now + window + STALE_AFTER,
+        }
         for _ in range(3):
             counted = self._items.update_one(
                 where(_id=counter_id, window_ends_ms={"$gt": now_ms}, count={"$lt": limit}),
