@@ -31,6 +31,7 @@ from tests.e2e.test_tenant_isolation import (
     user_id,
 )
 from tests.support.http import Api, sign_in
+from tests.support.observed import undocumented
 from tests.support.stack import RunningStack
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -489,3 +490,12 @@ def test_a_cursor_the_api_did_not_give_out_is_400(owner: Owner) -> None:
     listing = f"/orgs/{owner.org}/applications/{owner.pipeline['application_id']}/applicants"
     for cursor in ("garbage", "eyJ4IjogMX0", "%00", "x" * 2000):
         assert_error(owner.api.get(listing, params={"cursor": cursor}), 400, "invalid_cursor", cursor)
+
+
+# ------------------------------------------------------------------ the API description (keep last)
+
+
+def test_every_status_seen_above_is_documented_for_its_route(openapi: dict[str, Any]) -> None:
+    """Every status (and error code) the tests above saw a route answer is in /openapi.json for it."""
+    missing = undocumented(openapi)
+    assert missing == [], "answers /openapi.json does not document:\n" + "\n".join(missing)

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.observed import record
 from tests.support.stack import wait_for_email
 
 
@@ -20,7 +21,9 @@ class Api:
         headers = dict(kwargs.pop("headers", {}) or {})
         if self.token:
             headers.setdefault("authorization", f"Bearer {self.token}")
-        return self.client.request(method, path, json=json, headers=headers, **kwargs)
+        response = self.client.request(method, path, json=json, headers=headers, **kwargs)
+        record(response)
+        return response
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
