@@ -51,7 +51,7 @@ def services(embedded: EmbeddedServices) -> Iterator[dict[str, str]]:
         migrate(get_settings(), say=lambda _: None)
         yield endpoints | {"data_dir": str(data_dir)}
     finally:
-        bootstrap.reset()
+        bootstrap.close()  # before the services go: nothing reconnects to a stopped NATS
         embedded.stop()
         os.environ.clear()
         os.environ.update(saved)

@@ -11,17 +11,19 @@ from aws_lambda_powertools.event_handler import Response
 from plutomi.bootstrap import dependencies
 from plutomi.entrypoints import schemas
 from plutomi.entrypoints.api import Router, create_resolver, json_response, lambda_handler
+from plutomi.entrypoints.headers import html_policy
 from plutomi.services import email_feedback
 
 router = Router()
 
+STYLE = "body{font-family:system-ui,sans-serif;color:#111;max-width:36em;margin:3em auto;padding:0 1em}"
 PAGE = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">'
-    '<meta name="viewport" content="width=device-width,initial-scale=1"><title>Unsubscribed</title></head>'
-    '<body style="font-family:system-ui,sans-serif;color:#111;max-width:36em;margin:3em auto;padding:0 1em">'
-    "<h1>Unsubscribed</h1><p>You will no longer get invitations or other email you did not ask for from "
-    "Plutomi at this address. Email you ask for, such as login codes and your application link, still "
-    "arrives.</p></body></html>"
+    '<meta name="viewport" content="width=device-width,initial-scale=1"><title>Unsubscribed</title>'
+    f"<style>{STYLE}</style></head>"
+    "<body><h1>Unsubscribed</h1><p>You will no longer get invitations or other email you did not ask "
+    "for from Plutomi at this address. Email you ask for, such as login codes and your application link, "
+    "still arrives.</p></body></html>"
 )
 RESPONSES: dict[int, Any] = {
     200: {
@@ -32,7 +34,8 @@ RESPONSES: dict[int, Any] = {
         },
     },
 }
-PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+# The page's one inline style is allowed by its hash; the other security headers come with every answer.
+PAGE_HEADERS = {"Content-Security-Policy": html_policy(inline_styles=[STYLE]), "X-Robots-Tag": "noindex"}
 DESCRIPTION = (
     'Answers `{"status": "unsubscribed"}`, or a short HTML page when the client accepts text/html. '
     "An unknown or malformed token is a 404 `unsubscribe_link_not_found`. Login codes and the link to an "
@@ -73,7 +76,7 @@ def _unsubscribed() -> Response[Any]:
             headers=PAGE_HEADERS,
         )
     response = json_response(HTTPStatus.OK, schemas.Unsubscribed())
-    response.headers.update(PAGE_HEADERS)
+    response.headers["X-Robots-Tag"] = "noindex"
     return response
 
 

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from plutomi.bootstrap import dependencies
 from plutomi.domain.delivery import Advisory
 from plutomi.entrypoints.consumer import new_batch_processor
-from plutomi.observability import logger
+from plutomi.observability import invocation_log_keys, logger
 from plutomi.services import dead_letters
 
 
@@ -31,7 +31,7 @@ def handle(record: SQSRecord) -> dict[str, Any]:
     return outcome
 
 
-@logger.inject_lambda_context(clear_state=True)
+@invocation_log_keys()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Publishing a pointer is idempotent (deduplicated by advisory id), so no idempotency layer here.
     return dict(

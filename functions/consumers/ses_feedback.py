@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from plutomi.bootstrap import dependencies
 from plutomi.domain.email_feedback import Ignored, MalformedFeedback, parse_record_body
 from plutomi.entrypoints.consumer import new_batch_processor
-from plutomi.observability import logger
+from plutomi.observability import invocation_log_keys, logger
 from plutomi.services import email_feedback
 
 
@@ -42,7 +42,7 @@ def handle(record: SQSRecord) -> dict[str, Any]:
     return outcome
 
 
-@logger.inject_lambda_context(clear_state=True)
+@invocation_log_keys()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dict(
         process_partial_response(

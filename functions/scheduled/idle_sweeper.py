@@ -8,11 +8,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from plutomi.bootstrap import dependencies
-from plutomi.observability import logger
+from plutomi.observability import invocation_log_keys, logger
 from plutomi.services.applicants import sweep_idle
 
 
-@logger.inject_lambda_context(clear_state=True)
+@invocation_log_keys()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = asdict(sweep_idle(dependencies()))
     logger.info("idle sweep", extra=result)

@@ -33,6 +33,7 @@ from tests.e2e.test_tenant_isolation import (
     user_id,
 )
 from tests.support.http import Api, sign_in
+from tests.support.observed import undocumented
 from tests.support.stack import RunningStack
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -561,3 +562,12 @@ def test_cookie_requests_from_our_own_pages_and_bearer_requests_pass(
         headers={"origin": "https://evil.example", "sec-fetch-site": "cross-site"},
     )
     assert invited.status_code == 201, "a bearer token is never sent by a browser on its own"
+
+
+# ------------------------------------------------------------------ the API description (keep last)
+
+
+def test_every_status_seen_above_is_documented_for_its_route(openapi: dict[str, Any]) -> None:
+    """Every status (and error code) the tests above saw a route answer is in /openapi.json for it."""
+    missing = undocumented(openapi)
+    assert missing == [], "answers /openapi.json does not document:\n" + "\n".join(missing)

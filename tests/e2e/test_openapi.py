@@ -1,22 +1,28 @@
-"""The API describes itself: the OpenAPI document lists every route, /docs serves Swagger UI from
-the API itself, and /health reports its dependencies."""
+"""The API describes itself: the OpenAPI document lists every route with how to authenticate and
+every status it answers, /docs serves Swagger UI from the API itself under a strict CSP, and /health
+reports its dependencies."""
 
 from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
 import httpx
 import pytest
 
+from plutomi.entrypoints.headers import HTML_POLICY
+from plutomi.entrypoints.openapi import ROUTE_ERRORS, key_of
 from plutomi.topology import ROUTES
-from tests.e2e.test_tenant_isolation import PATH_PARAM, VALID_BODIES
+from tests.e2e.test_tenant_isolation import PATH_PARAM, VALID_BODIES, body_for
+from tests.support.csp import Page, refusals
+from tests.support.http import Api
+from tests.support.observed import undocumented
 from tests.support.stack import RunningStack
+from tests.unit.test_error_codes import collect
 
-SELF_DESCRIBING = {"/openapi.json", "/docs"}
+SELF_DESCRIBING = {"/openapi.json", "/docs", "/docs/{asset}"}
 DOCUMENTED = [route for route in ROUTES if route.path not in SELF_DESCRIBING]
 
 
@@ -96,53 +102,97 @@ def test_every_reference_in_the_document_resolves(document: dict[str, Any]) -> N
         resolve(document, reference)
 
 
-class _Assets(HTMLParser):
-    """Every script and stylesheet the page loads, and whether it has inline scripts."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.external: list[str] = []
-        self.inline_scripts = 0
-        self._in_script = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "script":
-            if values.get("src"):
-                self.external.append(str(values["src"]))
-            else:
-                self._in_script = True
-        elif tag == "link" and values.get("href") and "stylesheet" in (values.get("rel") or ""):
-            self.external.append(str(values["href"]))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "script":
-            self._in_script = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_script and data.strip():
-            self.inline_scripts += 1
-
-
-def test_docs_serve_swagger_ui_from_the_api_itself(stack: RunningStack) -> None:
-    response = httpx.get(f"{stack.base_url}/docs", timeout=20)
+def test_docs_serve_swagger_ui_from_the_api_itself_under_a_strict_csp(stack: RunningStack) -> None:
+    page_url = f"{stack.base_url}/docs"
+    response = httpx.get(page_url, timeout=20)
     assert response.status_code == 200, response.text[:300]
     assert response.headers["content-type"].startswith("text/html")
-    page = response.text
-    assert "<html" in page.lower() and "SwaggerUIBundle" in page and 'id="swagger-ui"' in page
+    policy = response.headers["content-security-policy"]
+    assert policy == HTML_POLICY
+    assert refusals(response.text, policy, page_url) == [], "a browser would refuse part of /docs"
 
-    assets = _Assets()
-    assets.feed(page)
-    assert assets.inline_scripts or assets.external, "the page loads no script"
-    own_host = urlparse(stack.base_url).netloc
-    foreign = [url for url in assets.external if urlparse(urljoin(stack.base_url, url)).netloc != own_host]
-    assert foreign == [], f"/docs loads Swagger UI from elsewhere (a CDN?): {foreign}"
-    for url in assets.external:  # whatever it loads from the API must be there
-        asset = httpx.get(urljoin(f"{stack.base_url}/docs", url), timeout=20)
+    page = Page()
+    page.feed(response.text)
+    assert 'id="swagger-ui"' in response.text and page.scripts and page.stylesheets
+    own_origin = urlparse(stack.base_url)[:2]
+    scripts = []
+    for url, kind in [*((u, "javascript") for u in page.scripts), *((u, "css") for u in page.stylesheets)]:
+        absolute = urljoin(page_url, url)
+        assert urlparse(absolute)[:2] == own_origin, f"/docs loads {url} from elsewhere (a CDN?)"
+        asset = httpx.get(absolute, timeout=20, headers={"accept-encoding": "gzip"})
         assert asset.status_code == 200, f"{url}: {asset.status_code}"
-    # The page describes the same API as /openapi.json.
+        # With nosniff a browser runs a script (applies a stylesheet) only with the right type.
+        assert asset.headers["content-type"].startswith(f"text/{kind}"), url
+        assert asset.headers["x-content-type-options"] == "nosniff"
+        assert asset.headers["cache-control"] == "public, max-age=31536000, immutable", url
+        assert asset.headers.get("content-encoding") == "gzip", f"{url} is sent uncompressed"
+        if kind == "javascript":
+            scripts.append(asset.text)
+    assert "SwaggerUIBundle" in scripts[0] and len(scripts[0]) > 100_000, "Swagger UI's bundle"
+    start = scripts[-1]
+    assert "SwaggerUIBundle(" in start and '"openapi.json"' in start, "the start script reads /openapi.json"
+    assert "validatorUrl: null" in start, "the validator badge would load an image from swagger.io"
+    assert httpx.get(f"{stack.base_url}/docs/nothing.js", timeout=20).status_code == 404
+
+
+def test_the_document_says_how_to_sign_in(document: dict[str, Any]) -> None:
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["bearer"] == {**schemes["bearer"], "type": "http", "scheme": "bearer"}
+    assert schemes["cookie"] == {
+        **schemes["cookie"],
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "plutomi_session",
+    }
+    assert "security" not in document, "no global requirement: each route says what it needs"
     for route in DOCUMENTED:
-        assert f'"{route.path}"' in page, route.path
+        operation = document["paths"][route.path][route.method.lower()]
+        expected: list[dict[str, list[str]]] = [] if route.public else [{"bearer": []}, {"cookie": []}]
+        assert operation["security"] == expected, f"{route.method} {route.path}"
+
+
+def test_errors_are_documented_in_the_shape_the_api_answers(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas, "Powertools' {detail} shape is never answered"
+    error = resolve(document, "#/components/schemas/Error")
+    assert error["required"] == ["error"]
+    body = resolve(document, error["properties"]["error"]["$ref"])
+    assert set(body["required"]) == {"code", "message"} and "details" in body["properties"]
+    raised = collect().pairs
+    for route in DOCUMENTED:
+        responses = document["paths"][route.path][route.method.lower()]["responses"]
+        where = f"{route.method} {route.path}"
+        assert 413 in map(int, responses) and 500 in map(int, responses), where
+        if not route.public:
+            assert set(responses["401"]["x-error-codes"]) == {"not_signed_in", "session_invalid"}, where
+        for status, response in responses.items():
+            if status == "204":
+                assert "content" not in response, f"{where}: a 204 has no body"
+            if int(status) < 400 or (route.path, status) == ("/health", "503"):
+                continue
+            schema = response["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/Error"}, f"{where} {status}"
+            for code in response["x-error-codes"]:
+                assert (int(status), code) in raised, f"{where} {status}: nothing answers {code} so"
+
+
+def test_the_route_error_table_names_real_routes() -> None:
+    assert sorted(set(ROUTE_ERRORS) - {key_of(route) for route in ROUTES}) == []
+
+
+def test_every_status_an_anonymous_caller_sees_is_documented(
+    stack: RunningStack, document: dict[str, Any]
+) -> None:
+    """Every route, anonymously, with and without its body and with a body that is not JSON; then
+    every status seen (here and by the tests before, such as test_bad_input.py) is in the document."""
+    anonymous = Api(stack.base_url)
+    ids = {name: f"{name}-unknown" for route in ROUTES for name in PATH_PARAM.findall(route.path)}
+    for route in ROUTES:
+        path = PATH_PARAM.sub(lambda m: ids[m.group(1)], route.path)
+        anonymous.request(route.method, path, json=body_for(route))
+        anonymous.request(route.method, path)
+        anonymous.request(route.method, path, content=b"x", headers={"content-type": "text/plain"})
+    assert undocumented(document) == []
 
 
 def test_health_reports_ok(stack: RunningStack) -> None:

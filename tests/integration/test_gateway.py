@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from plutomi.config import get_settings
+from plutomi.entrypoints.headers import HSTS, JSON_POLICY
 from plutomi.runtime import gateway as gateway_module
 from plutomi.runtime.aws_events import http_event
 from plutomi.runtime.embedded import free_port
@@ -253,6 +255,99 @@ def test_a_body_that_stops_arriving_gets_a_408(monkeypatch: pytest.MonkeyPatch) 
     assert start["status"] == 408
     assert (b"connection", b"close") in start["headers"]
     assert json.loads(body["body"])["error"]["code"] == "request_timeout"
+    assert missing_security_headers(start["headers"]) == []
+
+
+def missing_security_headers(headers: list[tuple[bytes, bytes]], *, https: bool = False) -> list[str]:
+    """The security headers (entrypoints.headers) an ASGI answer lacks or gets wrong."""
+    got = {name.decode(): value.decode() for name, value in headers}
+    expected = {
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        "cache-control": "no-store",
+        "content-security-policy": JSON_POLICY,
+    }
+    if https:
+        expected["strict-transport-security"] = HSTS
+    wrong = [f"{name}: {got.get(name)!r}" for name, value in expected.items() if got.get(name) != value]
+    if not https and "strict-transport-security" in got:
+        wrong.append("strict-transport-security over plain HTTP")
+    return wrong
+
+
+def gateway_answer(
+    gateway: Gateway, path: str, *, scheme: str = "http"
+) -> tuple[MutableMapping[str, Any], MutableMapping[str, Any]]:
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> MutableMapping[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": [],
+             "client": ("127.0.0.1", 1), "scheme": scheme}  # fmt: skip
+    asyncio.run(gateway(scope, receive, send))
+    start, body = sent
+    return start, body
+
+
+def test_the_gateways_502_and_504_carry_the_security_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    routes = (Route("GET", "/broken", "api.no_such_function"), Route("GET", "/slow", "api.health"))
+    gateway = Gateway(routes, preload=False, relay=False)
+    start, body = gateway_answer(gateway, "/broken")
+    assert start["status"] == 502 and json.loads(body["body"])["error"]["code"] == "handler_failed"
+    assert missing_security_headers(start["headers"]) == []
+
+    monkeypatch.setattr(gateway_module, "HANDLER_TIMEOUT_SECONDS", 0.05)
+    monkeypatch.setattr(Gateway, "_invoke", staticmethod(lambda function, event: time.sleep(0.5)))
+    start, body = gateway_answer(gateway, "/slow", scheme="https")
+    assert start["status"] == 504 and json.loads(body["body"])["error"]["code"] == "handler_timeout"
+    assert missing_security_headers(start["headers"], https=True) == []
+    start, _ = gateway_answer(gateway, "/nowhere", scheme="https")
+    assert start["status"] == 404 and missing_security_headers(start["headers"], https=True) == []
+
+
+def test_the_event_says_which_scheme_the_client_used_whatever_it_claims(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
+        seen.append(event)
+        return {"statusCode": 204}
+
+    monkeypatch.setattr(Gateway, "_invoke", staticmethod(invoke))
+    gateway = Gateway((Route("GET", "/x", "api.health"),), preload=False, relay=False)
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> MutableMapping[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    def answer(scheme: str, forwarded: list[bytes]) -> str:
+        scope = {"type": "http", "method": "GET", "path": "/x", "query_string": b"", "scheme": scheme,
+                 "headers": [(b"x-forwarded-proto", value) for value in forwarded],
+                 "client": ("203.0.113.9", 1)}  # fmt: skip
+        asyncio.run(gateway(scope, receive, send))
+        return str(seen[-1]["headers"]["x-forwarded-proto"])
+
+    # Not behind proxies of ours: a client's claim is nobody's word.
+    monkeypatch.delenv("PLUTOMI_CLIENT_IP_HEADER", raising=False)
+    get_settings.cache_clear()
+    assert [answer("http", [b"https"]), answer("https", [b"http"])] == ["http", "https"]
+    # Behind them (trusted as for the client's address): what the outermost one reports.
+    monkeypatch.setenv("PLUTOMI_CLIENT_IP_HEADER", "x-forwarded-for")
+    get_settings.cache_clear()
+    assert [answer("http", [b"https"]), answer("http", [b"http"]), answer("http", [])] == [
+        "https",
+        "http",
+        "http",
+    ]
+    get_settings.cache_clear()
 
 
 def test_the_access_log_names_the_route_never_the_secret_in_the_path(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from plutomi.entrypoints.headers import HSTS
 from plutomi.runtime.functions import invoke
 from plutomi.topology import all_functions
 
@@ -28,6 +29,17 @@ def test_every_function_has_a_sample_event_that_invokes(services: dict[str, str]
     if function.startswith("api."):
         assert 200 <= result["statusCode"] < 500, result
         assert result["headers"]["Content-Type"].startswith(("application/json", "text/html"))
+        # As Lambda answers API Gateway: the security headers come from the handler itself.
+        assert result["headers"]["X-Content-Type-Options"] == "nosniff"
+        assert result["headers"]["Cache-Control"] == "no-store"
+        assert "frame-ancestors 'none'" in result["headers"]["Content-Security-Policy"]
+        assert "Strict-Transport-Security" not in result["headers"]
+        over_https = json.loads(path.read_text())
+        over_https["headers"] = {
+            **over_https["headers"],
+            "x-forwarded-proto": "https",
+        }  # as API Gateway sends
+        assert invoke(function, over_https)["headers"]["Strict-Transport-Security"] == HSTS
     elif function.startswith("consumers."):
         assert result == {"batchItemFailures": []}
     else:

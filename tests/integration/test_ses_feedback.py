@@ -59,6 +59,7 @@ from plutomi.services import email_feedback
 from plutomi.services.ports import Dependencies
 from tests.conftest import stored_org, unique_email, unique_org_id
 from tests.integration.test_store import CommandRecorder, uses_index
+from tests.support.csp import refusals
 from tests.support.http import Api, sign_in
 from tests.support.stack import RunningStack, wait_for_email
 
@@ -396,6 +397,10 @@ def test_the_unsubscribe_link_stops_invitations_but_not_login_codes(stack: Runni
     page = anonymous.get(links[carol], headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "Unsubscribed" in page.text and carol not in page.text and "@" not in page.text
+    policy = page.headers["content-security-policy"]
+    assert refusals(page.text, policy, f"{stack.base_url}{links[carol]}") == [], (
+        "the page works under its CSP"
+    )
     one_click = anonymous.post(
         links[dave],
         content=b"List-Unsubscribe=One-Click",

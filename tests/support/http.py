@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import unique_client
+from tests.support.observed import record
 from tests.support.stack import emails_to, wait_for_email
 
 
@@ -26,7 +27,9 @@ class Api:
         headers.setdefault("x-forwarded-for", self.client_address)
         if self.token:
             headers.setdefault("authorization", f"Bearer {self.token}")
-        return self.client.request(method, path, json=json, headers=headers, **kwargs)
+        response = self.client.request(method, path, json=json, headers=headers, **kwargs)
+        record(response)
+        return response
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)

@@ -15,13 +15,14 @@ if TYPE_CHECKING:
     from plutomi.adapters.resolver import HostResolver
     from plutomi.adapters.ses_mailer import SesMailer
     from plutomi.adapters.webhook_sender import WebhookSender
-    from plutomi.services.ports import Clock, Dependencies
+    from plutomi.services.ports import Clock, Dependencies, EventBus
 
 _lock = threading.RLock()
 _dependencies: Dependencies | None = None
 _mailer: SesMailer | None = None
 _webhook_sender: WebhookSender | None = None
 _overrides: dict[str, Any] = {}
+_retired_buses: list[EventBus] = []  # NATS connections built before a `reset`, not closed yet
 
 
 def dependencies() -> Dependencies:
@@ -95,9 +96,28 @@ def override(*, clock: Clock | None = None, resolver: HostResolver | None = None
         reset(keep_overrides=True)
 
 
+def close() -> None:
+    """Closes the clients built so far (the NATS connection and MongoDB pool, and the NATS connections
+    `reset` set aside, which keep their own thread) and forgets them: for a process about to stop the
+    services they talk to, so nothing keeps reconnecting to a server that is gone."""
+    global _dependencies
+    with _lock:
+        built, _dependencies = _dependencies, None
+        buses = [*_retired_buses, *([built.event_bus] if built is not None else [])]
+        _retired_buses.clear()
+        own_store = "store" not in _overrides
+    for bus in buses:
+        bus.close()
+    if built is not None and own_store:
+        built.store.client.close()
+    reset()
+
+
 def reset(*, keep_overrides: bool = False) -> None:
     global _dependencies, _mailer, _webhook_sender
     with _lock:
+        if _dependencies is not None:  # requests in flight may still use it; `close` closes it
+            _retired_buses.append(_dependencies.event_bus)
         _dependencies = None
         _mailer = None
         _webhook_sender = None

@@ -1,17 +1,25 @@
 """Configuration from environment variables, read once per process.
 
 Unset service URLs mean "the embedded default": `plutomi dev` and the test fixtures start
-nats-server, nx-27017 and moto's server and export their URLs before anything reads settings.
+nats-server, nx-27017 and moto's server and export their URLs before anything reads settings. The
+embedded services listen on `PLUTOMI_NATS_PORT`, `PLUTOMI_MONGODB_PORT` and `PLUTOMI_AWS_PORT`
+(4222, 27017, 5000), and an unset URL points at that port on 127.0.0.1, so `plutomi dev` and every
+other command (`mail`, `dlq`, `migrate`, ...) find the same services. Only in local development
+(`PLUTOMI_ENV` local or test) does an unset `AWS_ENDPOINT_URL` mean the embedded moto; elsewhere it
+means AWS itself.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 LOCAL_CONFIGURATION_SET = "plutomi"
+LOCAL_HOST = "127.0.0.1"
+# Where `plutomi dev` starts each embedded service, unless PLUTOMI_<NAME>_PORT says otherwise.
+DEFAULT_PORTS = {"nats": 4222, "mongodb": 27017, "aws": 5000}
 DEFAULT_SESSION_SECRET = "plutomi-local-development-secret-change-me"  # noqa: S105 - local default only
 
 
@@ -37,6 +45,10 @@ class Settings:
     # many proxies of ours append to it. Unset: the address the connection came from.
     client_ip_header: str | None = None
     trusted_proxy_hops: int = 1
+    # The embedded services' ports (PLUTOMI_NATS_PORT, ...), and the services the environment named a
+    # URL for: `plutomi dev` starts the others on those ports and leaves these alone.
+    embedded_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    external_services: frozenset[str] = frozenset()
 
     @property
     def is_local(self) -> bool:
@@ -71,19 +83,32 @@ def _env_or_secret(name: str, secret_name_variable: str, default: str) -> str:
         ) from error
 
 
+def _port(name: str, default: int) -> int:
+    value = _env(name, str(default))
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise RuntimeError(f"{name} must be a TCP port number, not {value!r}")
+    return int(value)
+
+
 def load_settings() -> Settings:
     environment = _env("PLUTOMI_ENV", "local")
+    is_local = environment in {"local", "test"}
     secret = _env_or_secret("PLUTOMI_SESSION_SECRET", "PLUTOMI_SESSION_SECRET_NAME", DEFAULT_SESSION_SECRET)
-    if environment not in {"local", "test"} and secret == DEFAULT_SESSION_SECRET:
+    if not is_local and secret == DEFAULT_SESSION_SECRET:
         raise RuntimeError("PLUTOMI_SESSION_SECRET must be set outside local development")
     feedback_queue = _env("PLUTOMI_SES_FEEDBACK_QUEUE", "plutomi-ses-feedback")
-    aws_endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
+    ports = {name: _port(f"PLUTOMI_{name.upper()}_PORT", port) for name, port in DEFAULT_PORTS.items()}
+    mongodb_url = _env_or_secret("MONGODB_URL", "MONGODB_URL_SECRET_NAME", "")
+    nats_url = _env("NATS_URL", "")
+    given_aws_endpoint_url = os.environ.get("AWS_ENDPOINT_URL", "").strip()
+    given = {"mongodb": mongodb_url, "nats": nats_url, "aws": given_aws_endpoint_url}
+    aws_endpoint_url = given_aws_endpoint_url or (f"http://{LOCAL_HOST}:{ports['aws']}" if is_local else None)
     return Settings(
-        mongodb_url=_env_or_secret("MONGODB_URL", "MONGODB_URL_SECRET_NAME", "mongodb://127.0.0.1:27017"),
+        mongodb_url=mongodb_url or f"mongodb://{LOCAL_HOST}:{ports['mongodb']}",
         mongodb_database=_env("MONGODB_DATABASE", "plutomi"),
         # Multi-document transactions need a replica set; the embedded nx-27017 turns them off.
         mongodb_transactions=_env("MONGODB_TRANSACTIONS", "on").lower() not in {"off", "false", "0"},
-        nats_url=_env("NATS_URL", "nats://127.0.0.1:4222"),
+        nats_url=nats_url or f"nats://{LOCAL_HOST}:{ports['nats']}",
         aws_endpoint_url=aws_endpoint_url,
         aws_region=_env("AWS_REGION", "us-east-1"),
         email_from=_env("PLUTOMI_EMAIL_FROM", "Plutomi <no-reply@plutomi.localhost>"),
@@ -101,6 +126,8 @@ def load_settings() -> Settings:
         nats_timeout_seconds=float(_env("PLUTOMI_NATS_TIMEOUT_SECONDS", "5")),
         client_ip_header=_env("PLUTOMI_CLIENT_IP_HEADER", "").lower() or None,
         trusted_proxy_hops=max(1, int(_env("PLUTOMI_TRUSTED_PROXY_HOPS", "1"))),
+        embedded_ports=ports,
+        external_services=frozenset(name for name, url in given.items() if url),
     )
 
 

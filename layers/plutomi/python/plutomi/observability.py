@@ -1,13 +1,66 @@
-"""One structured JSON logger for the whole process (Powertools Logger)."""
+"""One structured JSON logger for the whole process (Powertools Logger), and the per-invocation keys
+every handler's lines carry.
+
+Powertools' `inject_lambda_context` appends the Lambda context and the correlation id to keys the
+whole process shares: right on Lambda (one invocation at a time), wrong in the gateway and the bridge,
+where handlers run in many threads at once and one request's correlation id would land on a
+consumer's lines. `invocation_log_keys` keeps them per thread (a context variable: Powertools'
+`thread_safe_*` keys), set when an invocation starts and cleared when it ends.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
+from aws_lambda_powertools.utilities import jmespath_utils
 
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "plutomi")
 logger = Logger(service=os.environ["POWERTOOLS_SERVICE_NAME"])
-# The gateway and the bridge log from their own threads while handlers run; a separate logger keeps
-# a handler's Lambda context keys (appended to `logger`) out of their access and delivery lines.
+# The gateway's and the bridge's own lines (access, delivery) come from their event loops, never from a
+# handler's thread, so they carry no invocation's keys; their own service name tells them apart.
 runtime_logger = Logger(service=f"{os.environ['POWERTOOLS_SERVICE_NAME']}-runtime")
+
+Handler = TypeVar("Handler", bound=Callable[[Any, Any], Any])
+
+_cold_start = True
+_cold_start_lock = threading.Lock()
+
+
+def _take_cold_start() -> bool:
+    """True for the first invocation in this process, as Lambda's cold start."""
+    global _cold_start
+    with _cold_start_lock:
+        cold, _cold_start = _cold_start, False
+    return cold
+
+
+def invocation_log_keys(correlation_id_path: str | None = None) -> Callable[[Handler], Handler]:
+    """Decorates a Lambda handler: while it runs, `logger`'s lines in its thread carry the Lambda
+    context (`function_name`, `function_request_id`, ...), `cold_start` and, with
+    `correlation_id_path` (a JMESPath into the event), `correlation_id`; nobody else's lines do."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def with_keys(event: Any, context: Any) -> Any:
+            keys: dict[str, Any] = {
+                "cold_start": _take_cold_start(),
+                **build_lambda_context_model(context).__dict__,
+            }
+            if correlation_id_path:
+                keys["correlation_id"] = jmespath_utils.query(envelope=correlation_id_path, data=event)
+            logger.thread_safe_clear_keys()
+            logger.thread_safe_append_keys(**keys)
+            try:
+                return handler(event, context)
+            finally:
+                logger.thread_safe_clear_keys()
+
+        return with_keys  # type: ignore[return-value]
+
+    return decorate

@@ -19,6 +19,7 @@ class Route:
     method: str
     path: str  # API Gateway syntax: /orgs/{org_id}
     function: str
+    public: bool = False  # answers without a session (the API description says so; tests check it)
 
     @property
     def powertools_path(self) -> str:
@@ -170,8 +171,8 @@ def module_of(function: str) -> str:
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("POST", "/auth/totp", "api.auth"),
-    Route("POST", "/auth/totp/verify", "api.auth"),
+    Route("POST", "/auth/totp", "api.auth", public=True),
+    Route("POST", "/auth/totp/verify", "api.auth", public=True),
     Route("POST", "/auth/logout", "api.auth"),
     Route("GET", "/users/me", "api.users"),
     Route("PATCH", "/users/me", "api.users"),
@@ -231,18 +232,21 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/orgs/{org_id}/webhooks/{webhook_id}", "api.webhooks"),
     Route("DELETE", "/orgs/{org_id}/webhooks/{webhook_id}", "api.webhooks"),
     Route("GET", "/orgs/{org_id}/webhooks/{webhook_id}/deliveries", "api.webhooks"),
-    Route("GET", "/public/orgs/{org_id}/applications", "api.public"),
-    Route("GET", "/public/orgs/{org_id}/applications/{application_id}", "api.public"),
-    Route("POST", "/public/orgs/{org_id}/applications/{application_id}/applicants", "api.public"),
-    Route("GET", "/public/applicants/{token}", "api.public"),
-    Route("POST", "/public/applicants/{token}/answers", "api.public"),
+    Route("GET", "/public/orgs/{org_id}/applications", "api.public", public=True),
+    Route("GET", "/public/orgs/{org_id}/applications/{application_id}", "api.public", public=True),
+    Route(
+        "POST", "/public/orgs/{org_id}/applications/{application_id}/applicants", "api.public", public=True
+    ),
+    Route("GET", "/public/applicants/{token}", "api.public", public=True),
+    Route("POST", "/public/applicants/{token}/answers", "api.public", public=True),
     # In every email: stops invitations and other email the person did not ask for (GET: the link;
     # POST: RFC 8058 one-click from the List-Unsubscribe-Post header). No sign-in.
-    Route("GET", "/unsubscribe/{token}", "api.unsubscribe"),
-    Route("POST", "/unsubscribe/{token}", "api.unsubscribe"),
-    Route("GET", "/health", "api.health"),
-    Route("GET", "/openapi.json", "api.docs"),
-    Route("GET", "/docs", "api.docs"),
+    Route("GET", "/unsubscribe/{token}", "api.unsubscribe", public=True),
+    Route("POST", "/unsubscribe/{token}", "api.unsubscribe", public=True),
+    Route("GET", "/health", "api.health", public=True),
+    Route("GET", "/openapi.json", "api.docs", public=True),
+    Route("GET", "/docs", "api.docs", public=True),
+    Route("GET", "/docs/{asset}", "api.docs", public=True),  # Swagger UI's script and styles
 )
 
 CONSUMERS: tuple[Consumer, ...] = (

@@ -10,8 +10,12 @@ JetStream through the outbox relay.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
+import logging
 import threading
-from collections.abc import Coroutine
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,7 +37,41 @@ class EventLoopThread:
         self._thread.start()
 
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+        # In a context of its own: the task (and the tasks nats-py starts from it, which outlive the
+        # call) would otherwise inherit the calling handler's context, and its log keys with it.
+        submit = asyncio.run_coroutine_threadsafe
+        return contextvars.Context().run(submit, coroutine, self._loop).result(timeout)
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+
+# Not under "plutomi" (the JSON logger on standard output, which `plutomi invoke` keeps for the result).
+_nats_logger = logging.getLogger("plutomi_nats")
+
+
+def log_nats_error(
+    connection_name: str, every_seconds: float = 10.0
+) -> Callable[[Exception], Awaitable[None]]:
+    """An `error_cb` for nats-py: one line to standard error (where nats-py's own went, as a traceback
+    per failed reconnect attempt, twice a second while NATS is down), and at most one every
+    `every_seconds`, with the number of problems since the last line."""
+    last_logged = -every_seconds
+    unreported = 0
+
+    async def error_cb(error: Exception) -> None:
+        nonlocal last_logged, unreported
+        unreported += 1
+        now = time.monotonic()
+        if now - last_logged < every_seconds:
+            return
+        _nats_logger.warning(
+            "nats connection %s: %r (%d problem(s) since the last line)", connection_name, error, unreported
+        )
+        last_logged, unreported = now, 0
+
+    return error_cb
 
 
 @dataclass(frozen=True)
@@ -55,6 +93,13 @@ class JetStreamClient:
         self._connection: NatsClient | None = None
         self._jetstream: JetStreamContext | None = None
         self._connect_lock = asyncio.Lock()
+
+    def close(self) -> None:
+        """Closes the connection (if one was made) and stops the loop's thread; for a stopping process."""
+        if self._connection is not None and not self._connection.is_closed:
+            with contextlib.suppress(Exception):
+                self._loop.run(self._connection.close(), timeout=self._timeout)
+        self._loop.stop()
 
     def check(self) -> None:
         """Raises when JetStream cannot be reached: for /health."""
@@ -127,6 +172,7 @@ class JetStreamClient:
                         max_reconnect_attempts=-1,
                         reconnect_time_wait=0.5,
                         name="plutomi-jetstream",
+                        error_cb=log_nats_error("plutomi-jetstream"),
                     ),
                     timeout=self._timeout,
                 )

@@ -32,7 +32,8 @@ from pydantic import BaseModel
 from plutomi.bootstrap import dependencies
 from plutomi.config import get_settings
 from plutomi.domain.errors import Forbidden, InvalidFields, PlutomiError, RateLimited, Unavailable
-from plutomi.observability import logger
+from plutomi.entrypoints.headers import request_is_https, with_security_headers
+from plutomi.observability import invocation_log_keys, logger
 from plutomi.services.auth import Principal, authenticate
 
 SESSION_COOKIE = "plutomi_session"
@@ -228,9 +229,9 @@ def create_resolver(*routers: APIGatewayHttpRouter) -> APIGatewayHttpResolver:
 
 
 def lambda_handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @invocation_log_keys(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return app.resolve(event, context)
+        return with_security_headers(app.resolve(event, context), https=request_is_https(event))
 
     return handler
 

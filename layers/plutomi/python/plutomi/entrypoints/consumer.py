@@ -20,7 +20,7 @@ from plutomi.adapters.mongo_idempotency import MongoIdempotencyStore, record_org
 from plutomi.bootstrap import dependencies
 from plutomi.domain.delivery import AttemptError
 from plutomi.domain.events import Event
-from plutomi.observability import logger
+from plutomi.observability import invocation_log_keys, logger
 from plutomi.services import dead_letters
 
 IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600
@@ -68,7 +68,7 @@ def consumer_handler(
         )
         return outcome
 
-    @logger.inject_lambda_context(clear_state=True)
+    @invocation_log_keys()
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         config.register_lambda_context(context)
         response = process_partial_response(

@@ -31,6 +31,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
+from plutomi.adapters.jetstream_client import log_nats_error
 from plutomi.domain.delivery import Pointer, dlq_subject, pointer_message_id, retry_subject
 from plutomi.domain.events import Event
 from plutomi.observability import runtime_logger as logger
@@ -116,6 +117,7 @@ class Bridge:
             name=f"plutomi-bridge-{self.name}",
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
+            error_cb=log_nats_error(f"plutomi-bridge-{self.name}"),
         )
         keepalive = asyncio.create_task(self._keep_in_progress())
         try:

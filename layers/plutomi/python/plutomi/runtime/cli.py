@@ -23,7 +23,11 @@ def _read_event(source: str) -> dict[str, Any]:
 def cmd_dev(args: argparse.Namespace) -> int:
     from plutomi.runtime.dev import run_dev
 
-    run_dev(Path(args.data_dir), args.host, args.port)
+    try:
+        run_dev(Path(args.data_dir), args.host, args.port)
+    except KeyboardInterrupt:  # Ctrl-C while starting: the services are stopped already
+        print("plutomi dev: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -93,10 +97,25 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 def cmd_mail(args: argparse.Namespace) -> int:
     from plutomi.config import get_settings
-    from plutomi.runtime.local_mail import list_sent_emails
+    from plutomi.runtime.local_mail import LocalMailUnavailable, list_sent_emails
 
-    endpoint = get_settings().aws_endpoint_url or "http://127.0.0.1:5000"
-    emails = list_sent_emails(endpoint, to=args.to)[: args.limit]
+    settings = get_settings()
+    endpoint = settings.aws_endpoint_url
+    if endpoint is None:
+        raise SystemExit(
+            "plutomi mail: reads the local SES (moto) of `plutomi dev`; set AWS_ENDPOINT_URL "
+            f"(PLUTOMI_ENV is {settings.environment}, so there is no local default)"
+        )
+    try:
+        emails = list_sent_emails(endpoint, to=args.to)[: args.limit]
+    except LocalMailUnavailable:
+        where = "AWS_ENDPOINT_URL" if "aws" in settings.external_services else "PLUTOMI_AWS_PORT"
+        print(
+            f"plutomi mail: no local SES answers at {endpoint}; is `plutomi dev` running "
+            f"(with the same {where})?",
+            file=sys.stderr,
+        )
+        return 1
     if not emails:
         print(f"no emails yet at {endpoint}")
     for email in emails:

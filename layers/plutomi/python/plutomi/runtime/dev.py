@@ -35,24 +35,30 @@ def export_endpoints(services: EmbeddedServices) -> dict[str, str]:
     return values
 
 
-def fixed_port(variable: str, default: int) -> int:
-    return int(os.environ.get(variable) or default)
+def embedded_services(data_dir: Path) -> EmbeddedServices:
+    """The services `plutomi dev` runs, from the same settings every other command reads: a service
+    the environment names by URL is used as it is; the others start on their PLUTOMI_*_PORT."""
+    from plutomi.config import load_settings
+
+    settings = load_settings()
+    given = settings.external_services
+    return EmbeddedServices(
+        data_dir,
+        nats_url=settings.nats_url if "nats" in given else None,
+        mongodb_url=settings.mongodb_url if "mongodb" in given else None,
+        aws_endpoint_url=settings.aws_endpoint_url if "aws" in given else None,
+        nats_port=settings.embedded_ports["nats"],
+        mongodb_port=settings.embedded_ports["mongodb"],
+        aws_port=settings.embedded_ports["aws"],
+    )
 
 
 def run_dev(data_dir: Path, host: str, port: int) -> None:
-    from plutomi.bootstrap import reset
+    from plutomi.bootstrap import close, reset
     from plutomi.config import get_settings
     from plutomi.runtime.migrate import migrate
 
-    services = EmbeddedServices(
-        data_dir,
-        nats_url=os.environ.get("NATS_URL") or None,
-        mongodb_url=os.environ.get("MONGODB_URL") or None,
-        aws_endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
-        nats_port=fixed_port("PLUTOMI_NATS_PORT", 4222),
-        mongodb_port=fixed_port("PLUTOMI_MONGODB_PORT", 27017),
-        aws_port=fixed_port("PLUTOMI_AWS_PORT", 5000),
-    )
+    services = embedded_services(data_dir)
     os.environ.setdefault("PLUTOMI_BASE_URL", f"http://{'localhost' if host == '127.0.0.1' else host}:{port}")
     print(f"plutomi dev: starting services under {data_dir}/ ...", flush=True)
     try:
@@ -68,6 +74,7 @@ def run_dev(data_dir: Path, host: str, port: int) -> None:
         asyncio.run(_serve(host, port))
     finally:
         print("plutomi dev: stopping services ...", flush=True)
+        close()  # the handlers' warm clients first: NATS going away under them is no news
         services.stop()
         print("plutomi dev: stopped", flush=True)
 

@@ -8,6 +8,10 @@ Under load (`plutomi gateway --workers N` runs N processes, each with its own po
 body over 1 MiB is refused (413, by its Content-Length before it is read), a body must arrive within
 30 s (408), a handler must answer within 29 s (504), and SIGTERM stops accepting connections, lets
 the requests in flight finish (up to 30 s), then stops the relay.
+
+Its own answers (404, 405, 408, 413, 502, 504) carry the same security headers as every handler's
+(`plutomi.entrypoints.headers`); the event it builds says in `x-forwarded-proto` which scheme the
+client used, as API Gateway's does, so handlers add HSTS over HTTPS.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 
 import uvicorn
 
+from plutomi.entrypoints.headers import raw_security_headers
 from plutomi.observability import runtime_logger as logger
 from plutomi.runtime.aws_events import http_event
 from plutomi.runtime.functions import LocalContext, load_handler
@@ -89,9 +94,13 @@ def _declared_length(scope: Scope) -> int:
     return 0
 
 
-def _json_error(status: int, code: str, message: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+def _json_error(
+    status: int, code: str, message: str, *, https: bool
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """The gateway's own answer, with the same security headers as every handler's."""
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    return status, [(b"content-type", b"application/json")], body
+    headers = [(b"content-type", b"application/json"), *raw_security_headers("application/json", https=https)]
+    return status, headers, body
 
 
 def lambda_result_to_http(result: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -158,24 +167,31 @@ class Gateway:
         self, scope: Scope, receive: Receive, request_id: str
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes, str | None]:
         method, path = scope["method"].upper(), scope["path"]
+        https = self._came_over_https(scope)
         try:
             body = None if _declared_length(scope) > MAX_BODY_BYTES else await self._read_body(receive)
         except TimeoutError:
             status, headers, payload = _json_error(
-                408, "request_timeout", f"The request body did not arrive within {BODY_TIMEOUT_SECONDS:g} s"
+                408,
+                "request_timeout",
+                f"The request body did not arrive within {BODY_TIMEOUT_SECONDS:g} s",
+                https=https,
             )
             return status, [*headers, (b"connection", b"close")], payload, None
         if body is None:  # refused before reading the rest: the connection closes after the answer
             status, headers, payload = _json_error(
-                413, "body_too_large", f"The request body exceeds {MAX_BODY_BYTES} bytes"
+                413, "body_too_large", f"The request body exceeds {MAX_BODY_BYTES} bytes", https=https
             )
             return status, [*headers, (b"connection", b"close")], payload, None
         matched = self._table.match(method, path)
         if isinstance(matched, list):
             if not matched:
-                return (*_json_error(404, "route_not_found", "No such route; see /docs for the API"), None)
+                not_found = _json_error(
+                    404, "route_not_found", "No such route; see /docs for the API", https=https
+                )
+                return (*not_found, None)
             status, headers, payload = _json_error(
-                405, "method_not_allowed", f"Use one of {', '.join(matched)}"
+                405, "method_not_allowed", f"Use one of {', '.join(matched)}", https=https
             )
             headers.append((b"allow", ", ".join(matched).encode()))
             return status, headers, payload, None
@@ -186,7 +202,15 @@ class Gateway:
             route_key=f"{route.method} {route.path}",
             path_parameters=path_parameters,
             query_string=scope.get("query_string", b"").decode("latin-1"),
-            headers=[(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]],
+            headers=[
+                *(
+                    (name.decode("latin-1"), value.decode("latin-1"))
+                    for name, value in scope["headers"]
+                    if name != b"x-forwarded-proto"
+                ),
+                # As API Gateway does: the scheme the client used, whatever the client claims.
+                ("x-forwarded-proto", "https" if https else "http"),
+            ],
             body=body,
             source_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
             request_id=request_id,
@@ -197,16 +221,31 @@ class Gateway:
             result = await asyncio.wait_for(call, HANDLER_TIMEOUT_SECONDS)
         except TimeoutError:
             return (
-                *_json_error(504, "handler_timeout", "The request took too long; please retry"),
+                *_json_error(504, "handler_timeout", "The request took too long; please retry", https=https),
                 route.function,
             )
         except Exception:
             logger.exception("handler crashed", extra={"function": route.function, "request_id": request_id})
             return (
-                *_json_error(502, "handler_failed", "The handler failed; the error is in the logs"),
+                *_json_error(
+                    502, "handler_failed", "The handler failed; the error is in the logs", https=https
+                ),
                 route.function,
             )
         return (*lambda_result_to_http(result), route.function)
+
+    @staticmethod
+    def _came_over_https(scope: Scope) -> bool:
+        """Whether the client used HTTPS: our own TLS, or behind our own proxies (the ones trusted for
+        the client's address, `PLUTOMI_CLIENT_IP_HEADER`) the scheme the outermost one reports."""
+        if scope.get("scheme") == "https":
+            return True
+        from plutomi.config import get_settings
+
+        if not get_settings().client_ip_header:
+            return False
+        reported = [value for name, value in scope["headers"] if name == b"x-forwarded-proto"]
+        return bool(reported) and reported[-1].split(b",")[-1].strip().lower() == b"https"
 
     @staticmethod
     def _invoke(function: str, event: dict[str, Any]) -> Any:

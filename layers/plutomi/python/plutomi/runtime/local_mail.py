@@ -53,6 +53,10 @@ class SentEmail:
     headers: dict[str, str]
 
 
+class LocalMailUnavailable(RuntimeError):
+    """The endpoint does not answer as a moto server does (nothing listens there, or something else)."""
+
+
 def list_sent_emails(aws_endpoint_url: str, *, to: str | None = None) -> list[SentEmail]:
     """Emails accepted by the moto server at ``aws_endpoint_url``, newest first.
 
@@ -94,10 +98,13 @@ def _fetch_model_data(aws_endpoint_url: str) -> dict[str, Any]:
         with opener.open(url, timeout=10) as response:
             payload = response.read()
     except (urllib.error.URLError, OSError) as exc:
-        raise RuntimeError(f"cannot read the emails of the moto server at {url}: {exc}") from exc
-    data = json.loads(payload)
+        raise LocalMailUnavailable(f"cannot read the emails of the moto server at {url}: {exc}") from exc
+    try:
+        data = json.loads(payload)
+    except ValueError as exc:
+        raise LocalMailUnavailable(f"unexpected answer from {url}: not JSON") from exc
     if not isinstance(data, dict):
-        raise RuntimeError(f"unexpected answer from {url}: not a JSON object")
+        raise LocalMailUnavailable(f"unexpected answer from {url}: not a JSON object")
     return data
 
 

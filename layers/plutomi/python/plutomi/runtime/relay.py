@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from plutomi.adapters.clock import SystemClock
+from plutomi.adapters.jetstream_client import log_nats_error
 from plutomi.adapters.mongo_outbox import outbox_wakeup
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.domain.events import Event
@@ -70,6 +71,7 @@ class OutboxRelay:
                         name="plutomi-relay",
                         max_reconnect_attempts=-1,
                         reconnect_time_wait=0.5,
+                        error_cb=log_nats_error("plutomi-relay"),
                     ),
                     timeout=5,
                 )

@@ -38,6 +38,9 @@ class EventBus(Protocol):
 
     def sequence_range(self, stream: str) -> tuple[int, int]: ...
 
+    def close(self) -> None:
+        """Lets go of the connection, for a process that is stopping."""
+
 
 class Mailer(Protocol):
     def send(self, email: OutgoingEmail) -> str: ...
