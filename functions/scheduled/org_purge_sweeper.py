@@ -9,14 +9,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from plutomi.bootstrap import dependencies
-from plutomi.observability import logger
+from plutomi.observability import invocation_log_keys, logger
 from plutomi.services import org_purge
 
 # Stops starting batches this long before the function's timeout.
 MARGIN_MS = 10_000
 
 
-@logger.inject_lambda_context(clear_state=True)
+@invocation_log_keys()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     def keep_going() -> bool:
         return context.get_remaining_time_in_millis() > MARGIN_MS

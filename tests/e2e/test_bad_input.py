@@ -27,13 +27,12 @@ from tests.e2e.test_tenant_isolation import (
     VALID_BODIES,
     body_for,
     build_pipeline,
-    error_code,
     fill_path,
     is_public,
     user_id,
 )
 from tests.support.http import Api, sign_in
-from tests.support.observed import undocumented
+from tests.support.observed import error_code, undocumented
 from tests.support.stack import RunningStack
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

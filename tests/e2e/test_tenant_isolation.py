@@ -20,6 +20,7 @@ from plutomi.entrypoints import swagger_ui
 from plutomi.topology import ROUTES, Route
 from tests.conftest import unique_email, unique_org_id
 from tests.support.http import Api, sign_in
+from tests.support.observed import error_code
 from tests.support.stack import RunningStack
 
 Body = dict[str, Any]
@@ -148,16 +149,6 @@ def fill_path(route: Route, values: dict[str, str]) -> str:
 
 def call(api: Api, route: Route, values: dict[str, str], body: Body | None) -> httpx.Response:
     return api.request(route.method, fill_path(route, values), json=body)
-
-
-def error_code(response: httpx.Response) -> str | None:
-    try:
-        payload = response.json()
-    except ValueError:
-        return None
-    error = payload.get("error") if isinstance(payload, dict) else None
-    code = error.get("code") if isinstance(error, dict) else None
-    return code if isinstance(code, str) and code else None
 
 
 def anonymised(response: httpx.Response, org_id: str) -> tuple[int, str | None, str]:

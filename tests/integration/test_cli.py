@@ -5,8 +5,6 @@ line when they are not there."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,6 +16,7 @@ from plutomi.domain.emails import OutgoingEmail
 from plutomi.runtime.dev import embedded_services
 from plutomi.runtime.embedded import free_port
 from tests.conftest import unique_email
+from tests.support.cli import run_plutomi
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_URLS = ("NATS_URL", "MONGODB_URL", "AWS_ENDPOINT_URL", "MONGODB_URL_SECRET_NAME")
@@ -27,18 +26,6 @@ def local_environment(**ports: int) -> dict[str, str]:
     """This environment without service URLs: commands must find the services by their ports."""
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_URLS and not k.startswith("PLUTOMI_")}
     return env | {"PLUTOMI_ENV": "local"} | {f"PLUTOMI_{k.upper()}_PORT": str(v) for k, v in ports.items()}
-
-
-def plutomi(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "plutomi.runtime.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=ROOT,
-        check=False,
-    )
 
 
 def test_settings_point_every_command_at_the_ports_plutomi_dev_uses(
@@ -80,7 +67,7 @@ def test_plutomi_mail_reads_the_local_ses_found_by_its_port(services: dict[str, 
     bootstrap.mailer().send(OutgoingEmail(to=to, subject="Found by port", text="Hello from moto", html=""))
     port = urlsplit(services["AWS_ENDPOINT_URL"]).port
     assert port is not None
-    listed = plutomi("mail", "--to", to, env=local_environment(aws=port))
+    listed = run_plutomi("mail", "--to", to, env=local_environment(aws=port))
     assert listed.returncode == 0, listed.stderr
     assert f"To: {to}" in listed.stdout and "Subject: Found by port" in listed.stdout
     assert "Hello from moto" in listed.stdout
@@ -88,7 +75,7 @@ def test_plutomi_mail_reads_the_local_ses_found_by_its_port(services: dict[str, 
 
 def test_plutomi_mail_says_in_one_line_when_no_local_ses_answers() -> None:
     closed = free_port()
-    answer = plutomi("mail", env=local_environment(aws=closed))
+    answer = run_plutomi("mail", env=local_environment(aws=closed))
     assert answer.returncode == 1
     assert "Traceback" not in answer.stderr + answer.stdout, answer.stderr
     assert answer.stderr.strip().count("\n") == 0, answer.stderr

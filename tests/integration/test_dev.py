@@ -13,7 +13,8 @@ import httpx
 
 from plutomi.runtime.embedded import free_port
 from tests.conftest import unique_email
-from tests.integration.test_cli import ROOT, local_environment, plutomi
+from tests.integration.test_cli import ROOT, local_environment
+from tests.support.cli import run_plutomi
 
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 30
@@ -51,11 +52,11 @@ def test_one_ctrl_c_stops_plutomi_dev_cleanly(tmp_path: Path) -> None:
         assert httpx.post(f"{base_url}/auth/totp", json={"email": email}, timeout=20).status_code == 202
         # Other commands find dev's services by the same PLUTOMI_*_PORT settings, and consumers ran.
         deadline = time.monotonic() + 20
-        while "login code" not in (mail := plutomi("mail", "--to", email, env=env)).stdout:
+        while "login code" not in (mail := run_plutomi("mail", "--to", email, env=env)).stdout:
             assert mail.returncode == 0, mail.stderr
             assert time.monotonic() < deadline, f"no login code email: {mail.stdout}"
             time.sleep(0.5)
-        listed = plutomi("dlq", "list", env=env)
+        listed = run_plutomi("dlq", "list", env=env)
         assert listed.returncode == 0 and "the DLQ is empty" in listed.stdout, listed.stderr
 
         process.send_signal(signal.SIGINT)

@@ -11,6 +11,7 @@ import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -109,3 +110,16 @@ def test_consumer_lines_never_carry_an_api_requests_correlation_id(
     runtime_logger.info("runtime after")
     after = [json.loads(line) for line in captured.getvalue().splitlines()[-2:]]
     assert [key for line in after for key in ("correlation_id", "function_name") if key in line] == []
+
+
+def test_no_handler_appends_invocation_keys_for_the_whole_process() -> None:
+    """Powertools' `inject_lambda_context` appends keys every thread shares; handlers use
+    `invocation_log_keys` instead (a handler that forgot it fails the test above only by luck)."""
+    root = Path(__file__).resolve().parents[2]
+    offenders = [
+        str(path.relative_to(root))
+        for folder in (root / "functions", root / "layers" / "plutomi" / "python" / "plutomi")
+        for path in folder.rglob("*.py")
+        if "@logger.inject_lambda_context" in path.read_text()
+    ]
+    assert offenders == []

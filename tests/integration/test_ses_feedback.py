@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -59,6 +58,7 @@ from plutomi.services import email_feedback
 from plutomi.services.ports import Dependencies
 from tests.conftest import stored_org, unique_email, unique_org_id
 from tests.integration.test_store import CommandRecorder, uses_index
+from tests.support.cli import run_plutomi
 from tests.support.csp import refusals
 from tests.support.http import Api, sign_in
 from tests.support.stack import RunningStack, wait_for_email
@@ -504,18 +504,6 @@ def test_the_feedback_queries_use_indexes(deps: Dependencies, clock: FixedClock)
 # ---------------------------------------------------------------------- plutomi ses stats
 
 
-def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "plutomi.runtime.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=ROOT,
-        check=False,
-    )
-
-
 def feedback(section: str, recipients: list[str], at: datetime, **bounce: str) -> Notification:
     """A notification about many recipients at once (SES sends one per email; the counting is the same)."""
     stamp = at.isoformat()
@@ -590,7 +578,7 @@ def test_ses_stats_reports_rates_against_the_thresholds(deps: Dependencies) -> N
         )
 
         env = dict(os.environ) | {"MONGODB_DATABASE": database}
-        week = run_cli("ses", "stats", env=env)
+        week = run_plutomi("ses", "stats", env=env)
         assert week.returncode == 2, week.stdout + week.stderr
         lines = week.stdout.splitlines()
         assert lines[0].startswith("SES sending health, last 7 days")
@@ -607,9 +595,9 @@ def test_ses_stats_reports_rates_against_the_thresholds(deps: Dependencies) -> N
         assert any(line.startswith("PAUSE: the complaint rate (1.00%)") for line in lines)
         assert "@" not in week.stdout
 
-        month = run_cli("ses", "stats", "--days", "30", env=env)
+        month = run_plutomi("ses", "stats", "--days", "30", env=env)
         assert "emails with an outcome: 201 " in month.stdout and "(7 permanent bounces)" in month.stdout
-        refused = run_cli("ses", "stats", "--days", "0", env=env)
+        refused = run_plutomi("ses", "stats", "--days", "0", env=env)
         assert refused.returncode != 0 and "--days must be at least 1" in refused.stderr
     finally:
         store.client.drop_database(database)

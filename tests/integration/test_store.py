@@ -4,10 +4,9 @@ query plans of every listing the store relies on."""
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from pymongo import MongoClient, monitoring
 
 from plutomi.adapters.mongo_base import DuplicateItem, where
 from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
-from plutomi.adapters.mongo_store import STALE_AFTER, MongoStore
+from plutomi.adapters.mongo_store import MongoStore
 from plutomi.domain.models import (
     Invite,
     InviteStatus,
@@ -404,21 +403,3 @@ def test_sorted_listings_come_back_oldest_first(deps: Dependencies) -> None:
     expected = sorted(members, key=lambda m: m.created_at)
     assert deps.store.memberships.list_for_org(tenant.org.org_id) == expected
     assert [m.id for m in deps.store.memberships.list_for_user(tenant.owner.id)] == [tenant.membership.id]
-
-
-def test_scratch_documents_are_discarded_by_a_ttl_index(deps: Dependencies) -> None:
-    """Rate counters and sending slots carry `discard_at` (a date, for MongoDB's TTL monitor), a day
-    after they stop mattering, so keys made up by strangers never pile up."""
-    ttl = next(index for index in deps.store.items.list_indexes() if "discard_at" in index["key"])
-    assert ttl["expireAfterSeconds"] == 0
-    now = datetime.now(UTC).replace(microsecond=0)
-    key = f"test:{uuid.uuid4().hex}"
-    assert deps.store.rate_counters.hit(key, 1, timedelta(minutes=10), now) is None
-    assert deps.store.rate_counters.hit(key, 1, timedelta(minutes=10), now) == 10 * 60 * 1000
-    counter = deps.store.items.find_one({"_id": f"rate_{key}"})
-    assert counter is not None
-    assert counter["discard_at"] == now + timedelta(minutes=10) + STALE_AFTER
-    email = f"ttl-{uuid.uuid4().hex[:8]}@example.com"
-    deps.store.login_codes.take_send_slot(email, 1, now, now + timedelta(minutes=5))
-    slot = deps.store.items.find_one({"_id": f"otpslot_0_{email}"})
-    assert slot is not None and slot["discard_at"] == now + timedelta(minutes=5) + STALE_AFTER

@@ -28,10 +28,11 @@ def record(response: httpx.Response) -> None:
     if isinstance(matched, list):
         return
     route: Route = matched[0]
-    OBSERVED[(route.method, route.path)][response.status_code].add(_error_code(response))
+    OBSERVED[(route.method, route.path)][response.status_code].add(error_code(response))
 
 
-def _error_code(response: httpx.Response) -> str | None:
+def error_code(response: httpx.Response) -> str | None:
+    """The `error.code` of an answer in our error shape, else None."""
     if not response.headers.get("content-type", "").startswith("application/json"):
         return None
     try:
@@ -40,7 +41,7 @@ def _error_code(response: httpx.Response) -> str | None:
         return None
     error = payload.get("error") if isinstance(payload, dict) else None
     code = error.get("code") if isinstance(error, dict) else None
-    return code if isinstance(code, str) else None
+    return code if isinstance(code, str) and code else None
 
 
 def undocumented(document: dict[str, Any]) -> list[str]:

@@ -30,10 +30,6 @@ ITEMS_INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("type_email_expires", (("type", 1), ("email", 1), ("expires_at", 1))),
     # Idempotency records and other expiring documents.
     IndexSpec("expires_at", (("expires_at", 1),)),
-    # Scratch documents nobody needs once they are stale (rate-limit counters, code sending slots):
-    # MongoDB's TTL monitor removes them after `discard_at`, so their number stays bounded whatever
-    # keys strangers make up. Only they carry the field.
-    IndexSpec("discard_at", (("discard_at", 1),), {"expireAfterSeconds": 0, "sparse": True}),
     # An application's stages, and its applicants in id order (cursor pagination).
     IndexSpec("type_org_app_sort", (("type", 1), ("org_id", 1), ("application_id", 1), ("sort_key", 1))),
     # A stage's applicants in id order: the recruiter's list and cursor pages by stage.

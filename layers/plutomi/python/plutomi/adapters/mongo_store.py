@@ -37,10 +37,6 @@ from plutomi.domain.models import (
     User,
 )
 
-# How long a scratch document (a rate counter, a sending slot) outlives its use before MongoDB's TTL
-# index on `discard_at` removes it.
-STALE_AFTER = timedelta(days=1)
-
 
 class Users(Repository):
     def create(self, user: User) -> None:
@@ -134,7 +130,6 @@ class LoginCodes(Repository):
             "email": email,
             "claim": claim.token,
             "expires_at": until,
-            "discard_at": until + STALE_AFTER,
             "created_at": now,
             "updated_at": now,
         }
@@ -154,7 +149,6 @@ class RateCounters(Repository):
             "type": "rate_counter",
             "count": 1,
             "window_ends_ms": epoch_ms(now + window),
-            "discard_at": now + window + STALE_AFTER,
         }
         for _ in range(3):
             counted = self._items.update_one(
