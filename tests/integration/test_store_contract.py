@@ -227,6 +227,8 @@ def test_the_store_refuses_or_in_write_filters(items: Collection[Document]) -> N
         lambda: items.find_one_and_replace(risky, {"hit": 1}),
         lambda: items.find_one_and_delete(risky),
         lambda: items.bulk_write([]),
+        lambda: items.replace_one(where(_id="b"), {"hit": 1}, upsert=True),
+        lambda: items.find_one_and_replace(where(_id="b"), {"hit": 1}, upsert=True),
     ):
         with pytest.raises(UnsafeQuery):
             write()
@@ -287,6 +289,20 @@ def test_eq_on_an_array_field_does_not_match_its_elements(
     raw.insert_one({"_id": "x", "tags": ["p", "q"]})
     found = ids(raw.find({"tags": {"$eq": "p"}}))
     assert found == ([] if is_nx(backend) else ["x"])
+
+
+def test_a_replace_upserts_under_a_new_object_id(
+    backend: tuple[str, MongoClient[Document]], raw: Collection[Document]
+) -> None:
+    """nx-27017 inserts a replace's upsert under a fresh ObjectId instead of the filter's `_id`, so
+    each one adds a document: the store refuses `upsert` on replaces and upserts with `update_one`."""
+    raw.replace_one({"_id": {"$eq": "x"}}, {"v": 1}, upsert=True)
+    raw.update_one({"_id": {"$eq": "y"}}, {"$set": {"v": 1}}, upsert=True)
+    found = sorted(str(document["_id"]) for document in raw.find({}))
+    if is_nx(backend):
+        assert "x" not in found and "y" in found, "nx-27017 now upserts replaces under their `_id`"
+    else:
+        assert found == ["x", "y"]
 
 
 # ---------------------------------------------------------------------- the idempotency takeover

@@ -57,6 +57,13 @@ def refuse_unsafe_write(query: Mapping[str, Any]) -> None:
         raise UnsafeQuery("a write filter must not have a top-level $or: nx-27017 writes the wrong documents")
 
 
+def refuse_replacing_upsert(options: Mapping[str, Any]) -> None:
+    """nx-27017 inserts a replace's upsert under a new ObjectId, not the filter's `_id`, so every
+    upsert adds another document. Upsert with `update_one` (`$set`), which keeps the `_id`."""
+    if options.get("upsert"):
+        raise UnsafeQuery("a replace must not upsert: nx-27017 inserts it under a new ObjectId")
+
+
 class SafeWrites(Collection[Document]):
     """The `items` collection, refusing the write filters nx-27017 applies to the wrong documents."""
 
@@ -73,6 +80,7 @@ class SafeWrites(Collection[Document]):
 
     def replace_one(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> UpdateResult:
         refuse_unsafe_write(filter)
+        refuse_replacing_upsert(kwargs)
         return super().replace_one(filter, *args, **kwargs)
 
     def delete_one(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> DeleteResult:
@@ -89,6 +97,7 @@ class SafeWrites(Collection[Document]):
 
     def find_one_and_replace(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
         refuse_unsafe_write(filter)
+        refuse_replacing_upsert(kwargs)
         return super().find_one_and_replace(filter, *args, **kwargs)
 
     def find_one_and_delete(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
