@@ -1,8 +1,13 @@
 """The building blocks of every store repository: filters with explicit `$eq`, document <-> model
-conversion at the boundary, and the base class the repositories share.
+conversion at the boundary, the collection that refuses the write shapes nx-27017 gets wrong, and the
+base class the repositories share.
 
 nx-27017 only uses an index for the explicit `{"$eq": value}` form (a bare value also matches array
 elements there, which defeats the index), so every filter is written with `where`.
+
+What the store may rely on is pinned by tests/contract/test_store_contract.py, which runs against
+nx-27017 and against any MongoDB named by `MONGODB_URL`; a shape that suite shows nx-27017 getting
+wrong is refused here, so no adapter can use it by mistake.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from typing import Any, TypeVar, cast
 from pymongo import ReturnDocument
 from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
+from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
+from pymongo.results import DeleteResult, UpdateResult
 
 from plutomi.domain.models import Item
 
@@ -28,9 +35,68 @@ class DuplicateItem(Exception):
     """An insert collided with an existing `_id` or unique key."""
 
 
+class UnsafeQuery(ValueError):
+    """A query shape the embedded store (nx-27017) gets wrong; the store refuses it everywhere."""
+
+
 def where(**fields: Any) -> Document:
-    """A filter with explicit `$eq` for plain values, so the server can use its indexes."""
+    """A filter with explicit `$eq` for plain values, so the server can use its indexes. Field
+    conditions only: a top-level operator such as `$or` is refused (see `refuse_unsafe_write`)."""
+    operators = sorted(name for name in fields if name.startswith("$"))
+    if operators:
+        raise UnsafeQuery(f"where() takes field conditions, not {', '.join(operators)}")
     return {name: value if isinstance(value, Mapping) else {"$eq": value} for name, value in fields.items()}
+
+
+def refuse_unsafe_write(query: Mapping[str, Any]) -> None:
+    """nx-27017 applies a write whose filter has a top-level `$or` to whatever matches the `$or`
+    alone, ignoring the filter's other conditions (an `update_one` on `_id: B` changed document A,
+    a `delete_one` matching nothing deleted A), while reads with the same filter are right. Write
+    on exact values instead (read, then a conditional write on `_id` plus the values read)."""
+    if "$or" in query:
+        raise UnsafeQuery("a write filter must not have a top-level $or: nx-27017 writes the wrong documents")
+
+
+class SafeWrites(Collection[Document]):
+    """The `items` collection, refusing the write filters nx-27017 applies to the wrong documents."""
+
+    def __init__(self, database: Database[Document], name: str) -> None:
+        super().__init__(database, name)
+
+    def update_one(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> UpdateResult:
+        refuse_unsafe_write(filter)
+        return super().update_one(filter, *args, **kwargs)
+
+    def update_many(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> UpdateResult:
+        refuse_unsafe_write(filter)
+        return super().update_many(filter, *args, **kwargs)
+
+    def replace_one(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> UpdateResult:
+        refuse_unsafe_write(filter)
+        return super().replace_one(filter, *args, **kwargs)
+
+    def delete_one(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> DeleteResult:
+        refuse_unsafe_write(filter)
+        return super().delete_one(filter, *args, **kwargs)
+
+    def delete_many(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> DeleteResult:
+        refuse_unsafe_write(filter)
+        return super().delete_many(filter, *args, **kwargs)
+
+    def find_one_and_update(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
+        refuse_unsafe_write(filter)
+        return super().find_one_and_update(filter, *args, **kwargs)
+
+    def find_one_and_replace(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
+        refuse_unsafe_write(filter)
+        return super().find_one_and_replace(filter, *args, **kwargs)
+
+    def find_one_and_delete(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
+        refuse_unsafe_write(filter)
+        return super().find_one_and_delete(filter, *args, **kwargs)
+
+    def bulk_write(self, *args: Any, **kwargs: Any) -> Any:
+        raise UnsafeQuery("bulk writes bypass the write-filter check; use the single-write methods")
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -1,8 +1,9 @@
 """Powertools idempotency records in the `items` collection (a `BasePersistenceLayer` of ours).
 
 A record is claimed with an insert; an existing one is taken over only when it has expired or its
-in-progress claim has lapsed (a crashed attempt), in one conditional update, so two deliveries of the
-same event never both run the side effect.
+in-progress claim has lapsed (a crashed attempt): read, then one update conditional on the exact
+values read, so two deliveries of the same event never both run the side effect. Each claim carries
+a fresh token, so a failed attempt removes only its own claim.
 
 A record about an org's event carries the org's id (`record_org`, set by the consumer wrapper around
 each record), so purging the org removes it with the rest of its data (`mongo_purge`).
@@ -38,6 +39,9 @@ class MongoIdempotencyStore(BasePersistenceLayer):
     def __init__(self, items: Callable[[], Collection[dict[str, Any]]]) -> None:
         super().__init__()
         self._items_factory = items
+        # The claim this process wrote on each record it holds, by idempotency key (keys are unique
+        # per event, so attempts running in parallel threads never share an entry).
+        self._claims: dict[str, str] = {}
 
     @property
     def _items(self) -> Collection[dict[str, Any]]:
@@ -82,38 +86,58 @@ class MongoIdempotencyStore(BasePersistenceLayer):
 
     def _put_record(self, data_record: DataRecord) -> None:
         document_id = self._document_id(data_record.idempotency_key)
-        document = self._document(data_record)
+        claim = uuid.uuid4().hex
+        document = {**self._document(data_record), "claim": claim}
         try:
             self._items.insert_one({"_id": document_id, "created_at": document["updated_at"], **document})
+            self._claims[data_record.idempotency_key] = claim
             return
         except DuplicateKeyError:
             pass
-        now = time.time()
-        claim = uuid.uuid4().hex
-        self._items.update_one(
-            {
-                "_id": {"$eq": document_id},
-                "$or": [
-                    {"expiry": {"$lt": int(now)}},
-                    {
-                        "status": {"$eq": STATUS_CONSTANTS["INPROGRESS"]},
-                        "in_progress_expiry": {"$lt": int(now * 1000)},
-                    },
-                ],
-            },
-            {"$set": {**document, "claim": claim}},
-        )
-        # Whether the takeover won is read back from the record (our claim is on it), not from the
-        # update's reported match count, which nx-27017 does not always report for `$or` filters.
         existing = self._items.find_one(where(_id=document_id))
-        if existing is not None and existing.get("claim") == claim:
-            return
+        if existing is not None and self._lapsed(existing):
+            # Taken over only if it is still exactly the record read: a write conditional on `_id`
+            # plus the values read (never an `$or`, which nx-27017 applies to other documents), so
+            # of two deliveries taking over the same lapsed record, one wins.
+            unchanged = where(
+                _id=document_id,
+                status=existing.get("status"),
+                expiry=existing.get("expiry"),
+                in_progress_expiry=existing.get("in_progress_expiry"),
+                claim=existing.get("claim"),
+            )
+            if self._items.update_one(unchanged, {"$set": document}).matched_count == 1:
+                self._claims[data_record.idempotency_key] = claim
+                return
+            existing = self._items.find_one(where(_id=document_id))
         old = self._to_record(existing) if existing is not None else None
         raise IdempotencyItemAlreadyExistsError(old_data_record=old)
 
+    @staticmethod
+    def _lapsed(document: dict[str, Any]) -> bool:
+        """Whether the record may be taken over: it expired, or its attempt's claim ran out (the
+        attempt crashed or was killed without settling it)."""
+        now = time.time()
+        expiry = document.get("expiry")
+        if isinstance(expiry, int | float) and expiry < int(now):
+            return True
+        in_progress_expiry = document.get("in_progress_expiry")
+        return (
+            document.get("status") == STATUS_CONSTANTS["INPROGRESS"]
+            and isinstance(in_progress_expiry, int | float)
+            and in_progress_expiry < int(now * 1000)
+        )
+
     def _update_record(self, data_record: DataRecord) -> None:
+        self._claims.pop(data_record.idempotency_key, None)
         document = self._document(data_record)
         self._items.update_one(where(_id=self._document_id(data_record.idempotency_key)), {"$set": document})
 
     def _delete_record(self, data_record: DataRecord) -> None:
-        self._items.delete_one(where(_id=self._document_id(data_record.idempotency_key)))
+        """Drops the record of an attempt that failed, so the next delivery runs: only while it is
+        still this attempt's claim, never a claim another delivery took over since."""
+        query = where(_id=self._document_id(data_record.idempotency_key))
+        claim = self._claims.pop(data_record.idempotency_key, None)
+        if claim is not None:
+            query = where(_id=self._document_id(data_record.idempotency_key), claim=claim)
+        self._items.delete_one(query)

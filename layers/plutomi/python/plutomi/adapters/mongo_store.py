@@ -18,7 +18,15 @@ from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from plutomi.adapters.mongo_attempts import AttemptErrors
-from plutomi.adapters.mongo_base import Document, Repository, current_session, epoch_ms, to_document, where
+from plutomi.adapters.mongo_base import (
+    Document,
+    Repository,
+    SafeWrites,
+    current_session,
+    epoch_ms,
+    to_document,
+    where,
+)
 from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
 from plutomi.adapters.mongo_outbox import Outbox
 from plutomi.adapters.mongo_pipeline import Applicants, Applications, Stages
@@ -289,7 +297,7 @@ class Invites(Repository):
 class MongoStore:
     def __init__(self, client: MongoClient[Document], database: str) -> None:
         self.client = client
-        self.items: Collection[Document] = client[database]["items"]
+        self.items: Collection[Document] = SafeWrites(client[database], "items")
         self.users = Users(self.items)
         self.sessions = Sessions(self.items)
         self.login_codes = LoginCodes(self.items)
