@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import nats
@@ -16,7 +20,8 @@ from nats.js.api import DeliverPolicy
 from plutomi.adapters.jetstream import consumer_config
 from plutomi.runtime.bridge import Bridge
 from plutomi.services.ports import Dependencies
-from plutomi.topology import EVENTS_STREAM, Consumer
+from plutomi.topology import EVENTS_STREAM, Consumer, all_tiers, module_of
+from tests.support.import_watch import first_imports
 
 
 async def _with_consumer(
@@ -121,3 +126,101 @@ def test_a_crashing_handler_gets_the_whole_batch_again(services: dict[str, str],
     state = asyncio.run(_with_consumer(services["NATS_URL"], consumer, scenario))
     assert attempts == [1, 2]
     assert state == {"ack_pending": 0, "pending": 0}
+
+
+FIRST_BATCHES = """
+import json, sys, threading
+from pathlib import Path
+from tests.support.import_watch import watch
+watch(Path(sys.argv[1]))
+from plutomi.runtime.aws_events import sqs_event, sqs_record
+from plutomi.runtime.bridge import Bridge
+from plutomi.topology import all_tiers
+bridges = [Bridge(tier, "nats://127.0.0.1:1") for tier in all_tiers() if tier.function]
+start = threading.Barrier(len(bridges))
+answers = []
+def first_batch(bridge):
+    start.wait()
+    try:
+        answers.append(bridge.target(sqs_event([sqs_record("{}", message_id="m-1")])))
+    except BaseException as error:
+        answers.append(f"{bridge.name}: {error!r}")
+threads = [threading.Thread(target=first_batch, args=(bridge,)) for bridge in bridges]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps(answers))
+"""
+
+
+def test_a_bridge_imports_its_handler_before_its_first_batch(tmp_path: Path) -> None:
+    """Every bridge's first batch at once, from threads, in a fresh process (as `plutomi dev` runs
+    them): each handler answers (a record that is not an event fails on its own), and each handler
+    module was imported by its bridge in the main thread, never by a thread handling a batch."""
+    report = tmp_path / "imports.jsonl"
+    ran = subprocess.run(
+        [sys.executable, "-c", FIRST_BATCHES, str(report)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    answers = json.loads(ran.stdout.splitlines()[-1])
+    handled = [tier.function for tier in all_tiers() if tier.function]
+    assert answers == [{"batchItemFailures": [{"itemIdentifier": "m-1"}]}] * len(handled)
+    imported = first_imports(report)
+    assert {module_of(f) for f in handled} <= set(imported)
+    assert {name for name, in_main in imported.items() if not in_main} == set()
+
+
+def test_concurrency_above_the_default_thread_pool_runs_that_many_batches_at_once(
+    services: dict[str, str], deps: Dependencies
+) -> None:
+    """`--concurrency N` means N batches in the handler at once, also above asyncio's default pool
+    (cpu+4 threads): the handler blocks until N calls are in it together."""
+    concurrency = min(32, (os.cpu_count() or 1) + 4) + 2
+    consumer = Consumer(
+        f"test-wide-{uuid.uuid4().hex[:8]}", "unused", ("org.updated",), batch_size=1, backoff_seconds=(0.1,)
+    )
+    org_id = f"wide-{uuid.uuid4().hex[:8]}"
+    # Two per worker: each worker holds one batch in the handler and the next fetched ahead.
+    events = [deps.event("org.updated", org_id, {"n": n}) for n in range(2 * concurrency)]
+    together = threading.Barrier(concurrency, timeout=15)
+    lock = threading.Lock()
+    inside, most_inside = 0, 0
+    handled: list[str] = []
+
+    def handler(sqs_event: dict[str, Any]) -> dict[str, Any]:
+        nonlocal inside, most_inside
+        with lock:
+            inside += 1
+            most_inside = max(most_inside, inside)
+        try:
+            together.wait()
+        finally:
+            with lock:
+                inside -= 1
+        handled.extend(json.loads(record["body"])["id"] for record in sqs_event["Records"])
+        return {"batchItemFailures": []}
+
+    async def scenario(jetstream: Any) -> None:
+        for event in events:
+            await jetstream.publish(
+                event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
+            )
+        bridge = Bridge(consumer, services["NATS_URL"], target=handler, concurrency=concurrency)
+        task = asyncio.create_task(bridge.run())
+        for _ in range(300):
+            if len(handled) >= len(events) or together.broken:
+                break
+            await asyncio.sleep(0.1)
+        bridge.stop()
+        together.abort()  # lets any call still waiting go
+        await task
+
+    asyncio.run(_with_consumer(services["NATS_URL"], consumer, scenario))
+    assert most_inside == concurrency
+    assert sorted(handled) == sorted(event.id for event in events)

@@ -1,5 +1,6 @@
 """`plutomi dev` as a developer runs it: on its own ports, found by the other commands through the
-same settings, and one Ctrl-C (SIGINT) stops all of it cleanly: exit status 0, no traceback."""
+same settings, every handler imported in the main thread before any serves, and one Ctrl-C (SIGINT)
+stops all of it cleanly: exit status 0, no traceback."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from pathlib import Path
 import httpx
 
 from plutomi.runtime.embedded import free_port
+from plutomi.topology import all_functions, module_of
 from tests.conftest import unique_email
 from tests.integration.test_cli import ROOT, local_environment
 from tests.support.cli import run_plutomi
+from tests.support.import_watch import first_imports
 
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 30
@@ -38,9 +41,10 @@ def test_one_ctrl_c_stops_plutomi_dev_cleanly(tmp_path: Path) -> None:
     env = local_environment(**ports) | {"PLUTOMI_PORT": str(free_port())}
     base_url = f"http://127.0.0.1:{env['PLUTOMI_PORT']}"
     stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    report, watched = tmp_path / "imports.jsonl", [sys.executable, "-m", "tests.support.import_watch"]
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "plutomi.runtime.cli", "dev", "--data-dir", str(tmp_path / "data")],
+            [*watched, str(report), "dev", "--data-dir", str(tmp_path / "data")],
             stdout=out,
             stderr=err,
             env=env,
@@ -69,3 +73,7 @@ def test_one_ctrl_c_stops_plutomi_dev_cleanly(tmp_path: Path) -> None:
     assert code == 0, complained[-3000:]
     assert "Traceback" not in printed + complained, complained[-5000:]
     assert printed.rstrip().endswith("plutomi dev: stopped"), printed[-2000:]
+    # Its gateway, bridges, pollers and schedules call handlers from threads: none imported one there.
+    imported = first_imports(report)
+    assert {module_of(function) for function in all_functions()} <= set(imported)
+    assert {name for name, in_main in imported.items() if not in_main} == set()

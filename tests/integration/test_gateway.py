@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import MutableMapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ from plutomi.services import auth
 from plutomi.services.ports import Dependencies
 from plutomi.topology import ROUTES, Route
 from tests.conftest import unique_email
+from tests.support.import_watch import first_imports
 from tests.support.stack import RunningStack
 
 
@@ -386,3 +388,46 @@ def test_the_access_log_names_the_route_never_the_secret_in_the_path(
     line = json.loads(captured.getvalue().strip().splitlines()[-1])
     assert line["route"] == "/public/applicants/{token}" and line["status"] == 404
     assert secret not in captured.getvalue()
+
+
+def test_a_fresh_gateway_imports_every_handler_before_its_first_request(
+    services: dict[str, str], tmp_path: Path
+) -> None:
+    """Many first requests to many routes at once, the moment a fresh gateway accepts connections:
+    each is answered by its handler (threads importing handlers at once fail or deadlock inside
+    Powertools: a 502), because every handler was imported in the main thread before it listened."""
+    report, port = tmp_path / "imports.jsonl", free_port()
+    watched = [sys.executable, "-m", "tests.support.import_watch", str(report)]
+    process = subprocess.Popen(
+        [*watched, "gateway", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        env=dict(os.environ) | {"PLUTOMI_GATEWAY_RELAY": "off"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # uvicorn listens once its startup (the preload) is done
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "the gateway did not start"
+                time.sleep(0.05)
+
+        def first_request(route: Route) -> tuple[str, int]:
+            path = route.path.replace("{", "x").replace("}", "")
+            body = None if route.method in ("GET", "DELETE") else b"{}"
+            answer = httpx.request(route.method, f"http://127.0.0.1:{port}{path}", content=body, timeout=30)
+            return f"{route.method} {route.path}", answer.status_code
+
+        with ThreadPoolExecutor(max_workers=len(ROUTES)) as pool:
+            statuses = dict(pool.map(first_request, ROUTES))
+        assert {route: status for route, status in statuses.items() if status >= 500} == {}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=45)
+    imported = first_imports(report)
+    assert {route.function for route in ROUTES} <= {name.removeprefix("functions.") for name in imported}
+    assert {name for name, in_main in imported.items() if not in_main} == set()

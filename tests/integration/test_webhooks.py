@@ -7,7 +7,10 @@ of answers: a retry reported to the batch, settled webhooks skipped on the retry
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
+import socket
 import threading
 import time
 import uuid
@@ -795,6 +798,92 @@ def test_an_unreachable_receiver_is_retried_with_the_error_recorded(deps: Depend
     assert (attempt.status_code, attempt.outcome, attempt.attempt) == (None, "failed_will_retry", 1)
     # Not "refused": whether a port refused, timed out or spoke something else is not told.
     assert attempt.error == NO_RESPONSE
+
+
+class Trickling:
+    """A receiver whose first connection gets its answer a byte every 0.1 s, for ever (no socket
+    timeout ends that: each byte comes in time); later connections get a 204 at once."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}/trickle"
+        self.connections = 0
+        self._stopped = threading.Event()
+        threading.Thread(target=self._accept, name="trickling-receiver", daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                connection, _ = self._server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(
+                target=self._answer, args=(connection, self.connections == 1), daemon=True
+            ).start()
+
+    def _answer(self, connection: socket.socket, trickle: bool) -> None:
+        with connection:
+            connection.recv(65536)  # the request (small: one read takes it all)
+            if not trickle:
+                connection.sendall(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+                return
+            with contextlib.suppress(OSError):  # the sender hung up
+                for byte in itertools.cycle(b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 60000):
+                    connection.sendall(bytes([byte]))
+                    if self._stopped.wait(0.1):
+                        return
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._server.close()
+
+
+def test_a_receiver_that_hangs_holds_up_no_other_delivery_and_is_retried(
+    deps: Dependencies, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One batch, one event for an org whose first webhook trickles its answer and whose second
+    answers, one event for another org: both answering webhooks get theirs well within the
+    delivery deadline, the trickling one is cut off at it and its record fails (retried), and the
+    retry reaches it without calling the others again."""
+    deadline_s = 3.0
+    sender = WebhookSender(deps.resolver, allow_loopback=True, timeout_seconds=deadline_s)
+    monkeypatch.setattr(bootstrap, "_webhook_sender", sender)
+    trickling = Trickling()
+    try:
+        org_a, org_b = unique_org_id("hangs"), unique_org_id("beside")
+        slow = stored_webhook(deps, org_a, trickling.url, ["org.updated"])  # the oldest: called first
+        fine_a, fine_b = receiver.path("fine-a"), receiver.path("fine-b")
+        stored_webhook(deps, org_a, receiver.url(fine_a), ["org.updated"])
+        stored_webhook(deps, org_b, receiver.url(fine_b), ["org.updated"])
+        event_a, event_b = org_updated(deps, org_a), org_updated(deps, org_b)
+        records = [sqs_record(event.model_dump_json()) for event in (event_a, event_b)]
+        context: Any = LocalContext("consumers.webhooks")
+        answers: list[dict[str, Any]] = []
+        started = time.monotonic()
+        batch = threading.Thread(
+            target=lambda: answers.append(webhooks_consumer.handler(sqs_event(records), context))
+        )
+        batch.start()
+        arrived: dict[str, float] = {}
+        while len(arrived) < 2 and time.monotonic() - started < 3 * deadline_s:
+            for path in (fine_a, fine_b):
+                if path not in arrived and receiver.to(path):
+                    arrived[path] = time.monotonic() - started
+            time.sleep(0.02)
+        batch.join(3 * deadline_s)
+        took = time.monotonic() - started
+        assert set(arrived) == {fine_a, fine_b} and max(arrived.values()) < deadline_s / 2, arrived
+        assert answers == [{"batchItemFailures": [{"itemIdentifier": records[0]["messageId"]}]}], took
+        assert deadline_s <= took < deadline_s + 2, took
+        assert attempts_of(deps, slow) == [(1, None, "failed_will_retry")]
+
+        # The pipeline's retry of event A reaches the receiver that hung, and only it.
+        assert invoke(event_a)[0] == NO_FAILURES
+        assert attempts_of(deps, slow) == [(1, None, "failed_will_retry"), (2, 204, "delivered")]
+        assert (len(receiver.to(fine_a)), len(receiver.to(fine_b)), trickling.connections) == (1, 1, 2)
+    finally:
+        trickling.stop()
 
 
 def test_personal_events_and_orgs_without_webhooks_send_nothing(

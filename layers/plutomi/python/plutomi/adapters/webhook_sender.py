@@ -7,6 +7,12 @@ one of those addresses, never to the name, so the answer cannot change between t
 connection (DNS rebinding). TLS still sends the name as SNI and checks the certificate against it, and
 the Host header names it. No proxy from the environment is used.
 
+A delivery has a deadline (`timeout_seconds`, counted from the start, the name's lookup included):
+when it passes, whatever the exchange waits for (connecting, TLS, sending, the answer) is cut off, so
+a receiver that trickles its answer a byte at a time cannot hold a delivery past it; a socket timeout
+alone bounds each read, not the exchange. (The lookup itself is the system resolver's, bounded by its
+own timeouts.)
+
 A redirect is answered, never followed: the signed body goes only to the URL the org registered, and
 a receiver cannot bounce it to an address of its choosing. The sender never raises for what the
 network or the receiver does; it reports the status (None when no response came), the time taken and
@@ -20,6 +26,7 @@ import contextlib
 import http.client
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 
@@ -62,7 +69,8 @@ def open_connection(address: IPAddress, port: int, timeout: float) -> socket.soc
 
 class _PinnedConnection(http.client.HTTPConnection):
     """HTTP, or HTTPS with `tls`, to `host` over a socket that `open_socket` opens to a checked
-    address. http.client still writes the Host header from `host` and the port."""
+    address. http.client still writes the Host header from `host` and the port. `cut` ends the
+    exchange from another thread."""
 
     def __init__(
         self,
@@ -77,16 +85,42 @@ class _PinnedConnection(http.client.HTTPConnection):
         self._tls = tls
         if tls is not None:
             self.default_port = http.client.HTTPS_PORT  # no ":443" in the Host header
+        self._cut_lock = threading.Lock()
+        self._cut = False
+        self._open: socket.socket | None = None  # the socket a cut shuts down
 
     def connect(self) -> None:
-        sock = self._open_socket()
+        sock = self._hold(self._open_socket())
         if self._tls is not None:
             try:
-                sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+                sock = self._hold(self._tls.wrap_socket(sock, server_hostname=self.host))
             except BaseException:
                 sock.close()
                 raise
         self.sock = sock
+
+    def _hold(self, sock: socket.socket) -> socket.socket:
+        with self._cut_lock:
+            if self._cut:  # the deadline passed while it was being opened
+                sock.close()
+                raise TimeoutError("the delivery's deadline passed")
+            self._open = sock
+        return sock
+
+    @property
+    def was_cut(self) -> bool:
+        with self._cut_lock:
+            return self._cut
+
+    def cut(self) -> None:
+        """Shuts the connection down: a blocked send or receive returns at once, and so does the
+        exchange (with an error, unless the status had arrived)."""
+        with self._cut_lock:
+            self._cut = True
+            if self._open is not None:
+                with contextlib.suppress(OSError):  # closed, or handed over to TLS a moment ago
+                    # The plain socket's shutdown, also on a TLS one: no closing handshake to wait for.
+                    socket.socket.shutdown(self._open, socket.SHUT_RDWR)
 
 
 class WebhookSender:
@@ -148,15 +182,21 @@ class WebhookSender:
             lambda: self._open_any(addresses, target.port, deadline),
             self._tls if target.scheme == "https" else None,
         )
+        watchdog = threading.Timer(max(0.0, deadline - time.perf_counter()), connection.cut)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             sent = {**headers, "Content-Type": "application/json", "User-Agent": USER_AGENT}
             connection.request("POST", target.request_target, body=body, headers=sent)
             response = connection.getresponse()
+            if connection.was_cut:  # the answer's head ended by the cut, not by the receiver
+                raise TimeoutError("the delivery's deadline passed")
             status = response.status
             with contextlib.suppress(Exception):  # the status came; a broken body does not change it
                 response.read(MAX_DRAINED_BYTES)  # dropped: a receiver's body is never recorded
             return status
         finally:
+            watchdog.cancel()
             connection.close()
 
     def _open_any(self, addresses: list[IPAddress], port: int, deadline: float) -> socket.socket:

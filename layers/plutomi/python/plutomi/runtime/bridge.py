@@ -6,21 +6,27 @@ retry tier reads pointers and fetches the original event by sequence, the meta t
 Records the handler does not list in `batchItemFailures` are acked; the listed ones are nak'ed with
 the tier's back-off until JetStream's max deliveries, after which the meta consumer moves them on.
 A record that is not even an event (or a pointer) is not retried: it goes straight to the DLQ.
-Each worker fetches its next batch while the handler works on the current one, so the handler does
-not wait for NATS between batches. Every fetched message, handled or waiting its turn, gets
-in-progress acks until it is settled, so JetStream does not redeliver long work. On SIGTERM the
-bridge stops fetching, finishes the batches in flight (and the one fetched ahead), and exits. The
-nats client reconnects by itself after a NATS restart; the bridge keeps fetching.
+`concurrency` workers each handle one batch at a time, calling the handler in the bridge's own thread
+pool of that size (asyncio's default pool would cap them at cpu+4); an in-process handler is imported
+before the bridge takes work (`functions.preload`). Each worker fetches its next batch while the
+handler works on the current one, so the handler does not wait for NATS between batches. Every
+fetched message, handled or waiting its turn, gets in-progress acks until it is settled, so
+JetStream does not redeliver long work. On SIGTERM the bridge stops fetching, finishes the batches
+in flight (and the one fetched ahead), and exits. The nats client reconnects by itself after a NATS
+restart; the bridge keeps fetching.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +42,7 @@ from plutomi.domain.delivery import Pointer, dlq_subject, pointer_message_id, re
 from plutomi.domain.events import Event
 from plutomi.observability import runtime_logger as logger
 from plutomi.runtime.aws_events import sqs_event, sqs_record
-from plutomi.runtime.functions import invoke
+from plutomi.runtime.functions import invoke, preload
 from plutomi.topology import Consumer, Tier, tiers_of
 
 Target = Callable[[dict[str, Any]], dict[str, Any]]
@@ -44,6 +50,9 @@ IN_PROGRESS_EVERY_SECONDS = 10.0
 
 
 def in_process_target(function: str) -> Target:
+    """Calls `function` in this process; its handler is imported now, in the caller's thread."""
+    preload((function,))
+
     def call(event: dict[str, Any]) -> dict[str, Any]:
         result = invoke(function, event)
         return result if isinstance(result, dict) else {}
@@ -103,6 +112,7 @@ class Bridge:
         self.counters = BridgeCounters()
         self._stopping = asyncio.Event()
         self._held: dict[int, Msg] = {}  # fetched and not settled yet, by id()
+        self._executor: ThreadPoolExecutor | None = None  # one thread per worker, while running
 
     @property
     def name(self) -> str:
@@ -119,6 +129,7 @@ class Bridge:
             reconnect_time_wait=0.5,
             error_cb=log_nats_error(f"plutomi-bridge-{self.name}"),
         )
+        self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"plutomi-{self.name}")
         keepalive = asyncio.create_task(self._keep_in_progress())
         try:
             jetstream = connection.jetstream()
@@ -126,6 +137,8 @@ class Bridge:
             await asyncio.gather(*(self._work(jetstream) for _ in range(self.concurrency)))
         finally:
             keepalive.cancel()
+            # Idle by now, unless the bridge was cancelled mid-batch: that thread finishes on its own.
+            self._executor.shutdown(wait=False, cancel_futures=True)
             # Every fetched message was acked or nak'ed by now; anything unacked is redelivered.
             with contextlib.suppress(Exception):
                 await connection.close()
@@ -176,7 +189,7 @@ class Bridge:
         if runnable:
             try:
                 records = [self._record(p) for p in runnable]
-                response = await asyncio.to_thread(self.target, sqs_event(records))
+                response = await self._call_target(sqs_event(records))
                 failures = {item["itemIdentifier"] for item in response.get("batchItemFailures") or []}
             except Exception:
                 logger.exception("handler raised; the whole batch will be retried", extra={"tier": self.name})
@@ -189,6 +202,14 @@ class Bridge:
                 outcomes.append(await self._settle(jetstream, item, failed=item.message_id in failures))
         finally:
             self._log_messages(prepared[: len(outcomes)], outcomes, latency_ms)
+
+    async def _call_target(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The handler's answer to `event`, from the bridge's pool (as `asyncio.to_thread`, with this
+        task's context variables)."""
+        if self._executor is None:
+            raise RuntimeError("the bridge is not running")
+        call = functools.partial(contextvars.copy_context().run, self.target, event)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     def _log_messages(self, settled: list[Prepared], outcomes: list[str], latency_ms: float) -> None:
         """One JSON line per message, in the runtime logger's format: the message's event id, stream

@@ -1,6 +1,7 @@
 """`plutomi dev`: the embedded services, `migrate`, the gateway, a bridge per consumer and a poller per
-SQS consumer (SES feedback), in one process. One Ctrl-C stops everything cleanly; data under
-`.plutomi/` survives a restart."""
+SQS consumer (SES feedback), in one process. Every handler is imported in the main thread before any
+of them takes work (`functions.preload`): they all call handlers from threads. One Ctrl-C stops
+everything cleanly; data under `.plutomi/` survives a restart."""
 
 from __future__ import annotations
 
@@ -99,10 +100,12 @@ class _Server:
 async def _serve(host: str, port: int) -> None:
     from plutomi.config import get_settings
     from plutomi.runtime.bridge import Bridge
+    from plutomi.runtime.functions import preload
     from plutomi.runtime.sqs_poller import SqsPoller
-    from plutomi.topology import SQS_CONSUMERS, all_tiers
+    from plutomi.topology import SQS_CONSUMERS, all_functions, all_tiers
 
     settings = get_settings()
+    preload(all_functions())  # the gateway's, the bridges', the pollers' and the schedules' handlers
     server = _Server.create(host, port)
     bridges = [Bridge(tier, settings.nats_url) for tier in all_tiers() if tier.function]
     # As Lambda's event source mapping: failures wait out the queue's visibility timeout.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
@@ -43,6 +43,16 @@ def load_handler(function: str) -> Handler:
         raise UnknownFunction(f"no function {function!r}; known: {', '.join(all_functions())}")
     handler: Handler = importlib.import_module(module_of(function)).handler
     return handler
+
+
+def preload(functions: Iterable[str]) -> None:
+    """Imports the handlers of `functions` in the calling thread. Whatever serves handlers from
+    several threads (gateway, bridge, `plutomi dev`) calls it in its main thread before it takes
+    work: first imports of handler modules from several threads at once deadlock or fail half-way
+    inside Powertools' packages (`_DeadlockError` on `aws_lambda_powertools.utilities`, a `KeyError`
+    for one of its modules, `cannot import name`), and `load_handler`'s cache does not serialize them."""
+    for function in functions:
+        load_handler(function)
 
 
 def invoke(function: str, event: dict[str, Any], timeout_seconds: float = 30.0) -> Any:

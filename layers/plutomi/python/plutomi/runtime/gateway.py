@@ -2,7 +2,8 @@
 API Gateway would (HTTP API, payload 2.0). It is the production server on K3S and `plutomi dev`'s.
 
 Handlers are synchronous, so each request runs in a bounded thread pool; the store and NATS clients
-are built once per process and shared by every request. Access logs are structured JSON.
+are built once per process and shared by every request. Every handler is imported in the main thread
+at startup, before the first request is accepted (`functions.preload`). Access logs are structured JSON.
 
 Under load (`plutomi gateway --workers N` runs N processes, each with its own pool and clients): a
 body over 1 MiB is refused (413, by its Content-Length before it is read), a body must arrive within
@@ -33,7 +34,7 @@ import uvicorn
 from plutomi.entrypoints.headers import raw_security_headers
 from plutomi.observability import runtime_logger as logger
 from plutomi.runtime.aws_events import http_event
-from plutomi.runtime.functions import LocalContext, load_handler
+from plutomi.runtime.functions import LocalContext, load_handler, preload
 from plutomi.runtime.relay import OutboxRelay
 from plutomi.topology import ROUTES, Route
 
@@ -279,11 +280,9 @@ class Gateway:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 if self._preload:
-                    # Import every function up front so the first requests don't pay for it.
-                    loop = asyncio.get_running_loop()
-                    await asyncio.gather(
-                        *(loop.run_in_executor(self._executor, load_handler, f) for f in self._functions)
-                    )
+                    # Every function, in this (the main) thread, before the first request: the pool's
+                    # threads importing handlers at once can deadlock (`functions.preload`).
+                    preload(self._functions)
                 if self._run_relay:
                     self._start_relay()
                 await send({"type": "lifespan.startup.complete"})

@@ -12,6 +12,8 @@ enabled webhook that wants it and records each attempt. When any attempt must be
 delivers the event again later, when the webhooks already settled (delivered, or refused for good
 with a 4xx, or not sent because the URL is not allowed) are skipped, so a receiver gets a settled
 event once. The sender checks the host again at each delivery and connects to the address it checked.
+An event's deliveries run side by side, each within the sender's deadline, so a receiver that hangs
+delays nobody else's.
 """
 
 from __future__ import annotations
@@ -50,8 +52,11 @@ from plutomi.domain.webhooks import (
 from plutomi.services.auth import Principal
 from plutomi.services.orgs import is_current, require_membership
 from plutomi.services.pagination import cursor_position, encode_cursor
+from plutomi.services.parallel import side_by_side
 from plutomi.services.ports import Dependencies, WebhookSender
 from plutomi.services.unit_of_work import retrying, transactional
+
+DELIVERIES_AT_ONCE = 4  # an event's deliveries to different webhooks, side by side
 
 
 class WebhookDeliveryFailed(Exception):
@@ -223,44 +228,25 @@ def _aware(moment: datetime) -> datetime:
 
 
 def deliver(deps: Dependencies, sender: WebhookSender, event: Event) -> dict[str, Any]:
-    """Delivers one event to the org's webhooks that want it; raises `WebhookDeliveryFailed` when any
-    delivery is to be retried (after trying every webhook). Returns counts per outcome."""
+    """Delivers one event to the org's webhooks that want it, up to `DELIVERIES_AT_ONCE` at once (a
+    receiver that hangs holds up only its own delivery, which the sender bounds); raises
+    `WebhookDeliveryFailed` when any delivery is to be retried (after trying every webhook). Returns
+    counts per outcome."""
     counts: dict[str, int] = {"delivered": 0, "failed_permanent": 0, "already_settled": 0, "skipped": 0}
     if event.org_id is None or event.type not in ORG_EVENT_TYPES:
         return counts  # a person's events (login codes above all) never leave Plutomi
     if not is_current(deps, event):
         return {**counts, "org_gone": 1}  # its org is being deleted (or was, before the id was reused)
-    org_id = event.org_id
     body = event.model_dump_json().encode()
+
+    def deliver_to(webhook: Webhook) -> tuple[str, str | None]:
+        return _deliver_to(deps, sender, webhook, event, body)
+
     retrying: list[str] = []
-    for webhook in deps.store.webhooks.subscribed(org_id, event.type):
-        if _aware(event.occurred_at) < _aware(webhook.created_at):
-            counts["skipped"] += 1  # a webhook receives what happens after it was created
-            continue
-        if deps.store.deliveries.already_settled(org_id, webhook.id, event.id):
-            counts["already_settled"] += 1
-            continue
-        attempt = deps.store.deliveries.count_attempts(org_id, webhook.id, event.id) + 1
-        result, outcome = _attempt(deps, sender, webhook, event, body)
-        now = deps.clock.now()
-        deps.store.deliveries.record(
-            Delivery(
-                id=deps.clock.new_id("dlv"),
-                org_id=org_id,
-                webhook_id=webhook.id,
-                event_id=event.id,
-                event_type=event.type,
-                attempt=attempt,
-                status_code=result.status_code,
-                outcome=outcome,
-                latency_ms=result.latency_ms,
-                error=result.error,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        if outcome == FAILED_WILL_RETRY:
-            retrying.append(f"{webhook.id} (attempt {attempt}: {result.error or result.status_code})")
+    wanted = deps.store.webhooks.subscribed(event.org_id, event.type)
+    for outcome, retry in side_by_side(deliver_to, wanted, DELIVERIES_AT_ONCE):
+        if retry is not None:
+            retrying.append(retry)
         else:
             counts[outcome] += 1
     if retrying:
@@ -268,6 +254,39 @@ def deliver(deps: Dependencies, sender: WebhookSender, event: Event) -> dict[str
             f"event {event.id}: {len(retrying)} webhook delivery(ies) will be retried: {'; '.join(retrying)}"
         )
     return counts
+
+
+def _deliver_to(
+    deps: Dependencies, sender: WebhookSender, webhook: Webhook, event: Event, body: bytes
+) -> tuple[str, str | None]:
+    """One webhook's delivery of `event`: its count's name, and what to say when it is to be retried."""
+    org_id = webhook.org_id
+    if _aware(event.occurred_at) < _aware(webhook.created_at):
+        return "skipped", None  # a webhook receives what happens after it was created
+    if deps.store.deliveries.already_settled(org_id, webhook.id, event.id):
+        return "already_settled", None
+    attempt = deps.store.deliveries.count_attempts(org_id, webhook.id, event.id) + 1
+    result, outcome = _attempt(deps, sender, webhook, event, body)
+    now = deps.clock.now()
+    deps.store.deliveries.record(
+        Delivery(
+            id=deps.clock.new_id("dlv"),
+            org_id=org_id,
+            webhook_id=webhook.id,
+            event_id=event.id,
+            event_type=event.type,
+            attempt=attempt,
+            status_code=result.status_code,
+            outcome=outcome,
+            latency_ms=result.latency_ms,
+            error=result.error,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    if outcome == FAILED_WILL_RETRY:
+        return outcome, f"{webhook.id} (attempt {attempt}: {result.error or result.status_code})"
+    return outcome, None
 
 
 def _attempt(
