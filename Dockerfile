@@ -1,6 +1,6 @@
 # One image for every part of Plutomi on K3S; the command picks what runs:
 #   gateway --port 8080 --workers 2       the HTTP API
-#   bridge --consumer C                   one consumer tier (C, C-retry, meta, super-meta)
+#   bridge --consumer C --probe-port 8081 one consumer tier (C, C-retry, meta, super-meta), GET /healthz
 #   relay                                 the outbox relay
 #   migrate                               indexes, streams and consumers (a Job, before each deploy)
 #   job FUNCTION --event FILE|-           any handler once (CronJobs: events/ is in /app/events)
@@ -34,6 +34,6 @@ RUN groupadd --system --gid 10001 plutomi \
        --shell /usr/sbin/nologin plutomi
 USER 10001:10001
 
-EXPOSE 8080
+EXPOSE 8080 8081
 ENTRYPOINT ["plutomi"]
 CMD ["gateway", "--port", "8080"]

@@ -34,6 +34,7 @@ SECRET_KEYS = ("MONGODB_URL", "PLUTOMI_SESSION_SECRET")
 MIGRATE_STEP = {"plutomi.dev/step": "migrate"}
 GATEWAY_PORT = 8080
 GATEWAY_WORKERS = 2
+BRIDGE_PROBE_PORT = 8081  # `plutomi bridge --probe-port`: GET /healthz
 # The gateway: a preStop pause while the Service drops the pod, then uvicorn's graceful shutdown
 # (GRACEFUL_SHUTDOWN_SECONDS, longer than a handler may run), then a margin.
 PRE_STOP_SECONDS = 5
@@ -161,19 +162,27 @@ def config_map() -> Manifest:
     }
 
 
+def probes(path: str, port: str, timeout_seconds: int) -> Manifest:
+    """Readiness and liveness on one endpoint that answers 503 while NATS (or MongoDB) is down.
+    Readiness fails after 2 failures (~20 s). Liveness only restarts a process that cannot answer for
+    3 minutes: a NATS or MongoDB restart or failover makes every pod unready, and restarting them
+    would not bring NATS back sooner."""
+    probe = {"httpGet": {"path": path, "port": port}, "timeoutSeconds": timeout_seconds}
+    return {
+        "readinessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 2},
+        "livenessProbe": {**probe, "initialDelaySeconds": 10, "periodSeconds": 20, "failureThreshold": 9},
+    }
+
+
 def gateway() -> list[Manifest]:
     name = "plutomi-gateway"
-    probe = {"httpGet": {"path": "/health", "port": "http"}, "timeoutSeconds": 10}
     main = container(
         ["gateway", "--port", str(GATEWAY_PORT), "--workers", str(GATEWAY_WORKERS)],
         resources("500m", "384Mi", "2", "768Mi"),
         ports=[{"name": "http", "containerPort": GATEWAY_PORT, "protocol": "TCP"}],
-        # /health checks MongoDB (3 s at most) and JetStream (PLUTOMI_NATS_TIMEOUT_SECONDS) and answers
-        # 503 when either is down. Readiness takes the pod out of the Service after 2 failures (~20 s).
-        # Liveness only restarts a process that cannot answer for 3 minutes: a NATS or MongoDB restart
-        # or failover makes every pod unready, and restarting them would not bring NATS back sooner.
-        readinessProbe={**probe, "periodSeconds": 10, "failureThreshold": 2},
-        livenessProbe={**probe, "initialDelaySeconds": 10, "periodSeconds": 20, "failureThreshold": 9},
+        # /health checks MongoDB (3 s at most) and JetStream (PLUTOMI_NATS_TIMEOUT_SECONDS); readiness
+        # takes the pod out of the Service.
+        **probes("/health", "http", timeout_seconds=10),
         lifecycle={"preStop": {"exec": {"command": ["sleep", str(PRE_STOP_SECONDS)]}}},
     )
     selector = labels("gateway")
@@ -227,7 +236,14 @@ def bridges() -> list[Manifest]:
     for tier in all_tiers():
         if tier.function is None:
             continue  # the DLQ tiers are for people (`plutomi dlq`)
-        main = container(["bridge", "--consumer", tier.durable], resources("50m", "160Mi", "500m", "384Mi"))
+        main = container(
+            ["bridge", "--consumer", tier.durable, "--probe-port", str(BRIDGE_PROBE_PORT)],
+            resources("50m", "160Mi", "500m", "384Mi"),
+            ports=[{"name": "probe", "containerPort": BRIDGE_PROBE_PORT, "protocol": "TCP"}],
+            # /healthz: the tier's lag and counts; 503 while the bridge's NATS connection is down. No
+            # Service reads it: readiness holds a rollout until the new pod is connected.
+            **probes("/healthz", "probe", timeout_seconds=5),
+        )
         manifests.append(
             deployment(
                 dns_name(f"plutomi-bridge-{tier.durable}"),

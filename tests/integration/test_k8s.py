@@ -43,6 +43,16 @@ def step(manifest: Manifest) -> str | None:
     return found
 
 
+def assert_liveness_outlasts_outages(main: dict[str, Any]) -> None:
+    """Liveness tolerates a NATS or MongoDB outage far longer than readiness does."""
+    live, ready = main["livenessProbe"], main["readinessProbe"]
+    assert live["periodSeconds"] * live["failureThreshold"] >= 120
+    assert (
+        live["periodSeconds"] * live["failureThreshold"]
+        > 4 * ready["periodSeconds"] * ready["failureThreshold"]
+    )
+
+
 def rendered(path: Path) -> list[Manifest]:
     return render(path)
 
@@ -73,12 +83,22 @@ def test_every_consumer_tier_has_its_deployment_and_every_schedule_its_cronjob(p
         if the_container(d)["args"][0] == "bridge"
     }
     tiers = [tier for tier in all_tiers() if tier.function]
-    assert set(bridges) == {("bridge", "--consumer", tier.durable) for tier in tiers}
+    probe_port = str(generate.BRIDGE_PROBE_PORT)
+    expected = {("bridge", "--consumer", tier.durable, "--probe-port", probe_port) for tier in tiers}
+    assert set(bridges) == expected
     for tier in tiers:
-        spec = pod_specs(bridges[("bridge", "--consumer", tier.durable)])[0]
+        deployment = bridges[("bridge", "--consumer", tier.durable, "--probe-port", probe_port)]
+        spec = pod_specs(deployment)[0]
         # SIGTERM: the bridge finishes the batch in flight and the one fetched ahead (each up to the
         # ack wait) before Kubernetes may kill it.
         assert spec["terminationGracePeriodSeconds"] > 2 * tier.ack_wait_seconds, tier.durable
+        main = the_container(deployment)
+        assert main["ports"] == [
+            {"name": "probe", "containerPort": generate.BRIDGE_PROBE_PORT, "protocol": "TCP"}
+        ]
+        for probe in ("readinessProbe", "livenessProbe"):
+            assert main[probe]["httpGet"] == {"path": "/healthz", "port": "probe"}, tier.durable
+        assert_liveness_outlasts_outages(main)
     relays = [d for d in deployments.values() if the_container(d)["args"] == ["relay"]]
     assert len(relays) == 1
 
@@ -111,13 +131,7 @@ def test_the_gateway_has_probes_a_budget_and_an_autoscaler(path: Path) -> None:
     assert main["ports"] == [{"name": "http", "containerPort": port, "protocol": "TCP"}]
     for probe in ("readinessProbe", "livenessProbe"):
         assert main[probe]["httpGet"] == {"path": "/health", "port": "http"}
-    # Liveness tolerates a NATS or MongoDB outage far longer than readiness does.
-    live, ready = main["livenessProbe"], main["readinessProbe"]
-    assert live["periodSeconds"] * live["failureThreshold"] >= 120
-    assert (
-        live["periodSeconds"] * live["failureThreshold"]
-        > 4 * ready["periodSeconds"] * ready["failureThreshold"]
-    )
+    assert_liveness_outlasts_outages(main)
     assert "replicas" not in gateway["spec"], "the autoscaler owns the gateway's replicas"
     grace = pod_specs(gateway)[0]["terminationGracePeriodSeconds"]
     assert grace > 30 + int(main["lifecycle"]["preStop"]["exec"]["command"][1])  # preStop + graceful

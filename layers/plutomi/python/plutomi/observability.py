@@ -6,12 +6,18 @@ whole process shares: right on Lambda (one invocation at a time), wrong in the g
 where handlers run in many threads at once and one request's correlation id would land on a
 consumer's lines. `invocation_log_keys` keeps them per thread (a context variable: Powertools'
 `thread_safe_*` keys), set when an invocation starts and cleared when it ends.
+
+The libraries under the runtime log on their own: nats-py a traceback per connection problem, asyncio
+one per task whose exception nobody retrieved. `library_lines_as_json` makes each of those one
+warning line in the runtime logger's format, on standard error.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -27,6 +33,40 @@ logger = Logger(service=os.environ["POWERTOOLS_SERVICE_NAME"])
 runtime_logger = Logger(service=f"{os.environ['POWERTOOLS_SERVICE_NAME']}-runtime")
 
 Handler = TypeVar("Handler", bound=Callable[[Any, Any], Any])
+
+LIBRARY_LOGGERS = ("nats", "asyncio")
+
+
+class OneLineWarnings(logging.StreamHandler):  # type: ignore[type-arg]
+    """A library's records as the runtime logger's JSON lines, on standard error (standard output
+    carries `plutomi invoke`'s and `plutomi job`'s results): a traceback becomes the exception's
+    repr in `error`, the library's logger name goes in `logger`, and nothing is louder than a
+    warning: a NATS restart is no error of ours, and the line says what happened."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+        self.setFormatter(runtime_logger.registered_formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        error = record.exc_info[1] if record.exc_info else None
+        line = logging.makeLogRecord(
+            {**record.__dict__, "exc_info": None, "exc_text": None, "stack_info": None, "logger": record.name}
+        )
+        if error is not None:
+            line.error = repr(error)
+        if line.levelno > logging.WARNING:
+            line.levelno, line.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        super().emit(line)
+
+
+def library_lines_as_json(names: tuple[str, ...] = LIBRARY_LOGGERS) -> None:
+    """Routes the named libraries' loggers (and their children) through `OneLineWarnings`, once."""
+    for name in names:
+        library = logging.getLogger(name)
+        if not any(isinstance(handler, OneLineWarnings) for handler in library.handlers):
+            library.addHandler(OneLineWarnings())
+            library.propagate = False  # else the root's last-resort handler prints the traceback too
+
 
 _cold_start = True
 _cold_start_lock = threading.Lock()

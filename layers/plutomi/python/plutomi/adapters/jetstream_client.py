@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from plutomi.domain.errors import Unavailable
+from plutomi.observability import library_lines_as_json
 
 if TYPE_CHECKING:
     from nats.aio.client import Client as NatsClient
@@ -45,18 +46,24 @@ class EventLoopThread:
     def stop(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            # Closed here, not left to the garbage collector, which at interpreter exit closes it
+            # after its self-pipe is gone and prints a traceback ("Invalid file descriptor: -1").
+            self._loop.close()
 
 
-# Not under "plutomi" (the JSON logger on standard output, which `plutomi invoke` keeps for the result).
-_nats_logger = logging.getLogger("plutomi_nats")
+# Under nats-py's own logger, so `library_lines_as_json` writes it like nats-py's lines.
+_nats_logger = logging.getLogger("nats").getChild("plutomi")
 
 
 def log_nats_error(
     connection_name: str, every_seconds: float = 10.0
 ) -> Callable[[Exception], Awaitable[None]]:
-    """An `error_cb` for nats-py: one line to standard error (where nats-py's own went, as a traceback
-    per failed reconnect attempt, twice a second while NATS is down), and at most one every
-    `every_seconds`, with the number of problems since the last line."""
+    """An `error_cb` for nats-py: one JSON warning line on standard error (nats-py's own was a
+    traceback per failed reconnect attempt, twice a second while NATS is down), and at most one every
+    `every_seconds`, with the number of problems since the last line. Whoever connects with it also
+    gets nats-py's and asyncio's own lines as one-line warnings (`library_lines_as_json`)."""
+    library_lines_as_json()
     last_logged = -every_seconds
     unreported = 0
 
@@ -67,7 +74,8 @@ def log_nats_error(
         if now - last_logged < every_seconds:
             return
         _nats_logger.warning(
-            "nats connection %s: %r (%d problem(s) since the last line)", connection_name, error, unreported
+            "nats connection problem",
+            extra={"connection": connection_name, "error": repr(error), "problems": unreported},
         )
         last_logged, unreported = now, 0
 

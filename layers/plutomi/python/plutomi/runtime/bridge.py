@@ -14,6 +14,11 @@ fetched message, handled or waiting its turn, gets in-progress acks until it is 
 JetStream does not redeliver long work. On SIGTERM the bridge stops fetching, finishes the batches
 in flight (and the one fetched ahead), and exits. The nats client reconnects by itself after a NATS
 restart; the bridge keeps fetching.
+
+Every `report_every_seconds`, and once when it stops, the bridge logs a "bridge status" line: its
+tier, whether NATS is connected, the consumer's lag from JetStream (`pending`: not delivered yet,
+`ack_pending`: delivered and not settled, `redelivered`) and its counters. With a `probe_port` it
+serves the same figures on `GET /healthz` (`runtime/probe.py`): 200 while connected, else 503.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any
 
 import nats
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
@@ -43,10 +49,13 @@ from plutomi.domain.events import Event
 from plutomi.observability import runtime_logger as logger
 from plutomi.runtime.aws_events import sqs_event, sqs_record
 from plutomi.runtime.functions import invoke, preload
+from plutomi.runtime.probe import serve_probe
 from plutomi.topology import Consumer, Tier, tiers_of
 
 Target = Callable[[dict[str, Any]], dict[str, Any]]
 IN_PROGRESS_EVERY_SECONDS = 10.0
+REPORT_EVERY_SECONDS = 30.0
+LAG_TIMEOUT_SECONDS = 2.0
 
 
 def in_process_target(function: str) -> Target:
@@ -101,6 +110,9 @@ class Bridge:
         target: Target | None = None,
         concurrency: int = 1,
         fetch_timeout: float = 1.0,
+        report_every_seconds: float | None = None,
+        probe_port: int | None = None,
+        probe_host: str = "127.0.0.1",
     ) -> None:
         self.tier = tiers_of(tier)[0] if isinstance(tier, Consumer) else tier
         if self.tier.function is None and target is None:
@@ -113,6 +125,9 @@ class Bridge:
         self._stopping = asyncio.Event()
         self._held: dict[int, Msg] = {}  # fetched and not settled yet, by id()
         self._executor: ThreadPoolExecutor | None = None  # one thread per worker, while running
+        self.report_every_seconds = report_every_seconds or REPORT_EVERY_SECONDS
+        self.probe_address = None if probe_port is None else (probe_host, probe_port)
+        self._connection: NatsClient | None = None
 
     @property
     def name(self) -> str:
@@ -122,7 +137,8 @@ class Bridge:
         self._stopping.set()
 
     async def run(self) -> None:
-        connection = await nats.connect(
+        probe = None if self.probe_address is None else await serve_probe(*self.probe_address, self.health)
+        connection = self._connection = await nats.connect(
             self.nats_url,
             name=f"plutomi-bridge-{self.name}",
             max_reconnect_attempts=-1,
@@ -131,18 +147,54 @@ class Bridge:
         )
         self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"plutomi-{self.name}")
         keepalive = asyncio.create_task(self._keep_in_progress())
+        reports = asyncio.create_task(self._report())
         try:
             jetstream = connection.jetstream()
             logger.info("bridge started", extra={"tier": self.name, "stream": self.tier.stream})
             await asyncio.gather(*(self._work(jetstream) for _ in range(self.concurrency)))
         finally:
             keepalive.cancel()
+            reports.cancel()
+            stopped = await self.status()
             # Idle by now, unless the bridge was cancelled mid-batch: that thread finishes on its own.
             self._executor.shutdown(wait=False, cancel_futures=True)
             # Every fetched message was acked or nak'ed by now; anything unacked is redelivered.
             with contextlib.suppress(Exception):
                 await connection.close()
-            logger.info("bridge stopped", extra={"tier": self.name, **self.counters.__dict__})
+            if probe is not None:
+                probe.close()
+            logger.info("bridge stopped", extra=stopped)
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None and self._connection.is_connected
+
+    async def status(self) -> dict[str, Any]:
+        """The tier, whether NATS is connected, the consumer's lag (None while JetStream does not
+        answer within LAG_TIMEOUT_SECONDS) and the counters."""
+        lag: dict[str, int | None] = {"pending": None, "ack_pending": None, "redelivered": None}
+        if self._connection is not None and self.connected:
+            with contextlib.suppress(Exception):
+                info = await asyncio.wait_for(
+                    self._connection.jetstream().consumer_info(self.tier.stream, self.name),
+                    LAG_TIMEOUT_SECONDS,
+                )
+                lag = {
+                    "pending": info.num_pending,
+                    "ack_pending": info.num_ack_pending,
+                    "redelivered": info.num_redelivered,
+                }
+        return {"tier": self.name, "connected": self.connected, **lag, **self.counters.__dict__}
+
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        """For the probe: healthy while the NATS connection is up."""
+        figures = await self.status()
+        return bool(figures["connected"]), figures
+
+    async def _report(self) -> None:
+        while True:
+            await asyncio.sleep(self.report_every_seconds)
+            logger.info("bridge status", extra=await self.status())
 
     async def _work(self, jetstream: JetStreamContext) -> None:
         subscription = await jetstream.pull_subscribe_bind(durable=self.name, stream=self.tier.stream)

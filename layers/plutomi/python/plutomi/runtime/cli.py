@@ -20,11 +20,25 @@ def _read_event(source: str) -> dict[str, Any]:
     return event
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is no positive number of seconds")
+    return value
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
-    from plutomi.runtime.dev import run_dev
+    from plutomi.runtime.dev import Parts, run_dev
 
     try:
-        run_dev(Path(args.data_dir), args.host, args.port)
+        parts = Parts.everything() if args.only is None else Parts.named(args.only)
+    except ValueError as error:
+        raise SystemExit(f"plutomi dev: {error}") from error
+    try:
+        run_dev(Path(args.data_dir), args.host, args.port, parts)
     except KeyboardInterrupt:  # Ctrl-C while starting: the services are stopped already
         print("plutomi dev: interrupted", file=sys.stderr)
         return 130
@@ -55,7 +69,15 @@ def cmd_bridge(args: argparse.Namespace) -> int:
         from plutomi.runtime.lambda_target import lambda_target
 
         target = lambda_target(args.function_name or f"plutomi-{(tier.function or '').replace('.', '-')}")
-    bridge = Bridge(tier, get_settings().nats_url, target=target, concurrency=args.concurrency)
+    bridge = Bridge(
+        tier,
+        get_settings().nats_url,
+        target=target,
+        concurrency=args.concurrency,
+        report_every_seconds=args.report_every,
+        probe_port=args.probe_port,
+        probe_host="0.0.0.0",  # noqa: S104 - the kubelet probes the pod's address
+    )
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -218,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=int(__import__("os").environ.get("PLUTOMI_PORT") or 8080))
     dev.add_argument("--data-dir", default=".plutomi")
+    dev.add_argument(
+        "--only",
+        metavar="PARTS",
+        help="run only these, comma-separated: services, gateway, relay, bridges, pollers, jobs, or one "
+        "bridge tier, poller or schedule by name; without services, against the running ones",
+    )
     dev.set_defaults(run=cmd_dev)
 
     gateway = commands.add_parser("gateway", help="serve the HTTP API (the production server on K3S)")
@@ -235,6 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--target", choices=["process", "lambda"], default="process", help="call in-process or Lambda"
     )
     bridge.add_argument("--function-name", help="the Lambda function to invoke with --target lambda")
+    bridge.add_argument(
+        "--report-every", type=_seconds, metavar="SECONDS", help="how often to log lag and counts (30)"
+    )
+    bridge.add_argument(
+        "--probe-port", type=int, help="serve GET /healthz (lag and counts; 503 while NATS is down) here"
+    )
     bridge.set_defaults(run=cmd_bridge)
 
     relay = commands.add_parser(
