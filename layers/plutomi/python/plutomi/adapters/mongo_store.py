@@ -19,6 +19,7 @@ from pymongo.errors import DuplicateKeyError
 
 from plutomi.adapters.mongo_attempts import AttemptErrors
 from plutomi.adapters.mongo_base import Document, Repository, current_session, epoch_ms, to_document, where
+from plutomi.adapters.mongo_idempotency import IdempotencyRecords
 from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
 from plutomi.adapters.mongo_outbox import Outbox
 from plutomi.adapters.mongo_pipeline import Applicants, Applications, Stages
@@ -308,6 +309,7 @@ class MongoStore:
         self.email_feedback = FeedbackRecords(self.items)
         self.unsubscribe_links = UnsubscribeLinks(self.items)
         self.org_purge = OrgPurge(self.items)
+        self.idempotency = IdempotencyRecords(self.items)
 
     @classmethod
     def connect(cls, url: str, database: str) -> MongoStore:

@@ -32,16 +32,12 @@ def consumer_handler(
     """Builds the Lambda handler of consumer `name`: each event's side effect runs once per event id.
     `once_per_event=False` is for a consumer whose work is safe to repeat and must not wait for an
     idempotency record (the org purge): every delivery runs it."""
-    config = IdempotencyConfig(
-        event_key_jmespath="id",
-        expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
-        raise_on_no_idempotency_key=True,
-    )
+    config = _idempotency_config()
 
     def process_once(event: dict[str, Any]) -> dict[str, Any]:
         return process(Event.model_validate(event))
 
-    process_once.__qualname__ = f"{name}.process_once"  # the idempotency key is scoped per consumer
+    process_once.__qualname__ = _once_qualname(name)  # the idempotency key is scoped per consumer
     # One persistence layer per consumer: Powertools configures the layer with the function's name on
     # every call, so a layer shared by two consumers in one process would mix up their keys.
     store = MongoIdempotencyStore(lambda: dependencies().store.items)
@@ -77,6 +73,28 @@ def consumer_handler(
         return dict(response)
 
     return handler
+
+
+def _idempotency_config() -> IdempotencyConfig:
+    return IdempotencyConfig(
+        event_key_jmespath="id",
+        expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
+        raise_on_no_idempotency_key=True,
+    )
+
+
+def _once_qualname(name: str) -> str:
+    return f"{name}.process_once"
+
+
+def idempotency_key(name: str, event_id: str) -> str:
+    """The key of consumer `name`'s idempotency record of an event, as its handler writes it in this
+    environment (Powertools prefixes the Lambda function's name, `test-func` outside Lambda)."""
+    store = MongoIdempotencyStore(lambda: dependencies().store.items)
+    store.configure(_idempotency_config(), function_name=f"{__name__}.{_once_qualname(name)}")
+    key = store._get_hashed_idempotency_key({"id": event_id})
+    assert key is not None
+    return key
 
 
 def time_budget(seconds: float) -> Callable[[], bool]:
