@@ -9,7 +9,9 @@ import uuid
 from typing import Any
 
 import nats
+import pytest
 
+from plutomi import topology
 from plutomi.domain.events import Event
 from plutomi.services import dead_letters
 from plutomi.services.dead_letters import DeadLetter
@@ -35,9 +37,10 @@ async def publish_raw(nats_url: str, subject: str, payload: bytes) -> None:
 
 
 def test_a_failing_event_moves_through_the_tiers_and_can_be_redriven(
-    stack: RunningStack, deps: Dependencies
+    stack: RunningStack, deps: Dependencies, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     consumer = fast_consumer("org.updated")
+    monkeypatch.setattr(topology, "CONSUMERS", (*topology.CONSUMERS, consumer))  # for `parked_retries`
     org_id = f"tiers-{uuid.uuid4().hex[:8]}"
     broken: set[int] = {1}
     handled: list[str] = []
@@ -71,6 +74,11 @@ def test_a_failing_event_moves_through_the_tiers_and_can_be_redriven(
         ]
         assert all(a.error_type == "RuntimeError" and "cannot handle 1" in a.message for a in attempts)
         assert sorted(handled) == sorted([events[0].id, events[2].id])
+        # Its retry pointer used up the retry tier's deliveries: nothing waits there any more, whether
+        # or not the DLQ entry is known (it may have been discarded).
+        never = lambda consumer, event_id: False  # noqa: E731
+        assert dead_letters.parked_retries(deps, never, consumer.name, [entry]) == []
+        assert dead_letters.parked_retries(deps, never, consumer.name) == []
 
         # Still broken: redrive keeps it in the DLQ and records the new failure.
         def run(entry: DeadLetter, event: Event) -> bool:

@@ -75,6 +75,12 @@ class Tier:
     consumer: str | None = None  # the business consumer a main, retry or DLQ tier belongs to
     ack_wait_seconds: float = 30.0
 
+    def delay_after(self, attempt: int) -> float:
+        """How long the bridge waits before delivering a message again after its `attempt`-th
+        delivery failed (the last back-off repeats; 1 s when the tier declares none)."""
+        delays = self.backoff_seconds
+        return delays[min(attempt, len(delays)) - 1] if delays else 1.0
+
 
 def tiers_of(consumer: Consumer) -> tuple[Tier, Tier, Tier]:
     name = consumer.name

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from plutomi.domain.errors import Unavailable
@@ -52,8 +53,10 @@ class EventLoopThread:
             self._loop.close()
 
 
-# Under nats-py's own logger, so `library_lines_as_json` writes it like nats-py's lines.
-_nats_logger = logging.getLogger("nats").getChild("plutomi")
+# Under nats-py's own logger, so `library_lines_as_json` writes it like nats-py's lines (on standard
+# error: standard output is the JSON logger's, which `plutomi invoke` keeps for the result).
+NATS_LOGGER_NAME = "nats.plutomi"
+_nats_logger = logging.getLogger(NATS_LOGGER_NAME)
 
 
 def log_nats_error(
@@ -89,6 +92,17 @@ class StoredMessage:
     subject: str
     data: bytes
     headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ConsumerProgress:
+    """Where a durable consumer is in its stream (JetStream's consumer info)."""
+
+    delivered_seq: int  # the highest stream sequence delivered so far
+    ack_floor_seq: int  # every message at or below it is acked (or terminated)
+    num_pending: int  # matching messages not delivered yet
+    num_ack_pending: int  # delivered and neither acked nor terminated
+    num_redelivered: int
 
 
 class JetStreamClient:
@@ -131,6 +145,78 @@ class JetStreamClient:
         """The first and last sequence the stream holds (first > last when it is empty)."""
         return self._loop.run(self._range(stream), timeout=self._timeout * 2)
 
+    def next_message(self, stream: str, subject: str, from_seq: int) -> StoredMessage | None:
+        """The first message on `subject` at or after `from_seq`, or None when there is none."""
+        return self._loop.run(self._get(stream, max(from_seq, 1), subject), timeout=self._timeout * 2)
+
+    def subjects(self, stream: str, subjects_filter: str) -> dict[str, int]:
+        """How many messages the stream holds on each subject matching `subjects_filter`."""
+        return self._loop.run(self._subjects(stream, subjects_filter), timeout=self._timeout * 2)
+
+    def consumer_progress(self, stream: str, durable: str) -> ConsumerProgress | None:
+        """The durable consumer's delivered and acked sequences; None when it does not exist."""
+        return self._loop.run(self._progress(stream, durable), timeout=self._timeout * 2)
+
+    def find_message(
+        self, stream: str, subject: str, message_id: str, since: datetime, until: datetime
+    ) -> StoredMessage | None:
+        """The message on `subject` published with `Nats-Msg-Id` `message_id` between `since` and
+        `until`: read in order, headers only, by a short-lived consumer starting at `since`."""
+        coroutine = self._find(stream, subject, message_id, since, until)
+        return self._loop.run(coroutine, timeout=self._timeout * 20)
+
+    async def _subjects(self, stream: str, subjects_filter: str) -> dict[str, int]:
+        jetstream = await self._jetstream_context()
+        info = await jetstream.stream_info(stream, subjects_filter=subjects_filter)
+        return dict(info.state.subjects or {})
+
+    async def _progress(self, stream: str, durable: str) -> ConsumerProgress | None:
+        from nats.js.errors import NotFoundError
+
+        jetstream = await self._jetstream_context()
+        try:
+            info = await jetstream.consumer_info(stream, durable)
+        except NotFoundError:
+            return None
+        return ConsumerProgress(
+            delivered_seq=int(info.delivered.stream_seq if info.delivered else 0),
+            ack_floor_seq=int(info.ack_floor.stream_seq if info.ack_floor else 0),
+            num_pending=int(info.num_pending or 0),
+            num_ack_pending=int(info.num_ack_pending or 0),
+            num_redelivered=int(info.num_redelivered or 0),
+        )
+
+    async def _find(
+        self, stream: str, subject: str, message_id: str, since: datetime, until: datetime
+    ) -> StoredMessage | None:
+        from nats.errors import TimeoutError as NatsTimeoutError
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+        jetstream = await self._jetstream_context()
+        config = ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_TIME,
+            opt_start_time=since,
+            ack_policy=AckPolicy.NONE,
+            headers_only=True,
+            inactive_threshold=30.0,
+        )
+        subscription = await jetstream.pull_subscribe(subject, stream=stream, config=config)
+        try:
+            while True:
+                try:
+                    batch = await subscription.fetch(256, timeout=self._timeout)
+                except (TimeoutError, NatsTimeoutError):
+                    return None
+                for msg in batch:
+                    metadata = msg.metadata
+                    if (msg.headers or {}).get("Nats-Msg-Id") == message_id:
+                        return await self._get(stream, metadata.sequence.stream)
+                    if metadata.timestamp > until or metadata.num_pending == 0:
+                        return None
+        finally:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+
     async def _publish(self, subject: str, payload: bytes, message_id: str) -> int:
         jetstream = await self._jetstream_context()
         ack = await jetstream.publish(
@@ -138,15 +224,20 @@ class JetStreamClient:
         )
         return int(ack.seq)
 
-    async def _get(self, stream: str, seq: int) -> StoredMessage | None:
+    async def _get(self, stream: str, seq: int, next_on_subject: str | None = None) -> StoredMessage | None:
+        """The message at `seq`; with `next_on_subject`, the first on that subject at or after it."""
         from nats.js.errors import NotFoundError
 
         jetstream = await self._jetstream_context()
         try:
-            raw = await jetstream.get_msg(stream, seq)
+            if next_on_subject is None:
+                raw = await jetstream.get_msg(stream, seq)
+            else:
+                raw = await jetstream.get_msg(stream, seq, subject=next_on_subject, next=True)
         except NotFoundError:
             return None
-        return StoredMessage(stream, seq, raw.subject or "", raw.data or b"", dict(raw.headers or {}))
+        found = int(raw.seq or seq)
+        return StoredMessage(stream, found, raw.subject or "", raw.data or b"", dict(raw.headers or {}))
 
     async def _delete(self, stream: str, seq: int) -> bool:
         from nats.js.errors import NotFoundError

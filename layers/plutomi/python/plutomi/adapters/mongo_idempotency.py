@@ -11,10 +11,12 @@ each record), so purging the org removes it with the rest of its data (`mongo_pu
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +29,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import S
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
-from plutomi.adapters.mongo_base import where
+from plutomi.adapters.mongo_base import Repository, where
 
 RECORD_TYPE = "idempotency"
 
@@ -141,3 +143,88 @@ class MongoIdempotencyStore(BasePersistenceLayer):
         if claim is not None:
             query = where(_id=self._document_id(data_record.idempotency_key), claim=claim)
         self._items.delete_one(query)
+
+
+# ---------------------------------------------------------------- for operators
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """One consumer's record of one event, as `plutomi idempotency` and `plutomi trace` show it."""
+
+    key: str
+    status: str  # Powertools' INPROGRESS, COMPLETED or EXPIRED
+    expiry: int | None  # epoch seconds: the record is void after it
+    in_progress_expiry: int | None  # epoch milliseconds: an in-progress claim lapses after it
+    updated_at: datetime | None
+    org_id: str | None
+    response_data: str
+
+    @property
+    def consumer(self) -> str | None:
+        """The consumer whose record it is: keys read `<function>.<module>.<consumer>.process_once#<hash>`."""
+        found = CONSUMER_IN_KEY.search(self.key)
+        return found.group(1) if found else None
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status == STATUS_CONSTANTS["INPROGRESS"]
+
+    @property
+    def claim_lapses_at(self) -> datetime | None:
+        ms = self.in_progress_expiry
+        return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return None if self.expiry is None else datetime.fromtimestamp(self.expiry, UTC)
+
+    def lapsed(self, now_ms: int) -> bool:
+        """An in-progress claim whose holder can no longer be working on it (it crashed)."""
+        return self.in_progress and self.in_progress_expiry is not None and self.in_progress_expiry < now_ms
+
+
+CONSUMER_IN_KEY = re.compile(r"\.([^.#]+)\.process_once#")
+
+
+class IdempotencyRecords(Repository):
+    """Reads the records `MongoIdempotencyStore` writes, and removes lapsed claims, for operators."""
+
+    def get(self, key: str) -> IdempotencyRecord | None:
+        document = self._items.find_one(where(_id=MongoIdempotencyStore._document_id(key), type=RECORD_TYPE))
+        return None if document is None else self._record(document)
+
+    def in_progress(self, consumer: str | None = None, limit: int = 1000) -> list[IdempotencyRecord]:
+        """In-progress records, oldest claim first, at most `limit`."""
+        query = where(type=RECORD_TYPE, status=STATUS_CONSTANTS["INPROGRESS"])
+        cursor = self._items.find(query).limit(limit)
+        records = [self._record(document) for document in cursor]
+        if consumer is not None:
+            records = [record for record in records if record.consumer == consumer]
+        return sorted(records, key=lambda record: record.in_progress_expiry or 0)
+
+    def delete_if_unchanged(self, record: IdempotencyRecord) -> bool:
+        """Deletes the record only if it still has the status and claim it was read with, so a claim
+        taken over since is left alone. A filter on `_id` plus the values read: no `$or` in a write."""
+        result = self._items.delete_one(
+            where(
+                _id=MongoIdempotencyStore._document_id(record.key),
+                type=RECORD_TYPE,
+                status=record.status,
+                in_progress_expiry=record.in_progress_expiry,
+            )
+        )
+        return result.deleted_count == 1
+
+    @staticmethod
+    def _record(document: dict[str, Any]) -> IdempotencyRecord:
+        updated_at = document.get("updated_at")
+        return IdempotencyRecord(
+            key=str(document["_id"]).removeprefix("idem_"),
+            status=str(document.get("status")),
+            expiry=document.get("expiry"),
+            in_progress_expiry=document.get("in_progress_expiry"),
+            updated_at=updated_at if isinstance(updated_at, datetime) else None,
+            org_id=document.get("org_id"),
+            response_data=document.get("response_data") or "",
+        )

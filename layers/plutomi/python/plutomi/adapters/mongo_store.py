@@ -27,6 +27,7 @@ from plutomi.adapters.mongo_base import (
     to_document,
     where,
 )
+from plutomi.adapters.mongo_idempotency import IdempotencyRecords
 from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
 from plutomi.adapters.mongo_outbox import Outbox
 from plutomi.adapters.mongo_pipeline import Applicants, Applications, Stages
@@ -316,6 +317,7 @@ class MongoStore:
         self.email_feedback = FeedbackRecords(self.items)
         self.unsubscribe_links = UnsubscribeLinks(self.items)
         self.org_purge = OrgPurge(self.items)
+        self.idempotency = IdempotencyRecords(self.items)
 
     @classmethod
     def connect(cls, url: str, database: str) -> MongoStore:

@@ -87,5 +87,10 @@ class Deliveries(Repository):
         cursor = self._items.find(query).sort([("sort_key", -1)]).limit(limit)
         return [Delivery.model_validate(document) for document in cursor]
 
+    def for_event(self, org_id: str, event_id: str, limit: int = 500) -> list[Delivery]:
+        """The attempts at delivering one event, to any of the org's webhooks, oldest first."""
+        cursor = self._items.find(where(type=Delivery.TYPE, org_id=org_id, event_id=event_id)).limit(limit)
+        return sorted((Delivery.model_validate(document) for document in cursor), key=lambda d: d.id)
+
     def delete_for_webhook(self, org_id: str, webhook_id: str) -> None:
         self._items.delete_many(where(type=Delivery.TYPE, org_id=org_id, webhook_id=webhook_id))

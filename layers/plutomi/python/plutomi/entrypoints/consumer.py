@@ -45,7 +45,7 @@ def consumer_handler(
     def process_once(event: dict[str, Any]) -> dict[str, Any]:
         return process(Event.model_validate(event))
 
-    process_once.__qualname__ = f"{name}.process_once"  # the idempotency key is scoped per consumer
+    process_once.__qualname__ = _once_qualname(name)  # the idempotency key is scoped per consumer
     # One persistence layer per consumer: Powertools configures the layer with the function's name on
     # every call, so a layer shared by two consumers in one process would mix up their keys.
     store = MongoIdempotencyStore(lambda: dependencies().store.items)
@@ -55,12 +55,7 @@ def consumer_handler(
         config carries the context Powertools reads that from, so each invocation has its own (the
         bridge runs several batches of one consumer at once; one shared config would give every
         claim the time left of whichever batch started last)."""
-        config = IdempotencyConfig(
-            event_key_jmespath="id",
-            expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
-            raise_on_no_idempotency_key=True,
-            lambda_context=context,
-        )
+        config = _idempotency_config(context)
         decorate = idempotent_function(data_keyword_argument="event", config=config, persistence_store=store)
         once: Callable[..., dict[str, Any]] = decorate(process_once)
         return once
@@ -95,6 +90,29 @@ def consumer_handler(
         return dict(response)
 
     return handler
+
+
+def _idempotency_config(context: LambdaContext | None = None) -> IdempotencyConfig:
+    return IdempotencyConfig(
+        event_key_jmespath="id",
+        expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
+        raise_on_no_idempotency_key=True,
+        lambda_context=context,
+    )
+
+
+def _once_qualname(name: str) -> str:
+    return f"{name}.process_once"
+
+
+def idempotency_key(name: str, event_id: str) -> str:
+    """The key of consumer `name`'s idempotency record of an event, as its handler writes it in this
+    environment (Powertools prefixes the Lambda function's name, `test-func` outside Lambda)."""
+    store = MongoIdempotencyStore(lambda: dependencies().store.items)
+    store.configure(_idempotency_config(), function_name=f"{__name__}.{_once_qualname(name)}")
+    key = store._get_hashed_idempotency_key({"id": event_id})
+    assert key is not None
+    return key
 
 
 def time_budget(seconds: float) -> Callable[[], bool]:

@@ -359,7 +359,7 @@ class Bridge:
             # JetStream will not redeliver it; its max-deliveries advisory hands it to the meta consumer.
             await msg.nak()
             return "exhausted"
-        await msg.nak(delay=self._backoff(attempt))
+        await msg.nak(delay=self.tier.delay_after(attempt))
         self.counters.retried += 1
         return "retry"
 
@@ -438,10 +438,6 @@ class Bridge:
             for msg in list(self._held.values()):
                 with contextlib.suppress(Exception):
                     await msg.in_progress()
-
-    def _backoff(self, attempt: int) -> float:
-        delays = self.tier.backoff_seconds
-        return delays[min(attempt, len(delays)) - 1] if delays else 1.0
 
 
 LINE_FIELDS = ("event_id", "stream_seq", "attempt", "outcome")  # what differs between a batch's log lines

@@ -151,14 +151,33 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     from plutomi.runtime import dlq
 
     if args.action == "list":
-        return dlq.list_entries(args.consumer)
+        return dlq.list_entries(args.consumer, as_json=args.json)
     if args.action == "show":
         return dlq.show(args.id)
     if args.action == "discard":
         return dlq.discard(args.id)
     if not args.all and not args.ids:
-        raise SystemExit("plutomi: name the DLQ entries to redrive, or --all")
+        what = "DLQ entries to redrive" if args.action == "redrive" else "retry pointers to run now"
+        raise SystemExit(f"plutomi: name the {what}, or --all")
+    if args.action == "retry-now":
+        return dlq.retry_now(args.ids, args.all, args.consumer)
     return dlq.redrive(args.ids, args.all, args.consumer)
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from plutomi.runtime.trace import trace_event
+
+    return trace_event(args.event_id, as_json=args.json)
+
+
+def cmd_idempotency(args: argparse.Namespace) -> int:
+    from plutomi.runtime import idempotency
+
+    if args.action == "list":
+        return idempotency.list_claims(args.consumer, args.stuck, json_output=args.json)
+    if bool(args.keys) == args.all_lapsed:
+        raise SystemExit("plutomi: name the idempotency keys to clear, or --all-lapsed (not both)")
+    return idempotency.clear(args.keys, args.all_lapsed, args.consumer)
 
 
 def _invoke_from_args(args: argparse.Namespace) -> Any:
@@ -284,19 +303,77 @@ def build_parser() -> argparse.ArgumentParser:
     mail.add_argument("--limit", type=int, default=10)
     mail.set_defaults(run=cmd_mail)
 
-    dlq = commands.add_parser("dlq", help="read, redrive or discard dead-lettered events")
+    dlq = commands.add_parser(
+        "dlq",
+        help="the retry tier and the dead-letter queue: list, show, redrive, retry now, discard",
+        description="Events a consumer could not handle wait as pointers on the retry tier "
+        "(events-retry, run again after the tier's back-off) and, when those retries fail too, in the "
+        "DLQ (events-dlq) for people. Exits 1 with one line when MongoDB or NATS cannot be reached.",
+    )
     actions = dlq.add_subparsers(dest="action", required=True)
-    dlq_list = actions.add_parser("list", help="what sits in the DLQ")
-    dlq_list.add_argument("--consumer")
+    dlq_list = actions.add_parser(
+        "list",
+        help="what waits in the retry tier (and when it runs next) and what sits in the DLQ",
+        description="Lists the retry tier's pointers its consumer has not handled (seq, tries, next "
+        "attempt or `due now`) and the DLQ's entries, then a count line.",
+    )
+    dlq_list.add_argument("--consumer", help="only this business consumer, e.g. webhooks")
+    dlq_list.add_argument("--json", action="store_true", help="one JSON object: both tiers and the counts")
     dlq_show = actions.add_parser("show", help="an entry: its event and every failed attempt")
-    dlq_show.add_argument("id", type=int)
-    dlq_redrive = actions.add_parser("redrive", help="run the originals through their consumer again")
-    dlq_redrive.add_argument("ids", type=int, nargs="*")
-    dlq_redrive.add_argument("--all", action="store_true")
+    dlq_show.add_argument("id", type=int, help="the DLQ id `dlq list` shows")
+    dlq_redrive = actions.add_parser(
+        "redrive",
+        help="run the originals through their consumer again, here; each one that succeeds leaves the DLQ",
+    )
+    dlq_redrive.add_argument("ids", type=int, nargs="*", help="DLQ ids")
+    dlq_redrive.add_argument("--all", action="store_true", help="every entry (of --consumer)")
     dlq_redrive.add_argument("--consumer")
+    dlq_retry_now = actions.add_parser(
+        "retry-now",
+        help="run parked retries now instead of after their back-off",
+        description="Runs each pointer's original through its consumer's handler in this process, "
+        "as redrive does; one that succeeds is removed from the retry stream, so its bridge does not "
+        "run it again (a run that races it finds the consumer's idempotency record and does nothing). "
+        "One that fails stays, with its schedule unchanged and the error recorded.",
+    )
+    dlq_retry_now.add_argument("ids", type=int, nargs="*", help="retry-tier seqs, as `dlq list` shows them")
+    dlq_retry_now.add_argument("--all", action="store_true", help="every waiting pointer (of --consumer)")
+    dlq_retry_now.add_argument("--consumer")
     dlq_discard = actions.add_parser("discard", help="drop an entry for good")
     dlq_discard.add_argument("id", type=int)
     dlq.set_defaults(run=cmd_dlq)
+
+    trace = commands.add_parser(
+        "trace",
+        help="one event's path: outbox, stream, each consumer's record and errors, retries, DLQ, effect",
+        description="Shows where an event went: its outbox record (written, sent or pending), its "
+        "sequence and subject in the events stream, each consumer's idempotency record (status, "
+        "expiry) and failed attempts, its webhook deliveries, the retry and DLQ pointers naming it, "
+        "and the effect each consumer reported. Exits 1 for an unknown event id.",
+    )
+    trace.add_argument("event_id", help="an event id, evt_...")
+    trace.add_argument("--json", action="store_true", help="one JSON object")
+    trace.set_defaults(run=cmd_trace)
+
+    idempotency = commands.add_parser(
+        "idempotency",
+        help="consumers' in-progress claims: list them, clear lapsed ones",
+        description="A consumer that crashed mid-event leaves an in-progress claim; once it has "
+        "lapsed, the next delivery takes it over. `clear` removes only lapsed claims: never a live "
+        "claim, never a completed record (which keeps the effect from happening twice).",
+    )
+    idempotency_actions = idempotency.add_subparsers(dest="action", required=True)
+    idempotency_list = idempotency_actions.add_parser("list", help="in-progress claims, oldest first")
+    idempotency_list.add_argument("--consumer", help="only this consumer's claims, e.g. notifications")
+    idempotency_list.add_argument("--stuck", action="store_true", help="only claims that have lapsed")
+    idempotency_list.add_argument("--json", action="store_true", help="one JSON object")
+    idempotency_clear = idempotency_actions.add_parser(
+        "clear", help="remove lapsed in-progress claims (refuses live claims and completed records)"
+    )
+    idempotency_clear.add_argument("keys", nargs="*", help="idempotency keys, as `idempotency list` shows")
+    idempotency_clear.add_argument("--all-lapsed", action="store_true", help="every lapsed claim")
+    idempotency_clear.add_argument("--consumer", help="with --all-lapsed: only this consumer's")
+    idempotency.set_defaults(run=cmd_idempotency)
 
     ses = commands.add_parser(
         "ses", help="email feedback: sending health, simulated SES feedback, the poller"

@@ -1,15 +1,19 @@
-"""Retry and dead-letter handling: the meta consumers' work, and the DLQ people read and redrive."""
+"""Retry and dead-letter handling: the meta consumers' work, the DLQ people read and redrive, and the
+retry tier's parked pointers they can see and run now."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from plutomi.adapters.jetstream_client import ConsumerProgress, StoredMessage
 from plutomi.domain.delivery import (
+    RETRY_SUFFIX,
     Advisory,
     AttemptError,
     Pointer,
@@ -21,7 +25,9 @@ from plutomi.domain.delivery import (
 )
 from plutomi.domain.events import Event
 from plutomi.services.ports import Dependencies
-from plutomi.topology import ADVISORIES_STREAM, DLQ_STREAM, EVENTS_STREAM, RETRY_STREAM, tier_named
+from plutomi.topology import ADVISORIES_STREAM, DLQ_STREAM, EVENTS_STREAM, RETRY_STREAM, Tier, tier_named
+
+Progress = Callable[[int, int], None]  # (done, of): told now and then during a long scan
 
 
 class OriginalGone(LookupError):
@@ -94,36 +100,57 @@ def record_failure(deps: Dependencies, error: AttemptError, org_id: str | None =
 
 @dataclass(frozen=True)
 class DeadLetter:
-    id: int  # its sequence in the DLQ stream
+    """A parked pointer and the original it names: a DLQ entry, or (`stream` is `events-retry`) a
+    pointer on the retry tier."""
+
+    id: int  # its sequence in `stream`
     consumer: str
     pointer: Pointer
     event: Event | None  # None when the original aged out or is not an event at all
     problem: str | None = None  # why `event` is None
+    stream: str = DLQ_STREAM
 
 
-def dead_letters(deps: Dependencies, consumer: str | None = None) -> list[DeadLetter]:
+def dead_letters(
+    deps: Dependencies, consumer: str | None = None, progress: Progress | None = None
+) -> list[DeadLetter]:
     first, last = deps.event_bus.sequence_range(DLQ_STREAM)
     found = []
     for seq in range(first, last + 1) if first and last >= first else ():
         entry = dead_letter(deps, seq)
         if entry is not None and (consumer is None or entry.consumer == consumer):
             found.append(entry)
+        if progress is not None and (seq - first) % 100 == 99:
+            progress(seq - first + 1, last - first + 1)
     return found
 
 
 def dead_letter(deps: Dependencies, dlq_id: int) -> DeadLetter | None:
     stored = deps.event_bus.get(DLQ_STREAM, dlq_id)
-    if stored is None:
-        return None
+    return None if stored is None else parked(deps, stored)
+
+
+def parked(deps: Dependencies, stored: StoredMessage) -> DeadLetter:
+    """The entry a pointer message makes (on `retry.C` or `dlq.C`), with its original when available."""
     pointer = Pointer.model_validate_json(stored.data)
-    consumer = stored.subject.removeprefix("dlq.")
+    consumer = stored.subject.partition(".")[2]
+    entry = DeadLetter(id=stored.seq, consumer=consumer, pointer=pointer, event=None, stream=stored.stream)
     try:
-        return DeadLetter(id=dlq_id, consumer=consumer, pointer=pointer, event=original_of(deps, pointer))
+        return _with_event(entry, original_of(deps, pointer))
     except OriginalGone as gone:
-        return DeadLetter(id=dlq_id, consumer=consumer, pointer=pointer, event=None, problem=str(gone))
+        return _with_problem(entry, str(gone))
     except ValidationError:
-        problem = f"{pointer.stream} #{pointer.seq} is not an event envelope; it can only be discarded"
-        return DeadLetter(id=dlq_id, consumer=consumer, pointer=pointer, event=None, problem=problem)
+        return _with_problem(
+            entry, f"{pointer.stream} #{pointer.seq} is not an event envelope; it can only be discarded"
+        )
+
+
+def _with_event(entry: DeadLetter, event: Event) -> DeadLetter:
+    return DeadLetter(entry.id, entry.consumer, entry.pointer, event, None, entry.stream)
+
+
+def _with_problem(entry: DeadLetter, problem: str) -> DeadLetter:
+    return DeadLetter(entry.id, entry.consumer, entry.pointer, None, problem, entry.stream)
 
 
 def attempts_of(deps: Dependencies, entry: DeadLetter) -> list[AttemptError]:
@@ -138,14 +165,16 @@ def discard(deps: Dependencies, dlq_id: int) -> bool:
 
 def redrive(deps: Dependencies, entry: DeadLetter, run_original: Callable[[DeadLetter, Event], bool]) -> None:
     """Runs the original through its consumer's handler again (`run_original` says whether it
-    succeeded); on success the entry leaves the DLQ, else it stays with the new error recorded."""
+    succeeded); on success the pointer leaves its stream (the DLQ, or the retry tier: `retry-now`),
+    else it stays with the new error recorded. A crash between the two leaves the pointer, and its
+    next run finds the consumer's idempotency record completed: the effect still happens once."""
     if entry.event is None:
         raise RedriveFailed(entry.problem or "the original event is not available")
     if not run_original(entry, entry.event):
         raise RedriveFailed(
-            f"{entry.consumer} failed again on event {entry.event.id}; see `plutomi dlq show {entry.id}`"
+            f"{entry.consumer} failed again on event {entry.event.id}; see `plutomi trace {entry.event.id}`"
         )
-    deps.event_bus.delete(DLQ_STREAM, entry.id)
+    deps.event_bus.delete(entry.stream, entry.id)
 
 
 class RedriveFailed(RuntimeError):
@@ -161,6 +190,7 @@ def consumer_function(consumer: str) -> str:
 def describe(entry: DeadLetter) -> dict[str, Any]:
     return {
         "id": entry.id,
+        "stream": entry.stream,
         "consumer": entry.consumer,
         "event_id": entry.event.id if entry.event else None,
         "event_type": entry.event.type if entry.event else None,
@@ -173,3 +203,133 @@ def describe(entry: DeadLetter) -> dict[str, Any]:
 
 def as_json(value: Any) -> str:
     return json.dumps(value, indent=2, default=str)
+
+
+# ---------------------------------------------------------------- the retry tier, for people
+
+RetryState = Literal["waiting", "in_flight", "backing_off", "due"]
+
+
+@dataclass(frozen=True)
+class ParkedRetry:
+    """A pointer on the retry tier that its consumer has not handled yet, and when it runs next."""
+
+    entry: DeadLetter
+    attempts: int  # deliveries on the retry tier that failed so far
+    # When the retry bridge delivers it again (its back-off after the last failure). None: as soon
+    # as a bridge takes it; for `in_flight`, after the ack wait if the bridge holding it crashed.
+    next_attempt_at: datetime | None
+    state: RetryState  # waiting: not delivered yet; in_flight: delivered, no failure recorded
+    due_now: bool
+
+    @property
+    def retry_tier(self) -> str:
+        return f"{self.entry.consumer}{RETRY_SUFFIX}"
+
+
+def retry_pointers(
+    deps: Dependencies,
+    consumer: str | None = None,
+    progress: Progress | None = None,
+    from_start: bool = False,
+) -> Iterator[tuple[StoredMessage, Pointer, ConsumerProgress | None]]:
+    """Every pointer the retry stream holds on `retry.C` (for every C, or one), with the retry
+    tier's progress: from the oldest one the tier has not acked (those at or below its ack floor are
+    settled), or `from_start`. A subject with no retry tier is read from its start (progress None)."""
+    subjects = deps.event_bus.subjects(RETRY_STREAM, "retry.>")
+    total = sum(subjects.values())
+    read = 0
+    for subject in sorted(subjects):
+        name = subject.removeprefix("retry.")
+        if consumer is not None and name != consumer:
+            continue
+        tier_progress = deps.event_bus.consumer_progress(RETRY_STREAM, f"{name}{RETRY_SUFFIX}")
+        seq = 1 if from_start or tier_progress is None else tier_progress.ack_floor_seq + 1
+        while (stored := deps.event_bus.next_message(RETRY_STREAM, subject, seq)) is not None:
+            seq = stored.seq + 1
+            read += 1
+            if progress is not None and read % 100 == 0:
+                progress(read, total)
+            try:
+                pointer = Pointer.model_validate_json(stored.data)
+            except ValidationError:
+                continue  # not a pointer: the retry bridge sends it to the DLQ as it is
+            yield stored, pointer, tier_progress
+
+
+def parked_retries(
+    deps: Dependencies,
+    completed: Callable[[str, str], bool],
+    consumer: str | None = None,
+    dead_lettered: list[DeadLetter] | None = None,
+    progress: Progress | None = None,
+) -> list[ParkedRetry]:
+    """What waits on the retry tier: pointers its consumer has not acked, leaving out those already
+    handed on to the DLQ (in `dead_lettered`) and those whose event the consumer has handled
+    (`completed(consumer, event_id)`: its idempotency record is completed; the bridge acks them
+    without running them again). Pointers of a consumer with no retry tier are left out: nobody
+    runs them."""
+    in_dlq = {(e.consumer, e.pointer.seq) for e in dead_lettered or ()}
+    now = deps.clock.now()
+    found = []
+    for stored, pointer, tier_progress in retry_pointers(deps, consumer, progress):
+        if tier_progress is None or (stored.subject.partition(".")[2], pointer.seq) in in_dlq:
+            continue
+        entry = parked(deps, stored)
+        if entry.event is not None and completed(entry.consumer, entry.event.id):
+            continue
+        waiting = _next_attempt(deps, entry, tier_progress, now)
+        if waiting is not None:
+            found.append(waiting)
+    return found
+
+
+def _next_attempt(
+    deps: Dependencies, entry: DeadLetter, progress: ConsumerProgress, now: datetime
+) -> ParkedRetry | None:
+    """When the retry bridge runs the pointer next (None: never, it used up the tier's deliveries
+    and was handed on to the DLQ). JetStream does not say per message, so it is derived from the
+    consumer's delivered sequence, the failures recorded on the retry tier (each with its delivery
+    number and time) and the tier's back-off, as the bridge applies it."""
+    failures = [a for a in attempts_of(deps, entry) if a.tier == "retry"]
+    if entry.id > progress.delivered_seq:
+        return ParkedRetry(entry, len(failures), None, "waiting", True)
+    if not failures:
+        return ParkedRetry(entry, 0, None, "in_flight", False)
+    last = failures[-1]
+    tier = _tier_or_none(f"{entry.consumer}{RETRY_SUFFIX}")
+    if tier is None:  # not in this topology: its back-off is unknown here
+        return ParkedRetry(entry, len(failures), None, "backing_off", False)
+    if 0 < tier.max_deliveries <= last.attempt:
+        return None
+    at = last.at + timedelta(seconds=tier.delay_after(last.attempt))
+    due = at <= now
+    return ParkedRetry(entry, len(failures), at, "due" if due else "backing_off", due)
+
+
+def _tier_or_none(durable: str) -> Tier | None:
+    try:
+        return tier_named(durable)
+    except LookupError:
+        return None
+
+
+def parked_retry(deps: Dependencies, seq: int) -> DeadLetter | None:
+    """The retry stream's pointer at `seq`, or None when there is none (or it is not a pointer)."""
+    stored = deps.event_bus.get(RETRY_STREAM, seq)
+    if stored is None or not stored.subject.startswith("retry."):
+        return None
+    try:
+        return parked(deps, stored)
+    except ValidationError:
+        return None
+
+
+def describe_retry(waiting: ParkedRetry) -> dict[str, Any]:
+    return {
+        **describe(waiting.entry),
+        "retry_attempts": waiting.attempts,
+        "state": waiting.state,
+        "next_attempt_at": waiting.next_attempt_at,
+        "due_now": waiting.due_now,
+    }

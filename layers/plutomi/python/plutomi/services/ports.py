@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from plutomi.adapters.jetstream_client import StoredMessage
+from plutomi.adapters.jetstream_client import ConsumerProgress, StoredMessage
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.adapters.resolver import HostResolver as HostResolver
 from plutomi.adapters.resolver import SystemResolver
@@ -37,6 +37,16 @@ class EventBus(Protocol):
     def delete(self, stream: str, seq: int) -> bool: ...
 
     def sequence_range(self, stream: str) -> tuple[int, int]: ...
+
+    def next_message(self, stream: str, subject: str, from_seq: int) -> StoredMessage | None: ...
+
+    def subjects(self, stream: str, subjects_filter: str) -> dict[str, int]: ...
+
+    def consumer_progress(self, stream: str, durable: str) -> ConsumerProgress | None: ...
+
+    def find_message(
+        self, stream: str, subject: str, message_id: str, since: datetime, until: datetime
+    ) -> StoredMessage | None: ...
 
     def close(self) -> None:
         """Lets go of the connection, for a process that is stopping."""
