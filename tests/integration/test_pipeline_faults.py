@@ -128,7 +128,7 @@ def test_no_event_is_lost_under_faults(
         deadline = time.monotonic() + 120
         while True:
             effects, dead = settled()
-            if effects + dead >= EVENTS and deps.store.outbox.count_pending() == 0:
+            if effects + dead >= EVENTS and not deps.store.outbox.any_pending():
                 break
             if time.monotonic() > deadline:
                 have = {int(d["n"]) for d in items.find({"type": {"$eq": EFFECT_TYPE}})}

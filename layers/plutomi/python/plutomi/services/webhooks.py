@@ -118,7 +118,7 @@ def _create_webhook(
     description: str,
     enabled: bool,
 ) -> CreatedWebhook:
-    if deps.store.webhooks.count_for_org(org_id) >= MAX_WEBHOOKS_PER_ORG:
+    if deps.store.webhooks.count_for_org(org_id, up_to=MAX_WEBHOOKS_PER_ORG) >= MAX_WEBHOOKS_PER_ORG:
         raise Conflict(
             "too_many_webhooks", f"An organisation has at most {MAX_WEBHOOKS_PER_ORG} webhooks; delete one"
         )
@@ -240,7 +240,7 @@ def deliver(deps: Dependencies, sender: WebhookSender, event: Event) -> dict[str
         if deps.store.deliveries.already_settled(org_id, webhook.id, event.id):
             counts["already_settled"] += 1
             continue
-        attempt = deps.store.deliveries.count_attempts(org_id, webhook.id, event.id) + 1
+        attempt = deps.store.deliveries.last_attempt(org_id, webhook.id, event.id) + 1
         result, outcome = _attempt(deps, sender, webhook, event, body)
         now = deps.clock.now()
         deps.store.deliveries.record(
