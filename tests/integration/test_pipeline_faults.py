@@ -251,12 +251,12 @@ def test_no_event_is_lost_under_faults(
             dead = {int(e.event.data["n"]) for e in dead_letters.dead_letters(deps, consumer.name) if e.event}
             counts = asyncio.run(tier_counts(deps.settings.nats_url, durables))
             quiet = all(pending == ack_pending == 0 for pending, ack_pending in counts.values())
-            if len(effects | dead) >= EVENTS and deps.store.outbox.count_pending() == 0 and quiet:
+            if len(effects | dead) >= EVENTS and not deps.store.outbox.any_pending() and quiet:
                 break
             if time.monotonic() > deadline:
                 raise AssertionError(
                     f"not settled after {SETTLE_SECONDS}s: {len(effects)} effects + {len(dead)} "
-                    f"dead-lettered of {EVENTS}; outbox pending {deps.store.outbox.count_pending()}; "
+                    f"dead-lettered of {EVENTS}; outbox pending {deps.store.outbox.any_pending()}; "
                     f"(pending, ack pending): {counts}; faults: {'; '.join(faults)}"
                 )
             time.sleep(1.0)

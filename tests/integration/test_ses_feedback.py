@@ -479,7 +479,7 @@ def test_the_feedback_queries_use_indexes(deps: Dependencies, clock: FixedClock)
         now = clock.now()
         calls = {
             "soft bounces of an address": lambda: store.email_feedback.count_for_address(
-                "someone@example.com", [FeedbackKind.TRANSIENT_BOUNCE], now - timedelta(days=7), now
+                "someone@example.com", [FeedbackKind.TRANSIENT_BOUNCE], now - timedelta(days=7), now, up_to=3
             ),
             "feedback by kind": lambda: store.email_feedback.count_by_kind(now - timedelta(days=7), now),
             "suppression check": lambda: store.suppressions.blocking("someone@example.com", essential=False),

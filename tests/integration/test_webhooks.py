@@ -941,7 +941,7 @@ def test_the_webhook_queries_use_indexes(deps: Dependencies) -> None:
                 org_id, hook.id, 10, "dlv_ZZZ"
             ),
             "settled?": lambda: store.deliveries.already_settled(org_id, hook.id, "evt_plans"),
-            "attempts so far": lambda: store.deliveries.count_attempts(org_id, hook.id, "evt_plans"),
+            "attempts so far": lambda: store.deliveries.last_attempt(org_id, hook.id, "evt_plans"),
         }
         results = {}
         for label, call in calls.items():

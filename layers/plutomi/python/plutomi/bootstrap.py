@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from plutomi.config import get_settings
 
 if TYPE_CHECKING:
+    from plutomi.adapters.mongo_store import MongoStore
     from plutomi.adapters.resolver import HostResolver
     from plutomi.adapters.ses_mailer import SesMailer
     from plutomi.adapters.webhook_sender import WebhookSender
@@ -85,10 +86,14 @@ def webhook_sender() -> WebhookSender:
     return _webhook_sender
 
 
-def override(*, clock: Clock | None = None, resolver: HostResolver | None = None) -> None:
+def override(
+    *, clock: Clock | None = None, resolver: HostResolver | None = None, store: MongoStore | None = None
+) -> None:
     """Replaces parts of the wiring (tests, benchmarks); takes effect for the next `dependencies()`
-    and `webhook_sender()`."""
+    and `webhook_sender()`. A store given here is the caller's to close."""
     with _lock:
+        if store is not None:
+            _overrides["store"] = store
         if clock is not None:
             _overrides["clock"] = clock
         if resolver is not None:

@@ -173,6 +173,19 @@ class Repository:
         for document in self._items.find(query).sort(sort):
             yield model.model_validate(document)
 
+    def _count_up_to(self, query: Document, limit: int) -> int:
+        """How many documents match, counting no further than `limit`: one bounded, indexed `find`.
+        The answer to "are there any?" (limit 1) and "at least n?" on every path that runs often."""
+        return sum(1 for _ in self._items.find(query, {"_id": 1}).limit(limit))
+
+    def _count_all_cold_path_only(self, query: Document) -> int:
+        """Every matching document, counted by `count_documents`: only for what an operator or a
+        refusal asks for, never on a path that runs per request, event or delivery. nx-27017 answers
+        `count_documents` by reading the whole collection under its single lock, whatever the filter
+        (~270 ms at 6,600 documents against ~1 ms for the same `find`). The adapters' only call of
+        `count_documents`; `tests/integration/test_hot_path_counts.py` keeps it off the hot paths."""
+        return self._items.count_documents(query)
+
     def _update(self, model: type[ItemT], query: Document, changes: Document) -> ItemT | None:
         document = self._items.find_one_and_update(query, changes, return_document=ReturnDocument.AFTER)
         return from_document(model, document)

@@ -20,6 +20,7 @@ from plutomi.domain.events import Event
 
 OUTBOX_TYPE = "outbox_event"
 SENT_RETENTION = timedelta(days=7)
+PENDING: Document = {"pending_since_ms": {"$gte": 0}}  # served by the sparse `outbox_pending` index
 
 # Set when a use case in this process wrote an event, so an in-process relay publishes at once
 # instead of at its next poll.
@@ -43,8 +44,7 @@ class Outbox(Repository):
 
     def pending(self, limit: int) -> list[Event]:
         """The oldest unsent events first."""
-        query = {"pending_since_ms": {"$gte": 0}}
-        cursor = self._items.find(query).sort([("pending_since_ms", 1)]).limit(limit)
+        cursor = self._items.find(PENDING).sort([("pending_since_ms", 1)]).limit(limit)
         return [Event.model_validate(document["event"]) for document in cursor]
 
     def mark_sent(self, event_ids: list[str], now: datetime) -> None:
@@ -55,8 +55,9 @@ class Outbox(Repository):
             {"$unset": {"pending_since_ms": ""}, "$set": {"sent_at": now.isoformat()}},
         )
 
-    def count_pending(self) -> int:
-        return self._items.count_documents({"pending_since_ms": {"$gte": 0}})
+    def any_pending(self) -> bool:
+        """Whether any event waits for the relay (one indexed document at most, never a count)."""
+        return self._count_up_to(PENDING, 1) > 0
 
     def get(self, event_id: str) -> Document | None:
         document: dict[str, Any] | None = self._items.find_one(where(_id=event_id, type=OUTBOX_TYPE))

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from plutomi.adapters.mongo_base import Repository, epoch_ms, to_document, where
+from plutomi.adapters.mongo_base import Document, Repository, epoch_ms, to_document, where
 from plutomi.domain.applicants import Applicant
 from plutomi.domain.pipeline import Application, Stage
 
@@ -120,18 +120,31 @@ class Applicants(Repository):
         cursor = self._items.find(query).sort([("sort_key", 1)]).limit(limit)
         return [Applicant.model_validate(document) for document in cursor]
 
+    @staticmethod
+    def _in_stage(org_id: str, application_id: str, stage_id: str) -> Document:
+        return where(type=Applicant.TYPE, org_id=org_id, application_id=application_id, stage_id=stage_id)
+
+    @staticmethod
+    def _of_application(org_id: str, application_id: str) -> Document:
+        return where(type=Applicant.TYPE, org_id=org_id, application_id=application_id)
+
+    def any_in_stage(self, org_id: str, application_id: str, stage_id: str) -> bool:
+        return self._count_up_to(self._in_stage(org_id, application_id, stage_id), 1) > 0
+
     def count_in_stage(self, org_id: str, application_id: str, stage_id: str) -> int:
-        query = where(type=Applicant.TYPE, org_id=org_id, application_id=application_id, stage_id=stage_id)
-        return self._items.count_documents(query)
+        """Cold path only: for the message refusing to delete a stage that `any_in_stage` found held."""
+        return self._count_all_cold_path_only(self._in_stage(org_id, application_id, stage_id))
 
     def in_stage(self, org_id: str, application_id: str, stage_id: str) -> Iterator[Applicant]:
-        query = where(type=Applicant.TYPE, org_id=org_id, application_id=application_id, stage_id=stage_id)
-        return self._find(Applicant, query, [("sort_key", 1)])
+        return self._find(Applicant, self._in_stage(org_id, application_id, stage_id), [("sort_key", 1)])
+
+    def any_for_application(self, org_id: str, application_id: str) -> bool:
+        return self._count_up_to(self._of_application(org_id, application_id), 1) > 0
 
     def count_for_application(self, org_id: str, application_id: str) -> int:
-        return self._items.count_documents(
-            where(type=Applicant.TYPE, org_id=org_id, application_id=application_id)
-        )
+        """Cold path only: for the message refusing to delete an application that
+        `any_for_application` found held."""
+        return self._count_all_cold_path_only(self._of_application(org_id, application_id))
 
     def save(self, before: Applicant, after: Applicant, now: datetime) -> Applicant | None:
         """Replaces the applicant with `after` if nobody changed it since `before` was read.

@@ -78,23 +78,24 @@ class FeedbackRecords(Repository):
         return sorted(records, key=lambda record: (record.occurred_at, record.id))
 
     def count_for_address(
-        self, email: str, kinds: Iterable[FeedbackKind], after: datetime, until: datetime
+        self, email: str, kinds: Iterable[FeedbackKind], after: datetime, until: datetime, up_to: int
     ) -> int:
-        """The address's records of these kinds with after < occurred_at <= until."""
+        """The address's records of these kinds with after < occurred_at <= until, counted no further
+        than `up_to` (the feedback consumer asks "at least the limit?" for each soft bounce)."""
         query = where(
             type=FeedbackRecord.TYPE,
             email=email,
             feedback_kind={"$in": [kind.value for kind in kinds]},
             at_ms={"$gt": epoch_ms(after), "$lte": epoch_ms(until)},
         )
-        return self._items.count_documents(query)
+        return self._count_up_to(query, up_to)
 
     def count_by_kind(self, since: datetime, until: datetime) -> dict[FeedbackKind, int]:
         """Records per kind with since <= occurred_at <= until, every recipient counted (one index range
-        per kind)."""
+        per kind). Cold path only: `plutomi ses stats`, an operator's command."""
         window = {"$gte": epoch_ms(since), "$lte": epoch_ms(until)}
         return {
-            kind: self._items.count_documents(where(feedback_kind=kind.value, at_ms=window))
+            kind: self._count_all_cold_path_only(where(feedback_kind=kind.value, at_ms=window))
             for kind in FeedbackKind
         }
 

@@ -4,7 +4,8 @@ A webhook changes by whole-document replace under its `version` (not `$set`: nx-
 new `updated_at` as a string and an `enabled` flag as 0/1). A delivery attempt is written once and
 never changed. An attempt that settles the event for its webhook (delivered, or refused for good)
 carries the unique key `webhook-settled:<webhook>:<event>`, so "was this already settled?" is one
-indexed lookup, and two racing deliveries cannot both record success.
+indexed lookup, and two racing deliveries cannot both record success. An attempt's number is the
+last recorded one plus one: nothing on the delivery path counts documents.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ class Webhooks(Repository):
     def list_for_org(self, org_id: str) -> list[Webhook]:
         return list(self._find(Webhook, where(type=Webhook.TYPE, org_id=org_id), [("created_at", 1)]))
 
-    def count_for_org(self, org_id: str) -> int:
-        return self._items.count_documents(where(type=Webhook.TYPE, org_id=org_id))
+    def count_for_org(self, org_id: str, up_to: int) -> int:
+        """The org's webhooks, counted no further than `up_to` (enough to check a limit)."""
+        return self._count_up_to(where(type=Webhook.TYPE, org_id=org_id), up_to)
 
     def subscribed(self, org_id: str, event_type: str) -> list[Webhook]:
         """The org's enabled webhooks that want this event type, oldest first. An org has few webhooks
@@ -72,10 +74,14 @@ class Deliveries(Repository):
         found = self._items.find_one(where(unique_key=self.settled_key(webhook_id, event_id), org_id=org_id))
         return found is not None
 
-    def count_attempts(self, org_id: str, webhook_id: str, event_id: str) -> int:
-        return self._items.count_documents(
-            where(type=Delivery.TYPE, org_id=org_id, event_id=event_id, webhook_id=webhook_id)
-        )
+    def last_attempt(self, org_id: str, webhook_id: str, event_id: str) -> int:
+        """The highest attempt number recorded for delivering this event to this webhook; 0 before the
+        first. Each attempt is numbered one past the last, so this is also how many were recorded,
+        read from one document: the attempts of one event to one webhook are few, and their index
+        (`type_org_event_webhook`) finds them without counting the collection."""
+        query = where(type=Delivery.TYPE, org_id=org_id, event_id=event_id, webhook_id=webhook_id)
+        last = next(iter(self._items.find(query, {"attempt": 1}).sort([("attempt", -1)]).limit(1)), None)
+        return int(last["attempt"]) if last is not None else 0
 
     def list_for_webhook(
         self, org_id: str, webhook_id: str, limit: int, before: str | None = None

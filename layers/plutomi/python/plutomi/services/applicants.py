@@ -423,7 +423,7 @@ def move_all_out_of_stage(deps: Dependencies, principal: Principal, source: Stag
     for applicant in list(deps.store.applicants.in_stage(source.org_id, source.application_id, source.id)):
         if _move(deps, applicant, source, target, mover) is not None:
             moved += 1
-    if deps.store.applicants.count_in_stage(source.org_id, source.application_id, source.id):
+    if deps.store.applicants.any_in_stage(source.org_id, source.application_id, source.id):
         raise Conflict("stage_has_applicants", "Applicants entered the stage meanwhile; try again")
     return moved
 

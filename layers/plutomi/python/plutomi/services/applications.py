@@ -146,8 +146,8 @@ def update_application(
 def delete_application(deps: Dependencies, principal: Principal, org_id: str, application_id: str) -> None:
     require_membership(deps, principal, org_id, Role.ADMIN)
     load_application(deps, org_id, application_id)
-    held = deps.store.applicants.count_for_application(org_id, application_id)
-    if held:
+    if deps.store.applicants.any_for_application(org_id, application_id):
+        held = deps.store.applicants.count_for_application(org_id, application_id)
         raise Conflict(
             "application_has_applicants",
             f"{held} applicant(s) belong to this application; close it instead, or delete them first",
@@ -253,9 +253,9 @@ def delete_stage(
         raise Conflict(
             "application_needs_a_stage", "An open application needs at least one stage; close it first"
         )
-    held = deps.store.applicants.count_in_stage(org_id, application_id, stage_id)
-    if held:
+    if deps.store.applicants.any_in_stage(org_id, application_id, stage_id):
         if move_applicants_to is None:
+            held = deps.store.applicants.count_in_stage(org_id, application_id, stage_id)
             raise Conflict(
                 "stage_has_applicants",
                 f"{held} applicant(s) are in this stage; "

@@ -17,6 +17,7 @@ from typing import Any
 from plutomi.domain.email_feedback import (
     SOFT_BOUNCE_KINDS,
     SUPPRESSING_KINDS,
+    TRANSIENT_BOUNCE_LIMIT,
     FeedbackRecord,
     Notification,
     SendingHealth,
@@ -81,7 +82,9 @@ def _suppression_reason(
         return SUPPRESSING_KINDS[notification.kind]
     if notification.kind in SOFT_BOUNCE_KINDS:
         after, until = transient_window(notification.occurred_at)
-        soft = deps.store.email_feedback.count_for_address(address, SOFT_BOUNCE_KINDS, after, until)
+        soft = deps.store.email_feedback.count_for_address(
+            address, SOFT_BOUNCE_KINDS, after, until, up_to=TRANSIENT_BOUNCE_LIMIT
+        )
         if soft_bounces_suppress(soft):
             return SuppressionReason.REPEATED_TRANSIENT_BOUNCES
     return None

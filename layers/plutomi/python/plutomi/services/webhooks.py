@@ -123,7 +123,7 @@ def _create_webhook(
     description: str,
     enabled: bool,
 ) -> CreatedWebhook:
-    if deps.store.webhooks.count_for_org(org_id) >= MAX_WEBHOOKS_PER_ORG:
+    if deps.store.webhooks.count_for_org(org_id, up_to=MAX_WEBHOOKS_PER_ORG) >= MAX_WEBHOOKS_PER_ORG:
         raise Conflict(
             "too_many_webhooks", f"An organisation has at most {MAX_WEBHOOKS_PER_ORG} webhooks; delete one"
         )
@@ -265,7 +265,7 @@ def _deliver_to(
         return "skipped", None  # a webhook receives what happens after it was created
     if deps.store.deliveries.already_settled(org_id, webhook.id, event.id):
         return "already_settled", None
-    attempt = deps.store.deliveries.count_attempts(org_id, webhook.id, event.id) + 1
+    attempt = deps.store.deliveries.last_attempt(org_id, webhook.id, event.id) + 1
     result, outcome = _attempt(deps, sender, webhook, event, body)
     now = deps.clock.now()
     deps.store.deliveries.record(
