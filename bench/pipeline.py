@@ -40,8 +40,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -57,7 +56,7 @@ from plutomi.adapters.mongo_outbox import PENDING, Outbox
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.domain import events
 from plutomi.domain.events import Event
-from plutomi.observability import runtime_logger
+from plutomi.observability import lines_to_devnull, runtime_logger
 from plutomi.runtime import embedded
 from plutomi.runtime.bridge import Bridge
 from plutomi.runtime.dev import export_endpoints
@@ -462,19 +461,6 @@ async def bench_relay(store: MongoStore, url: str, total: int, batches: list[int
 # ---------------------------------------------------------------------------------------- main
 
 
-@contextmanager
-def quiet_runtime_log() -> Iterator[None]:
-    """The bridge still builds every per-message JSON line; only its stream is /dev/null."""
-    handler = runtime_logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    with open(os.devnull, "w") as sink:
-        previous = handler.setStream(sink)
-        try:
-            yield
-        finally:
-            handler.setStream(previous)
-
-
 def int_list(text: str) -> list[int]:
     values = [int(part) for part in text.split(",") if part.strip()]
     if not values or min(values) < 1:
@@ -511,7 +497,7 @@ def main() -> None:
             os.environ["MONGODB_DATABASE"] = f"plutomi_bench_{uuid.uuid4().hex[:8]}"
             settings = get_settings()
             migrate(settings, say=lambda _: None)
-            with quiet_runtime_log():
+            with lines_to_devnull(runtime_logger):
                 if not args.skip_bridge:
                     asyncio.run(
                         bench_bridge(

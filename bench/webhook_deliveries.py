@@ -41,8 +41,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -62,7 +60,7 @@ from plutomi.domain.applicants import Applicant, Mover, StageVisit
 from plutomi.domain.events import Event
 from plutomi.domain.models import Org
 from plutomi.domain.webhooks import DELIVERED, Delivery, Webhook, delivery_headers, sign
-from plutomi.observability import logger
+from plutomi.observability import lines_to_devnull, logger
 from plutomi.runtime import embedded
 from plutomi.runtime.aws_events import sqs_event, sqs_record
 from plutomi.runtime.dev import export_endpoints
@@ -311,19 +309,6 @@ def by_hand(
     return handled, time.perf_counter() - started
 
 
-@contextmanager
-def quiet_service_log() -> Iterator[None]:
-    """The consumer still builds every JSON log line it writes; only their stream is /dev/null."""
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    with open(os.devnull, "w") as sink:
-        previous = handler.setStream(sink)
-        try:
-            yield
-        finally:
-            handler.setStream(previous)
-
-
 def check_once(receiver: Receiver, sent: list[Event], label: str) -> None:
     got = receiver.got([event.id for event in sent])
     if got != [1] * len(sent):
@@ -362,7 +347,7 @@ def main() -> None:
             migrate(get_settings(), say=lambda _: None)
             deps = bootstrap.dependencies()
             seeded = seed(deps, receiver, args.applicants, args.events_per_applicant)
-            with quiet_service_log():
+            with lines_to_devnull(logger):
                 for round_number in range(1, args.rounds + 1):
                     line = f"  round {round_number}:"
                     for label in ("floor", "consumer"):

@@ -19,7 +19,8 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
@@ -66,6 +67,20 @@ def library_lines_as_json(names: tuple[str, ...] = LIBRARY_LOGGERS) -> None:
         if not any(isinstance(handler, OneLineWarnings) for handler in library.handlers):
             library.addHandler(OneLineWarnings())
             library.propagate = False  # else the root's last-resort handler prints the traceback too
+
+
+@contextmanager
+def lines_to_devnull(which: Logger) -> Iterator[None]:
+    """For benchmarks: the logger still builds every JSON line it writes; only its stream is
+    /dev/null, so the cost of logging is measured without flooding the terminal."""
+    handler = which.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    with open(os.devnull, "w") as sink:
+        previous = handler.setStream(sink)
+        try:
+            yield
+        finally:
+            handler.setStream(previous)
 
 
 _cold_start = True
