@@ -17,6 +17,9 @@ def deliver(event: Event) -> dict[str, Any]:
     return webhooks.deliver(dependencies(), webhook_sender(), event)
 
 
-RECORDS_AT_ONCE = 10  # a whole batch (the topology's default batch size)
+# Enough that one receiver that hangs (each delivery has a deadline) leaves the rest of the batch
+# moving; not more: on nx-27017, whose writes queue behind one lock, bench/webhook_deliveries.py
+# measured 1 at once 93-102/s, 2-6 at once 111-141/s, 10 at once 45-80/s (bench/RESULTS.md).
+RECORDS_AT_ONCE = 4
 
 handler = consumer_handler("webhooks", deliver, records_at_once=RECORDS_AT_ONCE)
