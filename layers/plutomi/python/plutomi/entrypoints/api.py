@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Route
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
     OpenAPIRequestValidationMiddleware,
@@ -159,6 +160,7 @@ def _on_unexpected(error: Exception) -> Response[Any]:
 # is a class attribute; `context` belongs to the resolver), which suits Lambda's one invocation at a
 # time; the gateway resolves requests in a thread pool, where that state must be per thread.
 _resolving = threading.local()
+_building_stacks = threading.Lock()
 
 
 class ThreadSafeResolver(APIGatewayHttpResolver):
@@ -201,6 +203,16 @@ class ThreadSafeResolver(APIGatewayHttpResolver):
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         self.lambda_context = context
         return super().resolve(event, context)
+
+    def _call_route(self, route: Route, route_arguments: dict[str, str]) -> Any:
+        # Powertools builds a route's middleware stack on its first call, frame by frame into the
+        # route itself: two first calls at once wrapped one stack in the other, and the route
+        # answered 500 ever after (`MiddlewareFrame.__call__() missing ... 'app'`). Built once, here.
+        if not route._middleware_stack_built:
+            with _building_stacks:
+                if not route._middleware_stack_built:
+                    route._build_middleware_stack(router_middlewares=self._router_middlewares, app=self)
+        return super()._call_route(route, route_arguments)
 
 
 def create_resolver(*routers: APIGatewayHttpRouter) -> APIGatewayHttpResolver:
