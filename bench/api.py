@@ -359,11 +359,9 @@ def measure_gateway(
 
 def run_bench(args: argparse.Namespace) -> None:
     from plutomi import bootstrap
-    from plutomi.config import get_settings
     from plutomi.observability import logger, runtime_logger
-    from plutomi.runtime.dev import export_endpoints
+    from plutomi.runtime.dev import export_with_fresh_database
     from plutomi.runtime.embedded import EmbeddedServices
-    from plutomi.runtime.migrate import migrate
 
     for quiet in (logger, runtime_logger):
         quiet.setLevel("WARNING")
@@ -382,10 +380,7 @@ def run_bench(args: argparse.Namespace) -> None:
         services = EmbeddedServices(Path(tmp) / "services")
         try:
             print("starting nats-server, nx-27017 and moto_server; migrating; seeding ...", flush=True)
-            export_endpoints(services)
-            os.environ["MONGODB_DATABASE"] = f"plutomi_bench_api_{uuid.uuid4().hex[:8]}"
-            bootstrap.reset()
-            migrate(get_settings(), say=lambda _: None)
+            export_with_fresh_database(services, "bench_api")
             started = time.perf_counter()
             fixture = seed(args.applicants)
             print(f"  seeded in {time.perf_counter() - started:.1f} s", flush=True)

@@ -42,7 +42,7 @@ from typing import Any
 
 from plutomi.runtime import embedded
 from plutomi.runtime.aws_events import http_event
-from plutomi.runtime.dev import export_endpoints
+from plutomi.runtime.dev import export_with_fresh_database
 from plutomi.runtime.embedded import EmbeddedServices
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -395,8 +395,6 @@ def main() -> None:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
 
-    from plutomi.config import get_settings
-    from plutomi.runtime.migrate import migrate
     from plutomi.topology import api_functions, module_of
 
     embedded.logger.setLevel(logging.WARNING)  # no "started nats" lines among the figures
@@ -414,9 +412,7 @@ def main() -> None:
                 "starting nats-server, nx-27017 and moto_server; migrating; signing a person in ...",
                 flush=True,
             )
-            export_endpoints(services)
-            os.environ["MONGODB_DATABASE"] = f"plutomi_bench_{uuid.uuid4().hex[:8]}"
-            migrate(get_settings(), say=lambda _: None)
+            export_with_fresh_database(services, "bench")
             requests = representative_requests(create_fixture())
             missing = [name for name in api_functions() if name not in requests]
             if missing:

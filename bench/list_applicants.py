@@ -45,14 +45,13 @@ from plutomi.adapters.clock import FixedClock
 from plutomi.adapters.mongo_base import Document, to_document, where
 from plutomi.adapters.mongo_pipeline import Applicants
 from plutomi.adapters.mongo_store import MongoStore
-from plutomi.config import get_settings
 from plutomi.domain.applicants import Applicant, Mover, StageVisit
 from plutomi.domain.identity import hash_secret
 from plutomi.domain.ids import format_id
 from plutomi.domain.models import Session, User
 from plutomi.domain.pipeline import ApplicationStatus
 from plutomi.observability import logger, runtime_logger
-from plutomi.runtime.dev import export_endpoints
+from plutomi.runtime.dev import export_with_fresh_database
 from plutomi.runtime.embedded import EmbeddedServices
 from plutomi.runtime.migrate import migrate
 from plutomi.services import applications, orgs
@@ -270,10 +269,8 @@ def main() -> None:
         services = EmbeddedServices(Path(tmp) / "services")
         try:
             print("starting nats-server, nx-27017 and moto_server; migrating ...", flush=True)
-            export_endpoints(services)
-            os.environ["MONGODB_DATABASE"] = f"plutomi_bench_list_{uuid.uuid4().hex[:8]}"
             bootstrap.override(clock=clock)
-            migrate(get_settings(), say=lambda _: None)
+            export_with_fresh_database(services, "bench_list")
             base = bootstrap.dependencies()
             databases = [open_database(base, args.small), open_database(base, args.large)]
             for database in databases:

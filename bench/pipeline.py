@@ -59,7 +59,7 @@ from plutomi.domain.events import Event
 from plutomi.observability import lines_to_devnull, runtime_logger
 from plutomi.runtime import embedded
 from plutomi.runtime.bridge import Bridge
-from plutomi.runtime.dev import export_endpoints
+from plutomi.runtime.dev import export_with_fresh_database
 from plutomi.runtime.embedded import EmbeddedServices
 from plutomi.runtime.relay import OutboxRelay
 from plutomi.topology import Consumer, Tier, tiers_of
@@ -483,7 +483,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from plutomi.config import get_settings
-    from plutomi.runtime.migrate import migrate
 
     embedded.logger.setLevel(logging.WARNING)  # no "started nats" / "stopping nats" lines
     say(
@@ -493,10 +492,8 @@ def main() -> None:
         services = EmbeddedServices(Path(tmp) / "services")
         try:
             say("starting nats-server, nx-27017 and moto_server; migrating ...")
-            export_endpoints(services)
-            os.environ["MONGODB_DATABASE"] = f"plutomi_bench_{uuid.uuid4().hex[:8]}"
+            export_with_fresh_database(services, "bench")
             settings = get_settings()
-            migrate(settings, say=lambda _: None)
             with lines_to_devnull(runtime_logger):
                 if not args.skip_bridge:
                     asyncio.run(

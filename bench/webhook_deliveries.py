@@ -54,7 +54,6 @@ from plutomi.adapters.mongo_base import Document, to_document
 from plutomi.adapters.mongo_outbox import OUTBOX_TYPE
 from plutomi.adapters.mongo_pipeline import Applicants
 from plutomi.adapters.mongo_webhooks import Deliveries
-from plutomi.config import get_settings
 from plutomi.domain import events
 from plutomi.domain.applicants import Applicant, Mover, StageVisit
 from plutomi.domain.events import Event
@@ -63,10 +62,9 @@ from plutomi.domain.webhooks import DELIVERED, Delivery, Webhook, delivery_heade
 from plutomi.observability import lines_to_devnull, logger
 from plutomi.runtime import embedded
 from plutomi.runtime.aws_events import sqs_event, sqs_record
-from plutomi.runtime.dev import export_endpoints
+from plutomi.runtime.dev import export_with_fresh_database
 from plutomi.runtime.embedded import EmbeddedServices
 from plutomi.runtime.functions import LocalContext
-from plutomi.runtime.migrate import migrate
 from plutomi.services.ports import Dependencies
 
 SEED_EVENT_TYPES = (
@@ -341,10 +339,7 @@ def main() -> None:
         services = EmbeddedServices(Path(tmp) / "services")
         try:
             print("starting nats-server, nx-27017 and moto_server; migrating ...", flush=True)
-            export_endpoints(services)
-            os.environ["MONGODB_DATABASE"] = f"plutomi_bench_webhooks_{uuid.uuid4().hex[:8]}"
-            bootstrap.reset()
-            migrate(get_settings(), say=lambda _: None)
+            export_with_fresh_database(services, "bench_webhooks")
             deps = bootstrap.dependencies()
             seeded = seed(deps, receiver, args.applicants, args.events_per_applicant)
             with lines_to_devnull(logger):

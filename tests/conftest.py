@@ -34,21 +34,16 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServi
 @pytest.fixture(scope="session")
 def services(embedded: EmbeddedServices) -> Iterator[dict[str, str]]:
     """Starts the three services once; points this process at them; runs `plutomi migrate`."""
-    from plutomi.config import get_settings
-    from plutomi.runtime.dev import export_endpoints
-    from plutomi.runtime.migrate import migrate
+    from plutomi.runtime.dev import export_with_fresh_database
 
     data_dir = embedded.data_dir
     saved = dict(os.environ)
     try:
-        endpoints = export_endpoints(embedded)
         os.environ["PLUTOMI_ENV"] = "test"
         # As behind a proxy: each test client names its own address (tests/support/http.py), so the
         # per-client rate limits count each test's requests apart.
         os.environ["PLUTOMI_CLIENT_IP_HEADER"] = "x-forwarded-for"
-        os.environ["MONGODB_DATABASE"] = f"plutomi_test_{uuid.uuid4().hex[:8]}"
-        bootstrap.reset()
-        migrate(get_settings(), say=lambda _: None)
+        endpoints = export_with_fresh_database(embedded, "test")
         yield endpoints | {"data_dir": str(data_dir)}
     finally:
         bootstrap.close()  # before the services go: nothing reconnects to a stopped NATS

@@ -1,6 +1,6 @@
 """The pipeline under faults: events through the outbox to a consumer that fails 10% of attempts at
 random and a fixed set always, and holds each event's in-progress idempotency claim for a while. Its
-main-tier bridge is killed with SIGKILL three times and its retry-tier bridge once, each time while
+main-tier bridge is killed with SIGKILL four times and its retry-tier bridge once, each time while
 that bridge holds a claim (seen in the store just before the kill), and NATS restarts once.
 
 After the back-offs every event had its side effect exactly once, except the always-failing ones,
@@ -31,13 +31,13 @@ from plutomi.adapters.mongo_base import where
 from plutomi.adapters.mongo_idempotency import RECORD_TYPE
 from plutomi.domain.events import Event
 from plutomi.entrypoints.consumer import consumer_handler
-from plutomi.runtime.aws_events import sqs_event, sqs_record
+from plutomi.runtime.dlq import run_through_consumer
 from plutomi.runtime.embedded import EmbeddedServices
 from plutomi.runtime.functions import LocalContext
 from plutomi.services import dead_letters
 from plutomi.services.dead_letters import DeadLetter
 from plutomi.services.ports import Dependencies
-from plutomi.topology import DLQ_STREAM, tiers_of
+from plutomi.topology import tiers_of
 from tests.support.fault_consumer import EFFECT_TYPE, RUNS_TYPE, fault_consumer, holding_id, process
 from tests.support.stack import RunningStack
 from tests.support.tiers import declare_tiers
@@ -45,7 +45,7 @@ from tests.support.tiers import declare_tiers
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = int(os.environ.get("PLUTOMI_FAULT_EVENTS", "2000"))
 ALWAYS_FAILING = 25
-RANDOM_FAILURE_RATE = 0.1  # an event failing all six attempts at random is then a one-in-a-million
+RANDOM_FAILURE_RATE = 0.1  # an event failing all twelve attempts at random: never, in practice
 # How long an attempt holds its claim: long enough that a kill finds claims in progress, short enough
 # to keep the test quick. The retry tier's few attempts are slower, so it can be caught holding one.
 EFFECT_SECONDS = {"main": 0.01, "retry": 0.1}
@@ -183,6 +183,30 @@ def effects_of(items: Items) -> list[int]:
     return [int(d["n"]) for d in items.find(where(type=EFFECT_TYPE), {"n": 1})]
 
 
+EXPIRED_HISTORY = 100
+
+
+def keep_expired_history(items: Items, consumer_name: str, org_id: str) -> None:
+    """What a store that has run for more than a week holds: completed idempotency records past their
+    expiry, which nothing deletes (no TTL index on nx-27017). A takeover whose write filter matched
+    any record that is expired *or* lapsed (the `$or` nx-27017 applies to other documents) wrote its
+    claim onto one of these instead of its own record, so the event it was for stuck every time."""
+    expired = int(time.time()) - 24 * 3600
+    items.insert_many(
+        [
+            {
+                "_id": f"idem_{consumer_name}-history-{number}",
+                "type": RECORD_TYPE,
+                "status": STATUS_CONSTANTS["COMPLETED"],
+                "expiry": expired,
+                "in_progress_expiry": None,
+                "org_id": org_id,
+            }
+            for number in range(EXPIRED_HISTORY)
+        ]
+    )
+
+
 @pytest.mark.timeout(300)
 def test_no_event_is_lost_under_faults(
     stack: RunningStack,
@@ -203,6 +227,7 @@ def test_no_event_is_lost_under_faults(
     }
     tiers = tiers_of(consumer)
     asyncio.run(declare_tiers(deps.settings.nats_url, tiers))
+    keep_expired_history(deps.store.items, consumer.name, org_id)
     env = {**os.environ, **fault_env, "POWERTOOLS_LOG_LEVEL": os.environ.get("FAULT_LOG_LEVEL", "WARNING")}
     logs = Path(os.environ.get("FAULT_LOG_DIR", str(tmp_path)))
     main = BridgeProcess("main", env, logs / "main.log")
@@ -301,16 +326,12 @@ def test_no_event_is_lost_under_faults(
     monkeypatch.setenv("FAULT_EFFECT_SECONDS", "0")
     handler = consumer_handler(consumer.name, process)
 
-    def run(entry: DeadLetter, event: Event) -> bool:
-        record = sqs_record(
-            event.model_dump_json(),
-            message_id=f"{DLQ_STREAM}:{entry.id}",
-            receive_count=entry.pointer.deliveries + 1,
-            attributes={"plutomi-tier": "redrive", "plutomi-consumer": entry.consumer},
-        )
+    def target(batch: dict[str, Any]) -> dict[str, Any]:
         context: Any = LocalContext(consumer.name, timeout_seconds=consumer.ack_wait_seconds)
-        response = handler(sqs_event([record]), context)
-        return not response["batchItemFailures"]
+        return handler(batch, context)
+
+    def run(entry: DeadLetter, event: Event) -> bool:
+        return run_through_consumer(entry, event, target)  # as `plutomi dlq redrive` calls it
 
     redrive_started = time.monotonic()
     failed = redrive_all(deps, consumer.name, run)

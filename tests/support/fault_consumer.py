@@ -47,7 +47,12 @@ def fault_consumer(name: str) -> Consumer:
         "unused",
         ("org.updated",),
         batch_size=50,
+        # Six deliveries per tier, not three: a SIGKILL uses up a delivery of every message the
+        # bridge holds (up to two batches per worker), so with five kills an early event could run
+        # out of deliveries and reach the DLQ after a single real failure (seen: 1 run in ~10).
+        max_deliveries=6,
         backoff_seconds=(0.2, 0.5, 1.0),
+        retry_max_deliveries=6,
         retry_backoff_seconds=(0.5, 1.0, 2.0),
         ack_wait_seconds=4.0,
     )

@@ -14,6 +14,7 @@ import contextlib
 import os
 import signal
 import socket
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +126,20 @@ def unreachable(values: dict[str, str]) -> list[str]:
         except OSError:
             silent.append(f"{url} ({name})")
     return silent
+
+
+def export_with_fresh_database(services: EmbeddedServices, label: str) -> dict[str, str]:
+    """`export_endpoints`, then a database of this process's own (`plutomi_<label>_<random>`),
+    migrated: what a test session or a benchmark starts from. Overrides already made stay."""
+    from plutomi import bootstrap
+    from plutomi.config import get_settings
+    from plutomi.runtime.migrate import migrate
+
+    endpoints = export_endpoints(services)
+    os.environ["MONGODB_DATABASE"] = f"plutomi_{label}_{uuid.uuid4().hex[:8]}"
+    bootstrap.reset(keep_overrides=True)
+    migrate(get_settings(), say=lambda _: None)
+    return endpoints
 
 
 def embedded_services(data_dir: Path) -> EmbeddedServices:

@@ -24,8 +24,8 @@ def consumer_target(consumer: str) -> Target:
     return in_process_target(dead_letters.consumer_function(consumer))
 
 
-def run_through_consumer(entry: DeadLetter, event: Event) -> bool:
-    """Calls the consumer's handler with the original, as its bridge would."""
+def run_through_consumer(entry: DeadLetter, event: Event, target: Target | None = None) -> bool:
+    """Calls the consumer's handler (or `target`) with the original, as its bridge would."""
     on_dlq = entry.stream == DLQ_STREAM
     record = sqs_record(
         event.model_dump_json(),
@@ -33,7 +33,7 @@ def run_through_consumer(entry: DeadLetter, event: Event) -> bool:
         receive_count=entry.pointer.deliveries + 1,
         attributes={"plutomi-tier": "redrive" if on_dlq else "retry-now", "plutomi-consumer": entry.consumer},
     )
-    response = consumer_target(entry.consumer)(sqs_event([record]))
+    response = (target or consumer_target(entry.consumer))(sqs_event([record]))
     return not response.get("batchItemFailures")
 
 
