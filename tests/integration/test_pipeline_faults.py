@@ -1,7 +1,8 @@
 """The pipeline under faults: events through the outbox to a consumer that fails 10% of attempts at
 random and a fixed set always, and holds each event's in-progress idempotency claim for a while. Its
 main-tier bridge is killed with SIGKILL four times and its retry-tier bridge once, each time while
-that bridge holds a claim (seen in the store just before the kill), and NATS restarts once.
+that bridge holds a claim (seen in the store just before the kill), and NATS restarts once. The
+store also holds claims abandoned long ago, as one that has run a while does.
 
 After the back-offs every event had its side effect exactly once, except the always-failing ones,
 which sit in the DLQ with their errors: a claim cut off by a kill lapses and the next delivery takes
@@ -183,26 +184,28 @@ def effects_of(items: Items) -> list[int]:
     return [int(d["n"]) for d in items.find(where(type=EFFECT_TYPE), {"n": 1})]
 
 
-EXPIRED_HISTORY = 100
+ABANDONED_CLAIMS = 20
 
 
-def keep_expired_history(items: Items, consumer_name: str, org_id: str) -> None:
-    """What a store that has run for more than a week holds: completed idempotency records past their
-    expiry, which nothing deletes (no TTL index on nx-27017). A takeover whose write filter matched
-    any record that is expired *or* lapsed (the `$or` nx-27017 applies to other documents) wrote its
-    claim onto one of these instead of its own record, so the event it was for stuck every time."""
-    expired = int(time.time()) - 24 * 3600
+def keep_abandoned_claims(items: Items, consumer_name: str, org_id: str) -> None:
+    """What a store that has run a while holds: in-progress claims that lapsed long ago and that no
+    delivery will ever take over (an attempt killed mid-event whose DLQ entry an operator then
+    discarded). The takeover that wrote with an `$or` filter wrote its claim onto one of these
+    instead of its own record (nx-27017 applies such a write to what the `$or` alone matches), so the
+    event it was for could never be handled again."""
+    lapsed_ms = int((time.time() - 3600) * 1000)
+    expires = int(time.time()) + 24 * 3600
     items.insert_many(
         [
             {
-                "_id": f"idem_{consumer_name}-history-{number}",
+                "_id": f"idem_{consumer_name}-abandoned-{number}",
                 "type": RECORD_TYPE,
-                "status": STATUS_CONSTANTS["COMPLETED"],
-                "expiry": expired,
-                "in_progress_expiry": None,
+                "status": STATUS_CONSTANTS["INPROGRESS"],
+                "expiry": expires,
+                "in_progress_expiry": lapsed_ms,
                 "org_id": org_id,
             }
-            for number in range(EXPIRED_HISTORY)
+            for number in range(ABANDONED_CLAIMS)
         ]
     )
 
@@ -227,7 +230,7 @@ def test_no_event_is_lost_under_faults(
     }
     tiers = tiers_of(consumer)
     asyncio.run(declare_tiers(deps.settings.nats_url, tiers))
-    keep_expired_history(deps.store.items, consumer.name, org_id)
+    keep_abandoned_claims(deps.store.items, consumer.name, org_id)
     env = {**os.environ, **fault_env, "POWERTOOLS_LOG_LEVEL": os.environ.get("FAULT_LOG_LEVEL", "WARNING")}
     logs = Path(os.environ.get("FAULT_LOG_DIR", str(tmp_path)))
     main = BridgeProcess("main", env, logs / "main.log")
