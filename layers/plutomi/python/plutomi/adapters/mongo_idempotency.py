@@ -97,7 +97,7 @@ class MongoIdempotencyStore(BasePersistenceLayer):
         except DuplicateKeyError:
             pass
         existing = self._items.find_one(where(_id=document_id))
-        if existing is not None and self._lapsed(existing):
+        if existing is not None and self._may_take_over(existing):
             # Taken over only if it is still exactly the record read: a write conditional on `_id`
             # plus the values read (never an `$or`, which nx-27017 applies to other documents), so
             # of two deliveries taking over the same lapsed record, one wins.
@@ -116,19 +116,12 @@ class MongoIdempotencyStore(BasePersistenceLayer):
         raise IdempotencyItemAlreadyExistsError(old_data_record=old)
 
     @staticmethod
-    def _lapsed(document: dict[str, Any]) -> bool:
+    def _may_take_over(document: dict[str, Any]) -> bool:
         """Whether the record may be taken over: it expired, or its attempt's claim ran out (the
         attempt crashed or was killed without settling it)."""
+        record = IdempotencyRecords.record_of(document)
         now = time.time()
-        expiry = document.get("expiry")
-        if isinstance(expiry, int | float) and expiry < int(now):
-            return True
-        in_progress_expiry = document.get("in_progress_expiry")
-        return (
-            document.get("status") == STATUS_CONSTANTS["INPROGRESS"]
-            and isinstance(in_progress_expiry, int | float)
-            and in_progress_expiry < int(now * 1000)
-        )
+        return record.expired(int(now)) or record.lapsed(int(now * 1000))
 
     def _update_record(self, data_record: DataRecord) -> None:
         self._claims.pop(data_record.idempotency_key, None)
@@ -179,6 +172,9 @@ class IdempotencyRecord:
     def expires_at(self) -> datetime | None:
         return None if self.expiry is None else datetime.fromtimestamp(self.expiry, UTC)
 
+    def expired(self, now_seconds: int) -> bool:
+        return self.expiry is not None and self.expiry < now_seconds
+
     def lapsed(self, now_ms: int) -> bool:
         """An in-progress claim whose holder can no longer be working on it (it crashed)."""
         return self.in_progress and self.in_progress_expiry is not None and self.in_progress_expiry < now_ms
@@ -192,13 +188,13 @@ class IdempotencyRecords(Repository):
 
     def get(self, key: str) -> IdempotencyRecord | None:
         document = self._items.find_one(where(_id=MongoIdempotencyStore._document_id(key), type=RECORD_TYPE))
-        return None if document is None else self._record(document)
+        return None if document is None else self.record_of(document)
 
     def in_progress(self, consumer: str | None = None, limit: int = 1000) -> list[IdempotencyRecord]:
         """In-progress records, oldest claim first, at most `limit`."""
         query = where(type=RECORD_TYPE, status=STATUS_CONSTANTS["INPROGRESS"])
         cursor = self._items.find(query).limit(limit)
-        records = [self._record(document) for document in cursor]
+        records = [self.record_of(document) for document in cursor]
         if consumer is not None:
             records = [record for record in records if record.consumer == consumer]
         return sorted(records, key=lambda record: record.in_progress_expiry or 0)
@@ -217,7 +213,7 @@ class IdempotencyRecords(Repository):
         return result.deleted_count == 1
 
     @staticmethod
-    def _record(document: dict[str, Any]) -> IdempotencyRecord:
+    def record_of(document: dict[str, Any]) -> IdempotencyRecord:
         updated_at = document.get("updated_at")
         return IdempotencyRecord(
             key=str(document["_id"]).removeprefix("idem_"),
