@@ -29,6 +29,9 @@ CONFIG_MAP = "plutomi-config"
 SECRETS = "plutomi-secrets"  # MONGODB_URL, PLUTOMI_SESSION_SECRET: created by hand, never in a manifest
 AWS_SECRETS = "plutomi-aws"  # optional: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY for SES off AWS
 SECRET_KEYS = ("MONGODB_URL", "PLUTOMI_SESSION_SECRET")
+# In the Secret only when NATS asks for credentials (the in-cluster NATS of k8s/nats-values.yaml does
+# not); then it wins over the ConfigMap's credential-free NATS_URL.
+OPTIONAL_SECRET_KEYS = ("NATS_URL",)
 # What a deploy applies first, alone (`kubectl apply -k OVERLAY -l plutomi.dev/step=migrate`): the
 # ConfigMap and the migrate Job; the rest follows once the Job is complete.
 MIGRATE_STEP = {"plutomi.dev/step": "migrate"}
@@ -88,6 +91,10 @@ def container(args: list[str], resources_: Manifest, **extra: Any) -> Manifest:
         ],
         "env": [
             {"name": key, "valueFrom": {"secretKeyRef": {"name": SECRETS, "key": key}}} for key in SECRET_KEYS
+        ]
+        + [
+            {"name": key, "valueFrom": {"secretKeyRef": {"name": SECRETS, "key": key, "optional": True}}}
+            for key in OPTIONAL_SECRET_KEYS
         ],
         **extra,
         "resources": resources_,

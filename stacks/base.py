@@ -22,6 +22,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from plutomi.config import SECRET_NAME_VARIABLES
 from stacks.settings import DeploySettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,18 +40,14 @@ ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_ca
 
 # The environment variables through which the functions find their secrets (plutomi.config reads
 # the secret named by each at cold start). The values themselves never reach a template.
-MONGODB_URL_SECRET_NAME_ENV = "MONGODB_URL_SECRET_NAME"  # noqa: S105 - a variable name
-SESSION_SECRET_NAME_ENV = "PLUTOMI_SESSION_SECRET_NAME"  # noqa: S105 - a variable name
+MONGODB_URL_SECRET_NAME_ENV = SECRET_NAME_VARIABLES["MONGODB_URL"]
+SESSION_SECRET_NAME_ENV = SECRET_NAME_VARIABLES["PLUTOMI_SESSION_SECRET"]
+NATS_URL_SECRET_NAME_ENV = SECRET_NAME_VARIABLES["NATS_URL"]
 
 DEPENDENCIES_NOT_BUILT = (
     "The dependencies layer holds only layers/dependencies/requirements.txt, not the packages: run "
     "`make layers` (builds build/dependencies-layer for Python 3.11 on arm64) before `cdk deploy`, "
     "or every function fails to import its dependencies."
-)
-
-NATS_URL_UNSET = (
-    "Context nats_url is not set: the functions would look for NATS on 127.0.0.1. Pass "
-    "-c nats_url=nats://... (the JetStream the bridge and relay use)."
 )
 
 
@@ -92,9 +89,10 @@ class PlutomiStack(cdk.Stack):
         self.session_secret = secretsmanager.Secret.from_secret_name_v2(
             self, "SessionSecret", settings.session_secret_name
         )
+        self.nats_url_secret = secretsmanager.Secret.from_secret_name_v2(
+            self, "NatsUrlSecret", settings.nats_url_secret_name
+        )
         self.functions: dict[str, lambda_.Function] = {}
-        if not settings.nats_url:
-            cdk.Annotations.of(self).add_warning_v2("plutomi:nats-url-unset", NATS_URL_UNSET)
 
     def _dependencies_layer(self) -> lambda_.LayerVersion:
         built = BUILT_DEPENDENCIES_DIR / "python"
@@ -130,9 +128,8 @@ class PlutomiStack(cdk.Stack):
             "PLUTOMI_SES_CONFIGURATION_SET": settings.configuration_set_name,
             MONGODB_URL_SECRET_NAME_ENV: settings.mongodb_secret_name,
             SESSION_SECRET_NAME_ENV: settings.session_secret_name,
+            NATS_URL_SECRET_NAME_ENV: settings.nats_url_secret_name,
         }
-        if settings.nats_url:
-            env["NATS_URL"] = settings.nats_url
         if settings.base_url:
             env["PLUTOMI_BASE_URL"] = settings.base_url
         return env
@@ -176,8 +173,14 @@ class PlutomiStack(cdk.Stack):
             log_group=log_group,
             retry_attempts=retry_attempts,
         )
-        self.mongodb_secret.grant_read(fn)
-        self.session_secret.grant_read(fn)
+        for secret in (self.mongodb_secret, self.session_secret, self.nats_url_secret):
+            secret.grant_read(fn)
+        # plutomi.config reads every named secret in one BatchGetSecretValue call. That action has
+        # no resource-level permissions (only "*"), and grants nothing alone: each secret still needs
+        # the GetSecretValue granted above.
+        fn.add_to_role_policy(
+            iam.PolicyStatement(actions=["secretsmanager:BatchGetSecretValue"], resources=["*"])
+        )
         self.functions[function] = fn
         return fn
 

@@ -5,9 +5,11 @@ Context keys (README "Deploy to AWS" has the same list):
 - `stage`: `staging` (default) or `production`; every physical name starts with `plutomi-<stage>`.
 - `domain`: the SES sending domain (default `plutomi.example`); MAIL FROM is `mail.<domain>`.
 - `sender`: PLUTOMI_EMAIL_FROM (default `no-reply@<domain>`); must be an address at `domain`.
-- `mongodb_secret_name`, `session_secret_name`: the Secrets Manager secrets holding MONGODB_URL and
-  PLUTOMI_SESSION_SECRET (default `plutomi/<stage>/mongodb-url`, `plutomi/<stage>/session-secret`).
-- `nats_url`: NATS_URL for the functions (unset: a synth warning).
+- `mongodb_secret_name`, `session_secret_name`, `nats_url_secret_name`: the Secrets Manager secrets
+  holding MONGODB_URL, PLUTOMI_SESSION_SECRET and NATS_URL (default `plutomi/<stage>/mongodb-url`,
+  `plutomi/<stage>/session-secret`, `plutomi/<stage>/nats-url`).
+- `nats_url`: no longer read. NATS_URL may carry credentials (`nats://user:password@host`, a
+  token), so it lives in the `nats_url_secret_name` secret; a value here is refused (NATS_URL_MOVED).
 - `base_url`: PLUTOMI_BASE_URL, for links in emails (default: the HTTP API's URL).
 - `bridge_principal`: who may assume the bridge's invoke-only role: an account id, an IAM ARN or a
   role name in this account (default: this account).
@@ -34,6 +36,16 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 CONTEXT_DEFAULTS: dict[str, str] = {"stage": "staging", "domain": "plutomi.example"}
 
 
+# Refused rather than allowed when credential-free: one place for the URL, so adding credentials
+# later cannot put them in a template, and Lambda reaches NATS over the internet, where it must ask
+# for credentials anyway.
+NATS_URL_MOVED = (
+    "context 'nats_url' is no longer read: NATS_URL may carry credentials, so it goes in a Secrets "
+    "Manager secret, named by context 'nats_url_secret_name' (default plutomi/<stage>/nats-url): "
+    "aws secretsmanager create-secret --name plutomi/<stage>/nats-url --secret-string 'nats://...'"
+)
+
+
 class SettingsError(ValueError):
     """A context value that cannot be deployed; the message says which and why."""
 
@@ -45,7 +57,7 @@ class DeploySettings:
     sender: str
     mongodb_secret_name: str
     session_secret_name: str
-    nats_url: str | None = None
+    nats_url_secret_name: str
     base_url: str | None = None
     bridge_principal: str | None = None
     hosted_zone_id: str | None = None
@@ -97,6 +109,8 @@ class DeploySettings:
                 f"context 'sender' ({sender!r}) must be an address at {domain}: SES only sends from "
                 "the verified domain identity this app creates"
             )
+        if text("nats_url") is not None:
+            raise SettingsError(NATS_URL_MOVED)
         account = text("account")
         if account is not None and not _ACCOUNT.match(account):
             raise SettingsError(f"context 'account' must be a 12-digit AWS account id; got {account!r}")
@@ -106,7 +120,7 @@ class DeploySettings:
             sender=sender,
             mongodb_secret_name=text("mongodb_secret_name") or f"plutomi/{stage}/mongodb-url",
             session_secret_name=text("session_secret_name") or f"plutomi/{stage}/session-secret",
-            nats_url=text("nats_url"),
+            nats_url_secret_name=text("nats_url_secret_name") or f"plutomi/{stage}/nats-url",
             base_url=(text("base_url") or "").rstrip("/") or None,
             bridge_principal=text("bridge_principal"),
             hosted_zone_id=text("hosted_zone_id"),

@@ -34,7 +34,7 @@ PRODUCTION_CONTEXT = {
     "sender": "Acme Hiring <jobs@acme-hiring.test>",
     "mongodb_secret_name": "acme/prod/mongodb",
     "session_secret_name": "acme/prod/session",
-    "nats_url": "nats://nats.acme-hiring.internal:4222",
+    "nats_url_secret_name": "acme/prod/nats",
     "base_url": "https://api.acme-hiring.test/",
     "bridge_principal": "arn:aws:iam::210987654321:role/plutomi-bridge-task",
     "hosted_zone_id": "Z0123456789ABCDEFGHIJ",

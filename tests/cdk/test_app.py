@@ -10,8 +10,17 @@ from typing import Any
 
 from plutomi.config import DEFAULT_SESSION_SECRET
 from plutomi.topology import module_of
-from stacks.base import DEPENDENCIES_NOT_BUILT, NATS_URL_UNSET
-from tests.cdk.synth import CANARY_MONGODB_URL, CANARY_SESSION_SECRET, Synth, as_json, only, resources
+from stacks.base import DEPENDENCIES_NOT_BUILT
+from tests.cdk.synth import (
+    CANARY_MONGODB_URL,
+    CANARY_SESSION_SECRET,
+    Synth,
+    as_json,
+    only,
+    resources,
+    template_json,
+)
+from tests.support.secret_values import secret_looking_values
 
 SECRET_LOOKING = [
     re.compile(r"mongodb(\+srv)?://", re.IGNORECASE),
@@ -134,6 +143,7 @@ def test_no_secret_values_in_any_template(staging: Synth, production: Synth) -> 
     for synth in (staging, production):
         for name, template in synth.templates().items():
             text = as_json(template)
+            assert secret_looking_values(template_json(template), name) == []
             for pattern in SECRET_LOOKING:
                 assert not pattern.search(text), f"{name}: {pattern.pattern} in the template"
             assert CANARY_MONGODB_URL not in text and CANARY_SESSION_SECRET not in text
@@ -143,16 +153,44 @@ def test_no_secret_values_in_any_template(staging: Synth, production: Synth) -> 
             )
         for stack, logical_id, props in _all_functions(synth):
             variables = props["Environment"]["Variables"]
-            assert "MONGODB_URL" not in variables and "PLUTOMI_SESSION_SECRET" not in variables, (
-                stack,
-                logical_id,
-            )
+            for secret in ("MONGODB_URL", "PLUTOMI_SESSION_SECRET", "NATS_URL"):
+                assert secret not in variables, (stack, logical_id, secret)
+
+
+def test_the_secret_guard_catches_what_it_should() -> None:
+    """The guard above can fail: credentials in a URL, and literals under secret-like names, in a
+    Lambda function's variables and in Kubernetes env entries and ConfigMaps alike."""
+    leaky: dict[str, Any] = {
+        "Variables": {
+            "NATS_URL": "nats://u:p@h",
+            "EXTRA": "https://token@example.test/hook",
+            "SMTP_PASSWORD": "hunter2",
+            "NATS_URL_SECRET_NAME": "plutomi/staging/nats-url",
+            "NATS_URL_PLAIN": "nats://nats:4222",
+        },
+        "env": [{"name": "API_TOKEN", "value": "abc"}, {"name": "X", "valueFrom": {"secretKeyRef": {}}}],
+        "data": {"SESSION_SECRET": "s3cr3t", "automountServiceAccountToken": False},
+    }
+    found = secret_looking_values(leaky, "leaky")
+    assert sorted(found) == [
+        "leaky.Variables.EXTRA: a URL with credentials",
+        "leaky.Variables.NATS_URL: a URL with credentials",
+        "leaky.Variables.SMTP_PASSWORD: a literal value for a secret-like name",
+        "leaky.data.SESSION_SECRET: a literal value for a secret-like name",
+        "leaky.env[0].API_TOKEN: a literal value for a secret-like name",
+    ]
+    assert not any("hunter2" in place or "u:p" in place for place in found), "never the value itself"
 
 
 def test_functions_get_the_secret_names_and_may_read_those_secrets(staging: Synth, production: Synth) -> None:
-    for synth, mongodb, session in (
-        (staging, "plutomi/staging/mongodb-url", "plutomi/staging/session-secret"),
-        (production, "acme/prod/mongodb", "acme/prod/session"),
+    for synth, mongodb, session, nats in (
+        (
+            staging,
+            "plutomi/staging/mongodb-url",
+            "plutomi/staging/session-secret",
+            "plutomi/staging/nats-url",
+        ),
+        (production, "acme/prod/mongodb", "acme/prod/session", "acme/prod/nats"),
     ):
         for name, template in synth.templates().items():
             policies = [p["Properties"] for p in resources(template, "AWS::IAM::Policy").values()]
@@ -160,18 +198,26 @@ def test_functions_get_the_secret_names_and_may_read_those_secrets(staging: Synt
                 variables = props["Environment"]["Variables"]
                 assert variables["MONGODB_URL_SECRET_NAME"] == mongodb
                 assert variables["PLUTOMI_SESSION_SECRET_NAME"] == session
+                assert variables["NATS_URL_SECRET_NAME"] == nats
                 role = {"Ref": props["Role"]["Fn::GetAtt"][0]}
+                statements = [
+                    statement
+                    for policy in policies
+                    if role in policy["Roles"]
+                    for statement in policy["PolicyDocument"]["Statement"]
+                ]
                 readable = json.dumps(
-                    [
-                        statement["Resource"]
-                        for policy in policies
-                        if role in policy["Roles"]
-                        for statement in policy["PolicyDocument"]["Statement"]
-                        if "secretsmanager:GetSecretValue" in statement["Action"]
-                    ]
+                    [s["Resource"] for s in statements if "secretsmanager:GetSecretValue" in s["Action"]]
                 )
                 assert f":secret:{mongodb}-??????" in readable, logical_id
                 assert f":secret:{session}-??????" in readable, logical_id
+                assert f":secret:{nats}-??????" in readable, logical_id
+                # plutomi.config reads them in one call, an action with no resource-level permissions
+                assert {
+                    "Action": "secretsmanager:BatchGetSecretValue",
+                    "Effect": "Allow",
+                    "Resource": "*",
+                } in statements, logical_id
 
 
 def test_every_function_uses_the_configuration_set_and_the_sender(staging: Synth, production: Synth) -> None:
@@ -193,16 +239,8 @@ def test_production_is_pinned_protected_and_configured_from_context(production: 
     assert config_set["Name"] == "plutomi-production"
     for _, _, props in _all_functions(production):
         variables = props["Environment"]["Variables"]
-        assert variables["NATS_URL"] == "nats://nats.acme-hiring.internal:4222"
         assert variables["PLUTOMI_EMAIL_FROM"] == "Acme Hiring <jobs@acme-hiring.test>"
         assert variables["PLUTOMI_ENV"] == "production"
-    assert not any(NATS_URL_UNSET in warning for warning in production.warnings)
     for group in resources(production.api, "AWS::Logs::LogGroup").values():
         assert group["DeletionPolicy"] == "Retain"
         assert group["Properties"]["RetentionInDays"] == 90
-
-
-def test_staging_without_nats_url_warns_at_synth(staging: Synth) -> None:
-    assert any(NATS_URL_UNSET in warning for warning in staging.warnings)
-    for _, _, props in _all_functions(staging):
-        assert "NATS_URL" not in props["Environment"]["Variables"]

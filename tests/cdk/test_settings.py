@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks.settings import CONTEXT_DEFAULTS, DeploySettings, SettingsError
+from stacks.settings import CONTEXT_DEFAULTS, NATS_URL_MOVED, DeploySettings, SettingsError
 
 
 def settings(**context: object) -> DeploySettings:
@@ -23,14 +23,10 @@ def test_defaults_need_no_context() -> None:
     )
     assert defaults.mongodb_secret_name == "plutomi/staging/mongodb-url"
     assert defaults.session_secret_name == "plutomi/staging/session-secret"
+    assert defaults.nats_url_secret_name == "plutomi/staging/nats-url"
     assert defaults.configuration_set_name == "plutomi-staging"
     assert defaults.mail_from_domain == "mail.plutomi.example"
-    assert (defaults.account, defaults.region, defaults.nats_url, defaults.base_url) == (
-        None,
-        None,
-        None,
-        None,
-    )
+    assert (defaults.account, defaults.region, defaults.base_url) == (None, None, None)
 
 
 def test_empty_strings_mean_unset_so_cdk_json_can_list_every_key() -> None:
@@ -40,6 +36,16 @@ def test_empty_strings_mean_unset_so_cdk_json_can_list_every_key() -> None:
 def test_the_sender_follows_the_domain() -> None:
     assert settings(domain="Acme.TEST.").sender == "no-reply@acme.test"
     assert settings(stage="production").mongodb_secret_name == "plutomi/production/mongodb-url"
+    assert settings(stage="production").nats_url_secret_name == "plutomi/production/nats-url"
+
+
+@pytest.mark.parametrize("url", ["nats://user:password@nats.acme.test:4222", "nats://nats.acme.test:4222"])
+def test_nats_url_in_the_context_is_refused_with_where_it_goes_now(url: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        settings(nats_url=url)
+    assert str(refused.value) == NATS_URL_MOVED
+    assert "nats_url_secret_name" in NATS_URL_MOVED and "plutomi/<stage>/nats-url" in NATS_URL_MOVED
+    assert url not in str(refused.value)
 
 
 @pytest.mark.parametrize(

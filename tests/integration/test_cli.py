@@ -19,7 +19,13 @@ from tests.conftest import unique_email
 from tests.support.cli import run_plutomi
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICE_URLS = ("NATS_URL", "MONGODB_URL", "AWS_ENDPOINT_URL", "MONGODB_URL_SECRET_NAME")
+SERVICE_URLS = (
+    "NATS_URL",
+    "MONGODB_URL",
+    "AWS_ENDPOINT_URL",
+    "MONGODB_URL_SECRET_NAME",
+    "NATS_URL_SECRET_NAME",
+)
 
 
 def local_environment(**ports: int) -> dict[str, str]:

@@ -16,6 +16,7 @@ import yaml
 from k8s import generate
 from plutomi.topology import SCHEDULED, all_tiers
 from tests.support.kustomize import Manifest, pod_specs, render
+from tests.support.secret_values import secret_looking_values
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
@@ -155,6 +156,7 @@ def test_the_gateway_has_probes_a_budget_and_an_autoscaler(path: Path) -> None:
 def test_every_workload_is_sized_configured_and_holds_no_secret(path: Path) -> None:
     manifests = rendered(path)
     assert not by_kind(manifests, "Secret"), "Secrets are created by hand, never kept in k8s/"
+    assert secret_looking_values(manifests, path.name) == []
     workloads = [m for m in manifests if pod_specs(m)]
     assert workloads
     selectors = []
@@ -167,6 +169,12 @@ def test_every_workload_is_sized_configured_and_holds_no_secret(path: Path) -> N
             env = {item["name"]: item for item in container["env"]}
             for key in ("MONGODB_URL", "PLUTOMI_SESSION_SECRET"):
                 assert "value" not in env[key] and env[key]["valueFrom"]["secretKeyRef"]["key"] == key
+            # NATS with credentials: NATS_URL in the Secret wins over the ConfigMap's plain one.
+            assert env["NATS_URL"]["valueFrom"]["secretKeyRef"] == {
+                "name": "plutomi-secrets",
+                "key": "NATS_URL",
+                "optional": True,
+            }
         if workload["kind"] == "Deployment":
             selector = workload["spec"]["selector"]["matchLabels"]
             assert workload["spec"]["template"]["metadata"]["labels"] == selector

@@ -12,6 +12,7 @@ means AWS itself.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -60,13 +61,31 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
-def _env_or_secret(name: str, secret_name_variable: str, default: str) -> str:
-    """`name` from the environment; else, when `secret_name_variable` names a Secrets Manager secret
-    (how the CDK stacks configure Lambda functions: names in the template, never values), its value."""
-    value = os.environ.get(name, "").strip()
-    secret_name = os.environ.get(secret_name_variable, "").strip()
-    if value or not secret_name:
-        return value or default
+# The settings that may be secrets, each with the variable that may name a Secrets Manager secret
+# holding it instead (how the CDK stacks configure Lambda functions: names in the template, never
+# values). A value in the environment wins, as locally and on K3S.
+SECRET_NAME_VARIABLES = {
+    "PLUTOMI_SESSION_SECRET": "PLUTOMI_SESSION_SECRET_NAME",
+    "MONGODB_URL": "MONGODB_URL_SECRET_NAME",
+    "NATS_URL": "NATS_URL_SECRET_NAME",
+}
+
+
+def _env_or_secrets() -> dict[str, str]:
+    """Each of SECRET_NAME_VARIABLES from the environment, else from the secret its variable names
+    (else empty)."""
+    values = {name: os.environ.get(name, "").strip() for name in SECRET_NAME_VARIABLES}
+    named = {
+        name: secret_id
+        for name, variable in SECRET_NAME_VARIABLES.items()
+        if not values[name] and (secret_id := os.environ.get(variable, "").strip())
+    }
+    return values | (_read_secrets(named) if named else {})
+
+
+def _read_secrets(named: dict[str, str]) -> dict[str, str]:
+    """The values of the secrets `named` (setting -> secret id), in one BatchGetSecretValue call: a
+    cold start pays one round trip for all of them instead of one each."""
     import boto3  # only when a secret is named: local runs and K3S pods never get here
 
     make_client: Any = boto3.client
@@ -75,12 +94,35 @@ def _env_or_secret(name: str, secret_name_variable: str, default: str) -> str:
         region_name=_env("AWS_REGION", "us-east-1"),
         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
     )
+
+    def unreadable(reasons: Mapping[str, object]) -> RuntimeError:
+        return RuntimeError(
+            "; ".join(
+                f"{SECRET_NAME_VARIABLES[name]} names the secret {named[name]!r}, "
+                f"which cannot be read: {reason}"
+                for name, reason in reasons.items()
+            )
+        )
+
     try:
-        return str(client.get_secret_value(SecretId=secret_name)["SecretString"]).strip()
+        answer = client.batch_get_secret_value(SecretIdList=sorted(set(named.values())))
     except Exception as error:
-        raise RuntimeError(
-            f"{secret_name_variable} names the secret {secret_name!r}, which cannot be read: {error}"
-        ) from error
+        raise unreadable(dict.fromkeys(named, error)) from error
+    found: dict[str, str] = {}
+    for entry in answer.get("SecretValues", []):
+        if "SecretString" in entry:  # the id asked for may be the secret's name or its ARN
+            found[entry["Name"]] = found[entry["ARN"]] = str(entry["SecretString"]).strip()
+    errors = {
+        entry["SecretId"]: f"{entry['ErrorCode']}: {entry['Message']}" for entry in answer.get("Errors", [])
+    }
+    missing = {
+        name: errors.get(secret_id, "it holds no SecretString")
+        for name, secret_id in named.items()
+        if secret_id not in found
+    }
+    if missing:
+        raise unreadable(missing)
+    return {name: found[secret_id] for name, secret_id in named.items()}
 
 
 def _port(name: str, default: int) -> int:
@@ -93,13 +135,13 @@ def _port(name: str, default: int) -> int:
 def load_settings() -> Settings:
     environment = _env("PLUTOMI_ENV", "local")
     is_local = environment in {"local", "test"}
-    secret = _env_or_secret("PLUTOMI_SESSION_SECRET", "PLUTOMI_SESSION_SECRET_NAME", DEFAULT_SESSION_SECRET)
+    secrets = _env_or_secrets()
+    secret = secrets["PLUTOMI_SESSION_SECRET"] or DEFAULT_SESSION_SECRET
     if not is_local and secret == DEFAULT_SESSION_SECRET:
         raise RuntimeError("PLUTOMI_SESSION_SECRET must be set outside local development")
     feedback_queue = _env("PLUTOMI_SES_FEEDBACK_QUEUE", "plutomi-ses-feedback")
     ports = {name: _port(f"PLUTOMI_{name.upper()}_PORT", port) for name, port in DEFAULT_PORTS.items()}
-    mongodb_url = _env_or_secret("MONGODB_URL", "MONGODB_URL_SECRET_NAME", "")
-    nats_url = _env("NATS_URL", "")
+    mongodb_url, nats_url = secrets["MONGODB_URL"], secrets["NATS_URL"]
     given_aws_endpoint_url = os.environ.get("AWS_ENDPOINT_URL", "").strip()
     given = {"mongodb": mongodb_url, "nats": nats_url, "aws": given_aws_endpoint_url}
     aws_endpoint_url = given_aws_endpoint_url or (f"http://{LOCAL_HOST}:{ports['aws']}" if is_local else None)
