@@ -13,13 +13,12 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from plutomi.topology import SQS_CONSUMERS, all_tiers
+from plutomi.topology import CONSUMER_TIMEOUT_SECONDS, SQS_CONSUMERS, all_tiers
 from stacks.base import PlutomiStack, physical_name_of
 from stacks.settings import DeploySettings
 
-# A batch of 10 webhook deliveries of up to 10 s each, with room to spare; the bridge keeps the
-# messages in progress meanwhile.
-CONSUMER_TIMEOUT = cdk.Duration.seconds(120)
+# The bridge keeps the messages in progress meanwhile, and waits longer than this for an answer.
+CONSUMER_TIMEOUT = cdk.Duration.seconds(CONSUMER_TIMEOUT_SECONDS)
 SENDS_EMAIL = frozenset({"consumers.notifications"})
 _ACCOUNT = re.compile(r"^\d{12}$")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plutomi.topology import SQS_CONSUMERS, all_tiers
+from plutomi.topology import CONSUMER_TIMEOUT_SECONDS, SQS_CONSUMERS, all_tiers
 from stacks.base import handler_of
 from stacks.consumers import consumer_functions
 from tests.cdk.synth import Synth, functions_by_handler, get_att_arn, only, resources, template_json
@@ -102,3 +102,9 @@ def test_the_notifications_consumer_sends_through_the_configuration_set(staging:
     variables = notifications["Environment"]["Variables"]
     assert variables["PLUTOMI_SES_CONFIGURATION_SET"] == config_set["Name"]
     assert variables["PLUTOMI_EMAIL_FROM"] == "no-reply@plutomi.example"
+
+
+def test_consumer_functions_time_out_when_the_bridge_expects(staging: Synth) -> None:
+    """The bridge's read timeout is derived from the same number (runtime/lambda_target.py)."""
+    timeouts = {props["Timeout"] for _, props in functions_by_handler(staging.consumers).values()}
+    assert timeouts == {CONSUMER_TIMEOUT_SECONDS}

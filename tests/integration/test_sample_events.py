@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -110,3 +111,42 @@ def test_event_cli_prints_aws_shaped_events(source: list[str], key: str) -> None
     printed = run_cli("event", *source)
     assert printed.returncode == 0, printed.stderr
     assert key in json.loads(printed.stdout)
+
+
+def test_event_sns_is_spelt_as_lambda_spells_its_sns_records() -> None:
+    """Lambda's SNS record (its SNS event docs), not the JSON SNS delivers to SQS (`SigningCertURL`)."""
+    printed = run_cli("event", "sns", "--message", "hi", "--subject", "Hello", "--attribute", "kind=test")
+    assert printed.returncode == 0, printed.stderr
+    (record,) = json.loads(printed.stdout)["Records"]
+    sns = record["Sns"]
+    assert set(sns) == {
+        "Type", "MessageId", "TopicArn", "Subject", "Message", "Timestamp", "SignatureVersion",
+        "Signature", "SigningCertUrl", "UnsubscribeUrl", "MessageAttributes",
+    }  # fmt: skip
+    assert (sns["Message"], sns["Subject"]) == ("hi", "Hello")
+    assert sns["MessageAttributes"] == {"kind": {"Type": "String", "Value": "test"}}
+    assert sns["UnsubscribeUrl"].endswith(f"SubscriptionArn={record['EventSubscriptionArn']}")
+    without_subject = json.loads(run_cli("event", "sns").stdout)["Records"][0]["Sns"]
+    assert (without_subject["Subject"], without_subject["MessageAttributes"]) == (None, {})
+    refused = run_cli("event", "sns", "--attribute", "no-equals-sign")
+    assert refused.returncode == 2 and "is not name=value" in refused.stderr
+
+
+def test_event_sqs_fills_md5_of_body() -> None:
+    printed = run_cli("event", "sqs", "--body", '{"a": 1}', "--body", "plain text")
+    assert printed.returncode == 0, printed.stderr
+    records = json.loads(printed.stdout)["Records"]
+    # As SQS computes it: the hex MD5 of the body's UTF-8 bytes (`printf %s 'plain text' | md5sum`).
+    assert [r["md5OfBody"] for r in records] == [
+        "42b7b4f2921788ea14dac5566e6f06d0",
+        "31bc5c2b8fd4f20cd747347b7504a385",
+    ]
+
+
+def test_sample_sqs_events_carry_their_bodies_md5() -> None:
+    for path in sorted((ROOT / "events").rglob("*.json")):
+        records = json.loads(path.read_text()).get("Records") or []
+        for record in records:
+            if record.get("eventSource") == "aws:sqs":
+                expected = hashlib.md5(record["body"].encode(), usedforsecurity=False).hexdigest()
+                assert record["md5OfBody"] == expected, path.relative_to(ROOT)

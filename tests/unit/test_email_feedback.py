@@ -292,6 +292,25 @@ def test_other_well_formed_messages_are_ignored(body: str) -> None:
     assert isinstance(parse_record_body(body), Ignored)
 
 
+# AWS's example of the event a configuration set publishes when a template fails to render, as the
+# SES developer guide shows it ("Examples of event data that Amazon SES publishes to Amazon SNS").
+RENDERING_FAILURE_EVENT: dict[str, Any] = {
+    "eventType": "Rendering Failure",
+    "mail": {**EVENT_MAIL, "timestamp": "2018-01-22T18:43:06.197Z", "source": "sender@example.com"},
+    "failure": {
+        "errorMessage": "Attribute 'attributeName' is not present in the rendering data.",
+        "templateName": "MyTemplate",
+    },
+}
+
+
+@pytest.mark.parametrize("wrapping", WRAPPINGS)
+@pytest.mark.parametrize("spelling", ["Rendering Failure", "RenderingFailure"])
+def test_a_rendering_failure_is_recognised_and_ignored(wrapping: str, spelling: str) -> None:
+    result = parse_record_body(WRAPPINGS[wrapping]({**RENDERING_FAILURE_EVENT, "eventType": spelling}))
+    assert result == Ignored(f"eventType {spelling}")
+
+
 # ------------------------------------------------------------------ malformed
 
 

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from plutomi.config import get_settings
 
 if TYPE_CHECKING:
+    from botocore.config import Config
+
     from plutomi.adapters.mongo_store import MongoStore
     from plutomi.adapters.resolver import HostResolver
     from plutomi.adapters.ses_mailer import SesMailer
@@ -52,12 +54,18 @@ def _build() -> Dependencies:
     )
 
 
-def aws_client(service: str) -> Any:
+def aws_client(service: str, *, config: Config | None = None, endpoint_url: str | None = None) -> Any:
+    """A boto3 client for the configured region and endpoint (`endpoint_url` overrides the latter)."""
     import boto3
 
     settings = get_settings()
     make_client: Any = boto3.client  # one generic factory; callers annotate the client they get
-    return make_client(service, region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
+    return make_client(
+        service,
+        region_name=settings.aws_region,
+        endpoint_url=endpoint_url or settings.aws_endpoint_url,
+        config=config,
+    )
 
 
 def mailer() -> SesMailer:

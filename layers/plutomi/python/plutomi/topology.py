@@ -57,6 +57,11 @@ MAX_DELIVERIES_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
 
 TierKind = Literal["main", "retry", "dlq", "meta", "super-meta"]
 
+# The timeout of the JetStream consumers deployed as Lambda functions (stacks/consumers.py): a batch of
+# 10 webhook deliveries of up to 10 s each, with room to spare. `plutomi bridge --target lambda` waits
+# longer than this for an answer (runtime/lambda_target.py), so a slow batch is not invoked twice.
+CONSUMER_TIMEOUT_SECONDS = 120
+
 
 @dataclass(frozen=True)
 class Tier:

@@ -121,7 +121,9 @@ class Ignored:
 
 
 # Event types a configuration set can publish, and the notification SES sends to a topic once it is
-# set up for an identity's feedback. Acknowledged and ignored; anything else is malformed.
+# set up for an identity's feedback. Acknowledged and ignored; anything else is malformed. A template
+# rendering failure is spelt "Rendering Failure" in AWS's own examples of published events, and
+# "RenderingFailure" in the event type names of the API: both.
 IGNORED_TYPES = frozenset(
     {
         "Send",
@@ -129,6 +131,7 @@ IGNORED_TYPES = frozenset(
         "Open",
         "Click",
         "DeliveryDelay",
+        "Rendering Failure",
         "RenderingFailure",
         "Subscription",
         "AmazonSnsSubscriptionSucceeded",

@@ -4,6 +4,7 @@ and EventBridge schedules. The gateway, the bridge and `plutomi event` all use t
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import random
 import time
@@ -117,7 +118,7 @@ def sqs_record(
         "messageAttributes": {
             name: {"stringValue": value, "dataType": "String"} for name, value in (attributes or {}).items()
         },
-        "md5OfBody": "",
+        "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": event_source_arn,
         "awsRegion": REGION,
@@ -128,33 +129,45 @@ def sqs_event(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return {"Records": list(records)}
 
 
-def sns_envelope(
-    message: str, *, topic_arn: str = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:plutomi"
+SNS_TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:plutomi"
+SNS_SIGNING_CERT_URL = f"https://sns.{REGION}.amazonaws.com/SimpleNotificationService-0000000000000000.pem"
+
+
+def sns_event(
+    message: str,
+    *,
+    subject: str | None = None,
+    attributes: Mapping[str, str] | None = None,
+    topic_arn: str = SNS_TOPIC_ARN,
 ) -> dict[str, Any]:
-    """The JSON body SNS delivers to an SQS subscription (not raw delivery)."""
-    return {
-        "Type": "Notification",
-        "MessageId": str(uuid.uuid4()),
-        "TopicArn": topic_arn,
-        "Message": message,
-        "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-        "SignatureVersion": "1",
-        "Signature": "",
-        "SigningCertURL": "",
-        "UnsubscribeURL": "",
-    }
-
-
-def sns_event(message: str) -> dict[str, Any]:
-    """An SNS-to-Lambda event."""
-    envelope = sns_envelope(message)
+    """An SNS-to-Lambda event, spelt as Lambda spells it: `SigningCertUrl`, `UnsubscribeUrl`, a
+    `Subject` (null without one) and `MessageAttributes` ({"Type", "Value"} each). The JSON that SNS
+    delivers to an SQS queue or an HTTP endpoint spells the URLs `SigningCertURL` and `UnsubscribeURL`
+    instead; `domain/email_feedback.py` reads that one."""
+    subscription_arn = f"{topic_arn}:{uuid.uuid4()}"
     return {
         "Records": [
             {
                 "EventSource": "aws:sns",
                 "EventVersion": "1.0",
-                "EventSubscriptionArn": f"{envelope['TopicArn']}:{uuid.uuid4()}",
-                "Sns": envelope,
+                "EventSubscriptionArn": subscription_arn,
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": str(uuid.uuid4()),
+                    "TopicArn": topic_arn,
+                    "Subject": subject,
+                    "Message": message,
+                    "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                    "SignatureVersion": "1",
+                    "Signature": "",
+                    "SigningCertUrl": SNS_SIGNING_CERT_URL,
+                    "UnsubscribeUrl": (
+                        f"https://sns.{REGION}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription_arn}"
+                    ),
+                    "MessageAttributes": {
+                        name: {"Type": "String", "Value": value} for name, value in (attributes or {}).items()
+                    },
+                },
             }
         ]
     }

@@ -6,6 +6,8 @@ retry tier reads pointers and fetches the original event by sequence, the meta t
 Records the handler does not list in `batchItemFailures` are acked; the listed ones are nak'ed with
 the tier's back-off until JetStream's max deliveries, after which the meta consumer moves them on.
 A record that is not even an event (or a pointer) is not retried: it goes straight to the DLQ.
+A target that raises has the whole batch nak'ed; one that raises `TargetThrottled` (a throttled
+Lambda function, `runtime/lambda_target.py`) also pauses the bridge's pulls and calls for the back-off.
 `concurrency` workers each handle one batch at a time, calling the handler in the bridge's own thread
 pool of that size (asyncio's default pool would cap them at cpu+4); an in-process handler is imported
 before the bridge takes work (`functions.preload`). Each worker fetches its next batch while the
@@ -58,6 +60,15 @@ REPORT_EVERY_SECONDS = 30.0
 LAG_TIMEOUT_SECONDS = 2.0
 
 
+class TargetThrottled(Exception):
+    """A target refused the batch for now (a throttled Lambda function). The bridge naks the batch
+    with the back-off and pulls nothing meanwhile, rather than send more into the same limit."""
+
+    def __init__(self, message: str, retry_after_seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds  # None: the tier's back-off
+
+
 def in_process_target(function: str) -> Target:
     """Calls `function` in this process; its handler is imported now, in the caller's thread."""
     preload((function,))
@@ -77,6 +88,7 @@ class BridgeCounters:
     exhausted: int = 0
     dead_lettered: int = 0
     batches: int = 0
+    throttled: int = 0  # batches the target refused for now
 
 
 def message_id(msg: Msg) -> str:
@@ -128,6 +140,7 @@ class Bridge:
         self.report_every_seconds = report_every_seconds or REPORT_EVERY_SECONDS
         self.probe_address = None if probe_port is None else (probe_host, probe_port)
         self._connection: NatsClient | None = None
+        self._resume_at = 0.0  # time.monotonic() before which a throttled bridge pulls and calls nothing
 
     @property
     def name(self) -> str:
@@ -213,6 +226,9 @@ class Bridge:
             ahead.cancel()  # pending only on a cancel or error; what it got is redelivered after the ack wait
 
     async def _fetch(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
+        await self._wait_out_throttle()
+        if self._stopping.is_set():
+            return []
         try:
             batch = await subscription.fetch(self.tier.batch_size, timeout=self.fetch_timeout)
         except (TimeoutError, NatsTimeoutError):
@@ -238,11 +254,16 @@ class Bridge:
         prepared = [await self._prepare(jetstream, msg) for msg in batch]
         runnable = [p for p in prepared if p.body is not None]
         failures: set[str] = set()
+        delay: float | None = None  # None: each failure's own back-off
         if runnable:
             try:
                 records = [self._record(p) for p in runnable]
+                await self._wait_out_throttle()  # a batch fetched ahead waits too
                 response = await self._call_target(sqs_event(records))
                 failures = {item["itemIdentifier"] for item in response.get("batchItemFailures") or []}
+            except TargetThrottled as throttled:
+                delay = self._throttle(throttled, runnable)
+                failures = {p.message_id for p in runnable}
             except Exception:
                 logger.exception("handler raised; the whole batch will be retried", extra={"tier": self.name})
                 failures = {p.message_id for p in runnable}
@@ -251,7 +272,8 @@ class Bridge:
         outcomes: list[str] = []
         try:
             for item in prepared:
-                outcomes.append(await self._settle(jetstream, item, failed=item.message_id in failures))
+                failed = item.message_id in failures
+                outcomes.append(await self._settle(jetstream, item, failed=failed, delay=delay))
         finally:
             self._log_messages(prepared[: len(outcomes)], outcomes, latency_ms)
 
@@ -338,7 +360,28 @@ class Bridge:
             event_source_arn=f"arn:aws:sqs:us-east-1:000000000000:{self.name}",
         )
 
-    async def _settle(self, jetstream: JetStreamContext, item: Prepared, failed: bool) -> str:
+    def _throttle(self, throttled: TargetThrottled, batch: list[Prepared]) -> float:
+        """Pauses this bridge's pulls and calls for the back-off (the target's Retry-After, else the
+        tier's for the batch's latest attempt) and returns it, the delay of the batch's nak."""
+        backoff = throttled.retry_after_seconds or max(self.tier.delay_after(p.attempt) for p in batch)
+        self._resume_at = max(self._resume_at, time.monotonic() + backoff)
+        self.counters.throttled += 1
+        logger.warning(
+            "target throttled; pausing",
+            extra={"tier": self.name, "backoff_seconds": backoff, "error": str(throttled)},
+        )
+        return backoff
+
+    async def _wait_out_throttle(self) -> None:
+        """Returns once a throttle's pause is over, or at once on a stop."""
+        pause = self._resume_at - time.monotonic()
+        if pause > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), pause)
+
+    async def _settle(
+        self, jetstream: JetStreamContext, item: Prepared, failed: bool, delay: float | None = None
+    ) -> str:
         msg = item.msg
         if item.body is None:
             await self._dead_letter(jetstream, item)
@@ -359,7 +402,7 @@ class Bridge:
             # JetStream will not redeliver it; its max-deliveries advisory hands it to the meta consumer.
             await msg.nak()
             return "exhausted"
-        await msg.nak(delay=self.tier.delay_after(attempt))
+        await msg.nak(delay=self.tier.delay_after(attempt) if delay is None else delay)
         self.counters.retried += 1
         return "retry"
 

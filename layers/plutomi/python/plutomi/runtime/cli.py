@@ -30,6 +30,13 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _name_value(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not name=value")
+    return name, value
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from plutomi.runtime.dev import Parts, run_dev
 
@@ -66,9 +73,9 @@ def cmd_bridge(args: argparse.Namespace) -> int:
         raise SystemExit(f"plutomi: {error}") from error
     target: Target | None = None
     if args.target == "lambda":
-        from plutomi.runtime.lambda_target import lambda_target
+        from plutomi.runtime.lambda_target import LambdaTarget
 
-        target = lambda_target(args.function_name or f"plutomi-{(tier.function or '').replace('.', '-')}")
+        target = LambdaTarget(args.function_name or f"plutomi-{(tier.function or '').replace('.', '-')}")
     bridge = Bridge(
         tier,
         get_settings().nats_url,
@@ -238,13 +245,13 @@ def cmd_event(args: argparse.Namespace) -> int:
         path, _, query = args.path.partition("?")
         event = aws_events.http_event(
             method=args.method, path=path, route_key=f"{args.method.upper()} {args.route or path}",
-            path_parameters=dict(p.split("=", 1) for p in args.param), query_string=query,
+            path_parameters=dict(args.param), query_string=query,
             headers=headers, body=(args.body or "").encode(),
         )  # fmt: skip
     elif args.source == "sqs":
         event = aws_events.sqs_event([aws_events.sqs_record(body) for body in args.body or ["{}"]])
     elif args.source == "sns":
-        event = aws_events.sns_event(args.message)
+        event = aws_events.sns_event(args.message, subject=args.subject, attributes=dict(args.attribute))
     else:
         event = aws_events.schedule_event(args.rule)
     print(aws_events.dumps(event))
@@ -414,13 +421,23 @@ def build_parser() -> argparse.ArgumentParser:
     http.add_argument("--method", default="GET")
     http.add_argument("--path", default="/health")
     http.add_argument("--route", help="the route template, e.g. /orgs/{org_id}")
-    http.add_argument("--param", action="append", default=[], help="path parameter name=value")
+    http.add_argument(
+        "--param", action="append", default=[], type=_name_value, help="path parameter name=value"
+    )
     http.add_argument("--header", action="append", default=[], help="Name: value")
     http.add_argument("--body")
     sqs = sources.add_parser("sqs", help="an SQS batch")
     sqs.add_argument("--body", action="append", help="a record body (repeat for more records)")
     sns = sources.add_parser("sns", help="an SNS notification")
     sns.add_argument("--message", default="{}")
+    sns.add_argument("--subject", help="the notification's Subject (none: null, as SNS sends it)")
+    sns.add_argument(
+        "--attribute",
+        action="append",
+        default=[],
+        type=_name_value,
+        help="a String message attribute name=value",
+    )
     schedule = sources.add_parser("schedule", help="an EventBridge scheduled event")
     schedule.add_argument("--rule", default="plutomi-schedule")
     event.set_defaults(run=cmd_event)
