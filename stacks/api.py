@@ -11,9 +11,11 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from plutomi.topology import ROUTES, api_functions
+from stacks import alarms
 from stacks.base import PlutomiStack
 from stacks.settings import DeploySettings
 
@@ -54,5 +56,48 @@ class ApiStack(PlutomiStack):
                 methods=[apigwv2.HttpMethod(route.method)],
                 integration=self.integrations[route.function],
             )
+        self._api_alarms()
 
         cdk.CfnOutput(self, "ApiUrl", value=self.http_api.api_endpoint)
+
+    def _api_alarms(self) -> None:
+        """The share of 5xx answers (metric math: 5xx / requests) and the p99 latency."""
+        api, prefix = self.http_api, self.settings.prefix
+        errors = api.metric_server_error(period=alarms.PERIOD, statistic=cloudwatch.Stats.SUM)
+        requests = api.metric_count(period=alarms.PERIOD, statistic=cloudwatch.Stats.SUM)
+        rate = cloudwatch.MathExpression(
+            # FILL: a period with requests but no 5xx reports no 5xx datapoint at all.
+            expression=f"IF(requests >= {alarms.API_5XX_MINIMUM_REQUESTS}, FILL(errors, 0) / requests, 0)",
+            using_metrics={"errors": errors, "requests": requests},
+            label="share of 5xx answers",
+            period=alarms.PERIOD,
+        )
+        self.alarm(
+            alarms.at_least(
+                self,
+                "Api5xxRateAlarm",
+                name=f"{prefix}-api-5xx-rate",
+                description=(
+                    f"at least {alarms.API_5XX_RATE_THRESHOLD:.0%} of the HTTP API's answers are 5xx "
+                    f"({self.settings.stage})"
+                ),
+                metric=rate,
+                threshold=alarms.API_5XX_RATE_THRESHOLD,
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
+            )
+        )
+        self.alarm(
+            alarms.at_least(
+                self,
+                "ApiLatencyAlarm",
+                name=f"{prefix}-api-latency",
+                description=(
+                    f"the HTTP API's {alarms.API_LATENCY_STATISTIC} latency is at least "
+                    f"{alarms.API_LATENCY_THRESHOLD_MS} ms ({self.settings.stage})"
+                ),
+                metric=api.metric_latency(period=alarms.PERIOD, statistic=alarms.API_LATENCY_STATISTIC),
+                threshold=alarms.API_LATENCY_THRESHOLD_MS,
+                evaluation_periods=3,
+            )
+        )

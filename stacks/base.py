@@ -16,13 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from plutomi.config import SECRET_NAME_VARIABLES
+from stacks import alarms
 from stacks.settings import DeploySettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,6 +96,7 @@ class PlutomiStack(cdk.Stack):
             self, "NatsUrlSecret", settings.nats_url_secret_name
         )
         self.functions: dict[str, lambda_.Function] = {}
+        self._alarm_topic: sns.ITopic | None = None
 
     def _dependencies_layer(self) -> lambda_.LayerVersion:
         built = BUILT_DEPENDENCIES_DIR / "python"
@@ -172,6 +176,8 @@ class PlutomiStack(cdk.Stack):
             environment=self.function_environment() | (environment or {}),
             log_group=log_group,
             retry_attempts=retry_attempts,
+            # Bounds the MongoDB connections a burst can open (README: Deploy to AWS, reserved concurrency).
+            reserved_concurrent_executions=self.settings.reserved_concurrency_of(function),
         )
         for secret in (self.mongodb_secret, self.session_secret, self.nats_url_secret):
             secret.grant_read(fn)
@@ -182,7 +188,40 @@ class PlutomiStack(cdk.Stack):
             iam.PolicyStatement(actions=["secretsmanager:BatchGetSecretValue"], resources=["*"])
         )
         self.functions[function] = fn
+        self._function_alarms(function, fn)
         return fn
+
+    @property
+    def alarm_topic(self) -> sns.ITopic:
+        """The topic every alarm notifies (`plutomi-<stage>-alarms`, created by the email stack),
+        referred to by name from the other stacks."""
+        if self._alarm_topic is None:
+            arn = alarms.alarm_topic_arn(self, self.settings)
+            self._alarm_topic = sns.Topic.from_topic_arn(self, "AlarmTopic", arn)
+        return self._alarm_topic
+
+    def alarm(self, alarm: cloudwatch.Alarm, *, when_data_stops: bool = False) -> cloudwatch.Alarm:
+        """`alarm`, notifying the alarm topic."""
+        return alarms.notify(alarm, self.alarm_topic, when_data_stops=when_data_stops)
+
+    def _function_alarms(self, function: str, fn: lambda_.Function) -> None:
+        """Every function's errors and throttles, each alarming on the first one in 5 minutes."""
+        name = physical_name_of(self.settings, function)
+        construct_id = construct_id_of(function)
+        for what, metric, threshold in (
+            ("errors", fn.metric_errors, alarms.LAMBDA_ERRORS_THRESHOLD),
+            ("throttles", fn.metric_throttles, alarms.LAMBDA_THROTTLES_THRESHOLD),
+        ):
+            self.alarm(
+                alarms.at_least(
+                    self,
+                    f"{construct_id}{what.capitalize()}Alarm",
+                    name=f"{name}-{what}",
+                    description=f"{function} {what} ({self.settings.stage})",
+                    metric=metric(period=alarms.PERIOD, statistic=cloudwatch.Stats.SUM),
+                    threshold=threshold,
+                )
+            )
 
     def grant_send_email(self, grantee: iam.IGrantable) -> None:
         """SES send through the domain identity and the configuration set (named, so no export)."""

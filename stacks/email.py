@@ -1,4 +1,5 @@
-"""Email: the SES domain identity, the configuration set every email uses, and the feedback loop.
+"""Email: the SES domain identity, the configuration set every email uses, and the feedback loop; and
+the alarm topic (see stacks/alarms.py), here because every other stack already follows this one.
 
 SES -> configuration set event destination -> SNS topic -> SQS queue (its own DLQ) -> `ses_feedback`.
 The queue receives SNS envelopes (raw delivery off): the consumer reads the SES notification from the
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_ses as ses
@@ -19,6 +21,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from plutomi.topology import SQS_CONSUMERS
+from stacks import alarms
 from stacks.base import PlutomiStack
 from stacks.settings import DeploySettings
 
@@ -48,6 +51,9 @@ class EmailStack(PlutomiStack):
         self, scope: Construct, construct_id: str, *, settings: DeploySettings, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, settings=settings, **kwargs)
+        # First: the functions below get their alarms, which notify it.
+        self.alarm_topic_construct = alarms.AlarmTopic(self, "Alarms", settings=settings)
+        self._alarm_topic = self.alarm_topic_construct.topic
 
         self.configuration_set = ses.ConfigurationSet(
             self,
@@ -130,6 +136,22 @@ class EmailStack(PlutomiStack):
                 self.feedback_queue,
                 batch_size=FEEDBACK.batch_size,
                 report_batch_item_failures=True,
+                # With reserved concurrency, the poller must not start more than it leaves room for:
+                # a throttled batch counts as a receive and would reach the DLQ.
+                max_concurrency=settings.reserved_concurrency_of(SES_FEEDBACK_FUNCTION),
+            )
+        )
+        # A feedback message that failed every receive waits in the DLQ for a person.
+        self.alarm(
+            alarms.at_least(
+                self,
+                "FeedbackDeadLettersAlarm",
+                name=f"{self.feedback_dlq_name}-not-empty",
+                description=f"SES feedback messages wait in {self.feedback_dlq_name} ({settings.stage})",
+                metric=self.feedback_dlq.metric_approximate_number_of_messages_visible(
+                    period=alarms.PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+                ),
+                threshold=1,
             )
         )
 
@@ -138,6 +160,7 @@ class EmailStack(PlutomiStack):
     def _outputs(self) -> None:
         settings = self.settings
         cdk.CfnOutput(self, "ConfigurationSetName", value=settings.configuration_set_name)
+        cdk.CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn)
         cdk.CfnOutput(self, "FeedbackTopicArn", value=self.feedback_topic.topic_arn)
         cdk.CfnOutput(self, "FeedbackQueueUrl", value=self.feedback_queue.queue_url)
         cdk.CfnOutput(self, "FeedbackDeadLetterQueueUrl", value=self.feedback_dlq.queue_url)

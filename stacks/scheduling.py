@@ -1,16 +1,19 @@
-"""Scheduled handlers (`plutomi.topology.SCHEDULED`), each run by an EventBridge rule at its rate."""
+"""Scheduled handlers (`plutomi.topology.SCHEDULED`), each run by an EventBridge rule at its rate, and
+the alarms on what `scheduled.dead_letter_depth` publishes: one per consumer's DLQ."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
-from plutomi.topology import SCHEDULED
-from stacks.base import PlutomiStack, construct_id_of
+from plutomi.topology import CONSUMERS, DEAD_LETTER_DEPTH_METRIC, METRICS_NAMESPACE, SCHEDULED
+from stacks import alarms
+from stacks.base import SERVICE_NAME, PlutomiStack, construct_id_of
 from stacks.settings import DeploySettings
 
 # Shorter than the one-minute period, so runs of the idle sweeper do not pile up.
@@ -49,3 +52,33 @@ class SchedulingStack(PlutomiStack):
                     )
                 ],
             )
+        self.dead_letter_alarms = {
+            consumer.name: self._dead_letter_alarm(consumer.name) for consumer in CONSUMERS
+        }
+
+    def _dead_letter_alarm(self, consumer: str) -> cloudwatch.Alarm:
+        """Any entry in the consumer's DLQ. The depth is published every minute, zero too, so no data
+        means `scheduled.dead_letter_depth` stopped: that notifies as well (INSUFFICIENT_DATA)."""
+        depth = cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=DEAD_LETTER_DEPTH_METRIC,
+            # As the function publishes it: PLUTOMI_ENV is the stage, POWERTOOLS_SERVICE_NAME the service.
+            dimensions_map={"consumer": consumer, "stage": self.settings.stage, "service": SERVICE_NAME},
+            period=alarms.PERIOD,
+            statistic=cloudwatch.Stats.MAXIMUM,
+        )
+        return self.alarm(
+            alarms.at_least(
+                self,
+                f"{construct_id_of(consumer.replace('-', '_'))}DeadLettersAlarm",
+                name=f"{self.settings.prefix}-dlq-{consumer}-not-empty",
+                description=(
+                    f"events wait in the {consumer} DLQ ({self.settings.stage}): `plutomi dlq list "
+                    f"--consumer {consumer}`"
+                ),
+                metric=depth,
+                threshold=1,
+                missing=cloudwatch.TreatMissingData.MISSING,
+            ),
+            when_data_stops=True,
+        )

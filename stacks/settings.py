@@ -14,6 +14,11 @@ Context keys (README "Deploy to AWS" has the same list):
 - `bridge_principal`: who may assume the bridge's invoke-only role: an account id, an IAM ARN or a
   role name in this account (default: this account).
 - `hosted_zone_id`: the Route 53 zone of `domain`; the stack then writes the DKIM and MAIL FROM records.
+- `alarm_email`: who the alarm topic `plutomi-<stage>-alarms` emails (unset: no subscriber, a synth
+  warning).
+- `reserved_concurrency`: reserved concurrency for the functions that open a MongoDB pool: a number
+  (each of them) or a JSON object of function name (`api.orgs`) or `*` (every other one) to a number
+  (unset: none).
 - `account`, `region`: pin the stacks to an environment (default: environment-agnostic).
 
 An empty string means unset, so cdk.json can list every key.
@@ -24,13 +29,22 @@ cold start (`plutomi.config`), so no secret value is ever in a template.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from plutomi.topology import SQS_CONSUMERS, all_functions, database_functions
 
 STAGES = ("staging", "production")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+ALL_OTHER_FUNCTIONS = "*"
+# An SQS event source's maximum concurrency is at least 2; the feedback function's reserved
+# concurrency bounds it, so it may not be lower.
+SQS_MINIMUM_CONCURRENCY = 2
+_SQS_FED = frozenset(consumer.function for consumer in SQS_CONSUMERS)
 
 # Context keys and their defaults, as `cdk.json` declares them (the rest default to "unset").
 CONTEXT_DEFAULTS: dict[str, str] = {"stage": "staging", "domain": "plutomi.example"}
@@ -61,6 +75,9 @@ class DeploySettings:
     base_url: str | None = None
     bridge_principal: str | None = None
     hosted_zone_id: str | None = None
+    alarm_email: str | None = None
+    # Function name (`api.orgs`) -> reserved concurrency; only functions that open a MongoDB pool.
+    reserved_concurrency: Mapping[str, int] = field(default_factory=dict)
     account: str | None = None
     region: str | None = None
 
@@ -82,6 +99,9 @@ class DeploySettings:
     @property
     def is_production(self) -> bool:
         return self.stage == "production"
+
+    def reserved_concurrency_of(self, function: str) -> int | None:
+        return self.reserved_concurrency.get(function)
 
     @classmethod
     def from_context(cls, lookup: Callable[[str], object]) -> DeploySettings:
@@ -111,6 +131,9 @@ class DeploySettings:
             )
         if text("nats_url") is not None:
             raise SettingsError(NATS_URL_MOVED)
+        alarm_email = text("alarm_email")
+        if alarm_email is not None and not _EMAIL.match(alarm_email):
+            raise SettingsError(f"context 'alarm_email' must be one email address; got {alarm_email!r}")
         account = text("account")
         if account is not None and not _ACCOUNT.match(account):
             raise SettingsError(f"context 'account' must be a 12-digit AWS account id; got {account!r}")
@@ -124,6 +147,51 @@ class DeploySettings:
             base_url=(text("base_url") or "").rstrip("/") or None,
             bridge_principal=text("bridge_principal"),
             hosted_zone_id=text("hosted_zone_id"),
+            alarm_email=alarm_email,
+            reserved_concurrency=reserved_concurrency(lookup("reserved_concurrency")),
             account=account,
             region=text("region"),
         )
+
+
+def reserved_concurrency(value: object) -> dict[str, int]:
+    """Context `reserved_concurrency`: `5` (every function that opens a MongoDB pool gets 5), or
+    `{"*": 5, "api.public": 20}` (a JSON string from `-c`, or an object in cdk.json), or unset."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return {}
+    if isinstance(value, str) and value.strip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise SettingsError(f"context 'reserved_concurrency' is not valid JSON: {error}") from None
+    wanted = value if isinstance(value, Mapping) else {ALL_OTHER_FUNCTIONS: value}
+    with_database = database_functions()
+    reserved: dict[str, int] = {}
+    for name, number in wanted.items():
+        if name != ALL_OTHER_FUNCTIONS and name not in with_database:
+            why = "opens no MongoDB pool" if name in all_functions() else "is no function"
+            raise SettingsError(
+                f"context 'reserved_concurrency' names {name!r}, which {why}; "
+                f"use one of {', '.join(with_database)} or {ALL_OTHER_FUNCTIONS!r}"
+            )
+        reserved[name] = _concurrency(name, number)
+    default = reserved.pop(ALL_OTHER_FUNCTIONS, None)
+    if default is not None:
+        reserved = {function: reserved.get(function, default) for function in with_database}
+    for function, number in reserved.items():
+        if function in _SQS_FED and number < SQS_MINIMUM_CONCURRENCY:
+            raise SettingsError(
+                f"context 'reserved_concurrency' for {function} must be at least "
+                f"{SQS_MINIMUM_CONCURRENCY}: its SQS event source cannot run fewer at once"
+            )
+    return reserved
+
+
+def _concurrency(name: str, number: object) -> int:
+    text = str(number).strip() if isinstance(number, str | int) and not isinstance(number, bool) else ""
+    if not text.isdigit() or int(text) < 1:
+        raise SettingsError(
+            f"context 'reserved_concurrency' for {name!r} must be a whole number of at least 1 "
+            f"(0 would stop the function); got {number!r}"
+        )
+    return int(text)

@@ -38,6 +38,9 @@ PRODUCTION_CONTEXT = {
     "base_url": "https://api.acme-hiring.test/",
     "bridge_principal": "arn:aws:iam::210987654321:role/plutomi-bridge-task",
     "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
+    "alarm_email": "oncall@acme-hiring.test",
+    # As `-c reserved_concurrency=...` passes it: a JSON string.
+    "reserved_concurrency": '{"*": 5, "api.public": 20, "consumers.ses_feedback": 3}',
     "account": "123456789012",
     "region": "eu-west-1",
 }

@@ -21,6 +21,16 @@ def _queues(synth: Synth) -> tuple[str, dict[str, Any], str, dict[str, Any]]:
     return queue_id, queues[queue_id]["Properties"], dlq_id, queues[dlq_id]["Properties"]
 
 
+def _feedback_topic_id(synth: Synth) -> str:
+    """The SES feedback topic (the stack also holds the alarm topic, tests/cdk/test_alarms.py)."""
+    [topic_id] = [
+        logical_id
+        for logical_id, topic in resources(synth.email, "AWS::SNS::Topic").items()
+        if topic["Properties"]["TopicName"] == "plutomi-staging-ses-feedback"
+    ]
+    return topic_id
+
+
 def test_domain_identity_signs_with_easy_dkim_and_a_mail_from_subdomain(staging: Synth) -> None:
     _, identity = only(staging.email, "AWS::SES::EmailIdentity")
     assert identity["EmailIdentity"] == "plutomi.example"
@@ -34,7 +44,7 @@ def test_domain_identity_signs_with_easy_dkim_and_a_mail_from_subdomain(staging:
 def test_the_configuration_set_sends_the_five_event_types_to_the_sns_topic(staging: Synth) -> None:
     config_set_id, config_set = only(staging.email, "AWS::SES::ConfigurationSet")
     assert config_set["Name"] == "plutomi-staging"
-    topic_id, _ = only(staging.email, "AWS::SNS::Topic")
+    topic_id = _feedback_topic_id(staging)
     _, destination = only(staging.email, "AWS::SES::ConfigurationSetEventDestination")
     assert destination["ConfigurationSetName"] == {"Ref": config_set_id}
     event_destination = destination["EventDestination"]
@@ -47,7 +57,7 @@ def test_the_configuration_set_sends_the_five_event_types_to_the_sns_topic(stagi
 
 
 def test_ses_may_publish_to_the_topic(staging: Synth) -> None:
-    topic_id, _ = only(staging.email, "AWS::SNS::Topic")
+    topic_id = _feedback_topic_id(staging)
     staging.email.has_resource_properties(
         "AWS::SNS::TopicPolicy",
         {
@@ -71,7 +81,7 @@ def test_ses_may_publish_to_the_topic(staging: Synth) -> None:
 
 
 def test_the_queue_is_subscribed_to_the_topic_with_sns_envelopes(staging: Synth) -> None:
-    topic_id, _ = only(staging.email, "AWS::SNS::Topic")
+    topic_id = _feedback_topic_id(staging)
     queue_id, _, _, _ = _queues(staging)
     _, subscription = only(staging.email, "AWS::SNS::Subscription")
     assert subscription["Protocol"] == "sqs"

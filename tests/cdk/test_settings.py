@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from plutomi.topology import database_functions
 from stacks.settings import CONTEXT_DEFAULTS, NATS_URL_MOVED, DeploySettings, SettingsError
 
 
@@ -57,6 +58,17 @@ def test_nats_url_in_the_context_is_refused_with_where_it_goes_now(url: str) -> 
         ({"sender": "Acme <jobs@mail.plutomi.example>"}, "must be an address at plutomi.example"),
         ({"account": "12345"}, "'account' must be a 12-digit AWS account id"),
         ({"stage": ["staging"]}, "'stage' must be a string"),
+        ({"alarm_email": "ops"}, "'alarm_email' must be one email address"),
+        ({"alarm_email": "a@acme.test, b@acme.test"}, "'alarm_email' must be one email address"),
+        ({"reserved_concurrency": "0"}, "at least 1 \\(0 would stop the function\\)"),
+        ({"reserved_concurrency": "-3"}, "must be a whole number of at least 1"),
+        ({"reserved_concurrency": "lots"}, "must be a whole number of at least 1"),
+        ({"reserved_concurrency": {"api.orgs": True}}, "must be a whole number of at least 1"),
+        ({"reserved_concurrency": {"api.orgs": 2.5}}, "must be a whole number of at least 1"),
+        ({"reserved_concurrency": '{"api.orgs": 5'}, "'reserved_concurrency' is not valid JSON"),
+        ({"reserved_concurrency": '{"api.nothing": 5}'}, "'api.nothing', which is no function"),
+        ({"reserved_concurrency": {"api.docs": 5}}, "'api.docs', which opens no MongoDB pool"),
+        ({"reserved_concurrency": "1"}, "consumers.ses_feedback must be at least 2: its SQS event source"),
     ],
 )
 def test_context_that_cannot_be_deployed_is_refused_with_a_reason(
@@ -64,6 +76,27 @@ def test_context_that_cannot_be_deployed_is_refused_with_a_reason(
 ) -> None:
     with pytest.raises(SettingsError, match=message):
         DeploySettings.from_context(context.get)
+
+
+def test_reserved_concurrency_is_for_the_functions_with_a_mongodb_pool() -> None:
+    assert settings().reserved_concurrency == {}
+    every = settings(reserved_concurrency=4).reserved_concurrency
+    assert every == {function: 4 for function in database_functions()}
+    assert "api.docs" not in every  # it opens no pool, so it needs no bound
+    assert settings(reserved_concurrency=" 4 ").reserved_concurrency == every
+    # A JSON object as `-c` passes it, or an object in cdk.json: named functions, `*` for the rest.
+    mixed = settings(reserved_concurrency='{"*": 4, "api.public": 20}')
+    assert mixed.reserved_concurrency_of("api.public") == 20
+    assert mixed.reserved_concurrency_of("api.orgs") == 4
+    assert mixed.reserved_concurrency_of("api.docs") is None
+    only = settings(reserved_concurrency={"consumers.webhooks": 2})
+    assert only.reserved_concurrency == {"consumers.webhooks": 2}
+    assert only.reserved_concurrency_of("api.orgs") is None
+
+
+def test_the_alarm_email_is_optional() -> None:
+    assert settings().alarm_email is None
+    assert settings(alarm_email=" oncall@acme.test ").alarm_email == "oncall@acme.test"
 
 
 def test_cdk_json_declares_the_defaults_and_every_context_key(repo_root: Path) -> None:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from plutomi import bootstrap
 from plutomi.entrypoints.headers import HSTS
 from plutomi.runtime.functions import invoke
-from plutomi.topology import all_functions
+from plutomi.topology import WITHOUT_DATABASE, all_functions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,7 +52,23 @@ def test_every_function_has_a_sample_event_that_invokes(services: dict[str, str]
 SCHEDULED_RESULTS = {
     "scheduled.idle_sweeper": {"due", "moved", "skipped"},
     "scheduled.org_purge_sweeper": {"tombstones", "finished", "unfinished", "deleted"},
+    "scheduled.dead_letter_depth": {"depth"},
 }
+
+
+@pytest.mark.parametrize("function", sorted(WITHOUT_DATABASE))
+def test_the_functions_said_to_need_no_database_serve_without_one(
+    services: dict[str, str], function: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They get no reserved concurrency (stacks/settings.py), so they must never build the MongoDB pool."""
+
+    def no_database() -> None:
+        raise AssertionError(f"{function} built the dependencies, and with them a MongoDB pool")
+
+    monkeypatch.setattr(bootstrap, "_dependencies", None)
+    monkeypatch.setattr(bootstrap, "_build", no_database)
+    result = invoke(function, json.loads(sample_event_path(function).read_text()))
+    assert result["statusCode"] == 200, result
 
 
 def test_no_sample_event_without_a_function() -> None:

@@ -7,6 +7,9 @@ where handlers run in many threads at once and one request's correlation id woul
 consumer's lines. `invocation_log_keys` keeps them per thread (a context variable: Powertools'
 `thread_safe_*` keys), set when an invocation starts and cleared when it ends.
 
+Metrics go the same way as log lines: `publish_counts` writes CloudWatch's embedded metric format
+(Powertools' `single_metric`) on standard output, which CloudWatch Logs turns into metrics on AWS.
+
 The libraries under the runtime log on their own: nats-py a traceback per connection problem, asyncio
 one per task whose exception nobody retrieved. `library_lines_as_json` makes each of those one
 warning line in the runtime logger's format, on standard error.
@@ -19,13 +22,16 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities import jmespath_utils
+
+from plutomi.topology import METRICS_NAMESPACE
 
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "plutomi")
 logger = Logger(service=os.environ["POWERTOOLS_SERVICE_NAME"])
@@ -119,3 +125,18 @@ def invocation_log_keys(correlation_id_path: str | None = None) -> Callable[[Han
         return with_keys  # type: ignore[return-value]
 
     return decorate
+
+
+def publish_counts(metric: str, dimension: str, counts: Mapping[str, int], stage: str) -> None:
+    """One EMF line per entry of `counts` (a separate dimension value each), in `METRICS_NAMESPACE`
+    with the dimensions `dimension`, `stage` and Powertools' `service`. Each line is its own metric
+    object: Powertools' `Metrics` keeps one set per process, which concurrent handlers would share."""
+    for value, count in sorted(counts.items()):
+        with single_metric(
+            name=metric,
+            unit=MetricUnit.Count,
+            value=count,
+            namespace=METRICS_NAMESPACE,
+            default_dimensions={"stage": stage},
+        ) as line:
+            line.add_dimension(name=dimension, value=value)

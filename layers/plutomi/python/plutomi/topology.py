@@ -287,7 +287,19 @@ SCHEDULED: tuple[Scheduled, ...] = (
     Scheduled("idle-sweeper", "scheduled.idle_sweeper", every_minutes=1),
     # Finishes org purges that were paused, crashed halfway or are waiting out their grace period.
     Scheduled("org-purge-sweeper", "scheduled.org_purge_sweeper", every_minutes=1),
+    # Publishes how many entries each consumer's DLQ holds (zero too), for the CloudWatch alarms.
+    Scheduled("dead-letter-depth", "scheduled.dead_letter_depth", every_minutes=1),
 )
+
+# The metrics our functions publish (CloudWatch embedded metric format, through their logs), with the
+# dimensions `stage` (PLUTOMI_ENV) and `service` (POWERTOOLS_SERVICE_NAME); the CDK alarms read them.
+METRICS_NAMESPACE = "Plutomi"
+# Entries waiting in `dlq.C`, per business consumer C (dimension `consumer`).
+DEAD_LETTER_DEPTH_METRIC = "DeadLetterDepth"
+
+# Functions that never open a MongoDB pool (every other one calls `bootstrap.dependencies()`):
+# reserved concurrency, which bounds the database's connections, is only for the others.
+WITHOUT_DATABASE: frozenset[str] = frozenset({"api.docs"})
 
 
 def api_functions() -> list[str]:
@@ -299,6 +311,10 @@ def all_functions() -> list[str]:
         {tier.function for tier in all_tiers() if tier.function} | {c.function for c in SQS_CONSUMERS}
     )
     return api_functions() + consumers + sorted({job.function for job in SCHEDULED})
+
+
+def database_functions() -> list[str]:
+    return [function for function in all_functions() if function not in WITHOUT_DATABASE]
 
 
 def routes_of(function: str) -> list[Route]:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from plutomi import topology
 from plutomi.adapters.jetstream_client import ConsumerProgress, StoredMessage
 from plutomi.domain.delivery import (
     RETRY_SUFFIX,
@@ -123,6 +124,18 @@ def dead_letters(
         if progress is not None and (seq - first) % 100 == 99:
             progress(seq - first + 1, last - first + 1)
     return found
+
+
+def depth_by_consumer(deps: Dependencies) -> dict[str, int]:
+    """How many entries each consumer's DLQ holds: every business consumer of the topology (0 when
+    its DLQ is empty, so an alarm on it always has data), and any other consumer with entries left.
+    One stream-info request (its per-subject counts), whatever the DLQ's size."""
+    waiting = deps.event_bus.subjects(DLQ_STREAM, dlq_subject(">"))
+    depth = {consumer.name: 0 for consumer in topology.CONSUMERS}
+    for subject, count in waiting.items():
+        consumer = subject.partition(".")[2]
+        depth[consumer] = depth.get(consumer, 0) + count
+    return depth
 
 
 def dead_letter(deps: Dependencies, dlq_id: int) -> DeadLetter | None:
