@@ -1,11 +1,13 @@
 # One image for every part of Plutomi on K3S; the command picks what runs:
 #   gateway --port 8080 --workers 2       the HTTP API
-#   bridge --consumer C --probe-port 8081 one consumer tier (C, C-retry, meta, super-meta), GET /healthz
-#   relay                                 the outbox relay
+#   bridge --consumer C --probe-port 8081 one consumer tier (C, C-retry, meta, super-meta)
+#   relay --probe-port 8081               the outbox relay
+#   ses poll --probe-port 8081            SES feedback from its SQS queue into consumers.ses_feedback
 #   migrate                               indexes, streams and consumers (a Job, before each deploy)
 #   job FUNCTION --event FILE|-           any handler once (CronJobs: events/ is in /app/events)
 # Build from the repository's root: docker build -t plutomi .
-FROM python:3.11-slim-bookworm
+# Python 3.13, as the Lambda functions run (the code also runs on 3.11).
+FROM python:3.13-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -35,5 +37,8 @@ RUN groupadd --system --gid 10001 plutomi \
 USER 10001:10001
 
 EXPOSE 8080 8081
+# No HEALTHCHECK: Kubernetes ignores it. The health checks are the pods' probes (k8s/generate.py): the
+# gateway's GET /health, and GET /healthz (ready) and /livez (alive) on the workers' --probe-port;
+# what answers, and where, depends on the command the pod runs, which a HEALTHCHECK cannot know.
 ENTRYPOINT ["plutomi"]
 CMD ["gateway", "--port", "8080"]

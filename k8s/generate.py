@@ -1,6 +1,7 @@
 """Writes the Kustomize base in k8s/base/ from `plutomi.topology`, so the manifests never drift from
-what the code runs: a Deployment per bridge tier that has a function, a CronJob per scheduled
-function, and the gateway, relay, migrate Job and ConfigMap they all share.
+what the code runs: a Deployment per bridge tier that has a function, a Deployment per SQS consumer's
+poller, a CronJob per scheduled function, a PodDisruptionBudget per Deployment, the NetworkPolicies,
+and the gateway, relay, migrate Job and ConfigMap they all share.
 
     .venv/bin/python k8s/generate.py           # rewrite k8s/base/
     .venv/bin/python k8s/generate.py --check   # exit 1 if k8s/base/ is not what this would write
@@ -20,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from plutomi.topology import SCHEDULED, Scheduled, Tier, all_tiers
+from plutomi.topology import SCHEDULED, SQS_CONSUMERS, Scheduled, SqsConsumer, Tier, all_tiers
 
 BASE = Path(__file__).resolve().parent / "base"
 IMAGE = "plutomi"  # a placeholder: each overlay's `images:` names the real repository and tag
@@ -37,7 +38,19 @@ OPTIONAL_SECRET_KEYS = ("NATS_URL",)
 MIGRATE_STEP = {"plutomi.dev/step": "migrate"}
 GATEWAY_PORT = 8080
 GATEWAY_WORKERS = 2
-BRIDGE_PROBE_PORT = 8081  # `plutomi bridge --probe-port`: GET /healthz
+BRIDGE_PROBE_PORT = 8081  # `--probe-port` of the bridge, relay and poller: GET /healthz and /livez
+READINESS_PATH = "/healthz"  # runtime/probe.py: connected
+LIVENESS_PATH = "/livez"  # runtime/probe.py: the work loop came round within its stall bound
+POLLER_WAIT_SECONDS = 20  # SQS long polling: one receive request per 20 s while the queue is empty
+# Where the pods may connect to (NetworkPolicy egress): DNS, NATS (the Helm release's pods in the same
+# namespace), MongoDB and HTTPS (SES, SQS, S3, webhooks) anywhere. An overlay patches the policy
+# `plutomi-egress` to narrow the blocks or add a port (e.g. an S3-compatible store on another port).
+DNS_PORT = 53
+NATS_PORT = 4222
+NATS_POD_LABELS = {"app.kubernetes.io/name": "nats"}  # the official chart's pods
+MONGODB_PORT = 27017
+HTTPS_PORT = 443
+ANYWHERE = "0.0.0.0/0"
 # The gateway: a preStop pause while the Service drops the pod, then uvicorn's graceful shutdown
 # (GRACEFUL_SHUTDOWN_SECONDS, longer than a handler may run), then a margin.
 PRE_STOP_SECONDS = 5
@@ -111,6 +124,7 @@ def pod_spec(main: Manifest, grace_seconds: int, restart: str = "Always") -> Man
     spec: Manifest = {
         "restartPolicy": restart,
         "terminationGracePeriodSeconds": grace_seconds,
+        "automountServiceAccountToken": False,  # nothing of ours talks to the Kubernetes API
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": 10001,
@@ -157,9 +171,14 @@ def config_map() -> Manifest:
             "PLUTOMI_EMAIL_FROM": "Plutomi <no-reply@plutomi.example.com>",
             "MONGODB_DATABASE": "plutomi",
             "MONGODB_TRANSACTIONS": "on",  # a replica set: a change and its outbox events commit together
-            "NATS_URL": "nats://nats:4222",  # the NATS Helm release `nats` in the same namespace
+            "NATS_URL": f"nats://nats:{NATS_PORT}",  # the NATS Helm release `nats` in the same namespace
+            "PLUTOMI_STREAM_REPLICAS": "1",  # one NATS server; 3 on a NATS cluster (production)
             "PLUTOMI_NATS_TIMEOUT_SECONDS": "5",
             "AWS_REGION": "us-east-1",
+            # SES on AWS: every email names the configuration set, whose event destination (SNS topic
+            # -> this SQS queue) the poller Deployment reads. Both exist in AWS before a deploy (README).
+            "PLUTOMI_SES_CONFIGURATION_SET": "plutomi",
+            "PLUTOMI_SES_FEEDBACK_QUEUE": "plutomi-ses-feedback",
             "PLUTOMI_GATEWAY_RELAY": "off",  # the relay has its own Deployment
             # K3S's Traefik ingress appends the client's address; the gateway is reachable only
             # through it (the Service is ClusterIP), so its entry is the one to trust for rate limits.
@@ -170,14 +189,40 @@ def config_map() -> Manifest:
 
 
 def probes(path: str, port: str, timeout_seconds: int) -> Manifest:
-    """Readiness and liveness on one endpoint that answers 503 while NATS (or MongoDB) is down.
-    Readiness fails after 2 failures (~20 s). Liveness only restarts a process that cannot answer for
-    3 minutes: a NATS or MongoDB restart or failover makes every pod unready, and restarting them
-    would not bring NATS back sooner."""
+    """The gateway's readiness and liveness, on one endpoint that answers 503 while NATS (or MongoDB)
+    is down. Readiness fails after 2 failures (~20 s). Liveness only restarts a process that cannot
+    answer for 3 minutes: a NATS or MongoDB restart or failover makes every pod unready, and
+    restarting them would not bring NATS back sooner."""
     probe = {"httpGet": {"path": path, "port": port}, "timeoutSeconds": timeout_seconds}
     return {
         "readinessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 2},
         "livenessProbe": {**probe, "initialDelaySeconds": 10, "periodSeconds": 20, "failureThreshold": 9},
+    }
+
+
+def worker_probes() -> Manifest:
+    """A bridge's, the relay's and the poller's probes (`--probe-port`): readiness on /healthz
+    (connected; 503 during a NATS or AWS outage), liveness on /livez, which fails only once the work
+    loop has not come round for the stall bound (5 minutes: a hung handler), whatever NATS does. So
+    three failures (1 minute) restart a worker that stopped pulling; an outage only makes it unready."""
+    ready = {"httpGet": {"path": READINESS_PATH, "port": "probe"}, "timeoutSeconds": 5}
+    live = {"httpGet": {"path": LIVENESS_PATH, "port": "probe"}, "timeoutSeconds": 5}
+    return {
+        "ports": [{"name": "probe", "containerPort": BRIDGE_PROBE_PORT, "protocol": "TCP"}],
+        "readinessProbe": {**ready, "periodSeconds": 10, "failureThreshold": 2},
+        "livenessProbe": {**live, "initialDelaySeconds": 10, "periodSeconds": 20, "failureThreshold": 3},
+    }
+
+
+def disruption_budget(name: str, component: str, **extra_labels: str) -> Manifest:
+    """At most one pod of the Deployment evicted at a time by a drain. For a single replica that still
+    lets a drain proceed (minAvailable 1 would block it for good; JetStream redelivers what the pod
+    held); scaled up, one pod keeps working."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": metadata(name, component, **extra_labels),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels(component, **extra_labels)}},
     }
 
 
@@ -204,12 +249,7 @@ def gateway() -> list[Manifest]:
                 "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
             },
         },
-        {
-            "apiVersion": "policy/v1",
-            "kind": "PodDisruptionBudget",
-            "metadata": metadata(name, "gateway"),
-            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
-        },
+        disruption_budget(name, "gateway"),
         {
             "apiVersion": "autoscaling/v2",
             "kind": "HorizontalPodAutoscaler",
@@ -246,27 +286,93 @@ def bridges() -> list[Manifest]:
         main = container(
             ["bridge", "--consumer", tier.durable, "--probe-port", str(BRIDGE_PROBE_PORT)],
             resources("50m", "160Mi", "500m", "384Mi"),
-            ports=[{"name": "probe", "containerPort": BRIDGE_PROBE_PORT, "protocol": "TCP"}],
-            # /healthz: the tier's lag and counts; 503 while the bridge's NATS connection is down. No
-            # Service reads it: readiness holds a rollout until the new pod is connected.
-            **probes("/healthz", "probe", timeout_seconds=5),
+            # /healthz also carries the tier's lag and counts. No Service reads it: readiness holds a
+            # rollout until the new pod is connected.
+            **worker_probes(),
         )
+        name = dns_name(f"plutomi-bridge-{tier.durable}")
+        tier_label = {"plutomi.dev/tier": dns_name(tier.durable)}
         manifests.append(
-            deployment(
-                dns_name(f"plutomi-bridge-{tier.durable}"),
-                "bridge",
-                main,
-                bridge_grace_seconds(tier),
-                replicas=1,
-                **{"plutomi.dev/tier": dns_name(tier.durable)},
-            )
+            deployment(name, "bridge", main, bridge_grace_seconds(tier), replicas=1, **tier_label)
         )
+        manifests.append(disruption_budget(name, "bridge", **tier_label))
     return manifests
 
 
 def relay() -> list[Manifest]:
-    main = container(["relay"], resources("50m", "128Mi", "500m", "256Mi"))
-    return [deployment("plutomi-relay", "relay", main, RELAY_GRACE_SECONDS, replicas=1)]
+    main = container(
+        ["relay", "--probe-port", str(BRIDGE_PROBE_PORT)],
+        resources("50m", "128Mi", "500m", "256Mi"),
+        **worker_probes(),
+    )
+    return [
+        deployment("plutomi-relay", "relay", main, RELAY_GRACE_SECONDS, replicas=1),
+        disruption_budget("plutomi-relay", "relay"),
+    ]
+
+
+def poller_grace_seconds(consumer: SqsConsumer) -> int:
+    """On SIGTERM a poller finishes the receive in flight and the handler's run on it."""
+    return POLLER_WAIT_SECONDS + consumer.timeout_seconds + 15
+
+
+def pollers() -> list[Manifest]:
+    """`plutomi ses poll`: SES feedback from its SQS queue into `consumers.ses_feedback`, as the
+    email stack's Lambda event source does on AWS. One pod runs every SQS consumer's poller."""
+    main = container(
+        ["ses", "poll", "--wait-seconds", str(POLLER_WAIT_SECONDS), "--probe-port", str(BRIDGE_PROBE_PORT)],
+        resources("50m", "160Mi", "500m", "384Mi"),
+        **worker_probes(),
+    )
+    grace = max(poller_grace_seconds(consumer) for consumer in SQS_CONSUMERS)
+    name = "plutomi-ses-feedback-poller"
+    return [
+        deployment(name, "poller", main, grace, replicas=1),
+        disruption_budget(name, "poller"),
+    ]
+
+
+def network_policies() -> list[Manifest]:
+    """No pod of ours takes connections but the gateway, on its port (from anywhere: K3S's Traefik,
+    or whatever the operator puts in front). Kubelet probes come from the pod's own node, which a
+    NetworkPolicy always allows, so the probe ports need no rule. Out: DNS, NATS, MongoDB, HTTPS."""
+    everyone = {"matchLabels": {"app.kubernetes.io/name": APP}}
+    anywhere = [{"ipBlock": {"cidr": ANYWHERE}}]
+
+    def tcp(port: int) -> list[Manifest]:
+        return [{"protocol": "TCP", "port": port}]
+
+    dns = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+    }
+    return [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata("plutomi-egress", "network"),
+            "spec": {
+                "podSelector": everyone,
+                "policyTypes": ["Ingress", "Egress"],  # Ingress with no rule: nothing comes in
+                "egress": [
+                    {"to": [dns], "ports": [{"protocol": p, "port": DNS_PORT} for p in ("UDP", "TCP")]},
+                    {"to": [{"podSelector": {"matchLabels": NATS_POD_LABELS}}], "ports": tcp(NATS_PORT)},
+                    {"to": anywhere, "ports": tcp(MONGODB_PORT)},
+                    {"to": anywhere, "ports": tcp(HTTPS_PORT)},
+                ],
+            },
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata("plutomi-gateway-ingress", "network"),
+            "spec": {
+                "podSelector": {"matchLabels": labels("gateway")},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"ports": tcp(GATEWAY_PORT)}],
+            },
+        },
+    ]
 
 
 def cron_schedule(job: Scheduled) -> str:
@@ -336,6 +442,8 @@ def files() -> dict[str, str]:
         "gateway.yaml": gateway(),
         "bridges.yaml": bridges(),
         "relay.yaml": relay(),
+        "pollers.yaml": pollers(),
+        "network.yaml": network_policies(),
         "scheduled.yaml": scheduled(),
         "migrate.yaml": migrate(),
     }

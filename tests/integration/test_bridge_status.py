@@ -1,6 +1,7 @@
 """What a bridge tells an operator: its consumer's lag and its counts, as JSON log lines at an interval
 and on its probe endpoint (`GET /healthz`, 503 while NATS is down); and a NATS restart leaves only
-one-line JSON warnings in its output, never a traceback."""
+one-line JSON warnings in its output, never a traceback, makes the bridge and the relay unready but
+never dead (`GET /livez` stays 200: restarting them would not bring NATS back)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from typing import Any
 import httpx
 import nats
 import pytest
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
 from plutomi.adapters.jetstream import consumer_config
@@ -36,6 +39,16 @@ FIGURES = ("tier", "connected", "pending", "ack_pending", "redelivered", "proces
 
 def probe(port: int, path: str = "/healthz", method: str = "GET") -> httpx.Response:
     return httpx.request(method, f"http://127.0.0.1:{port}{path}", timeout=5)
+
+
+async def connect_with_new_consumer(url: str, consumer: Consumer) -> tuple[NatsClient, JetStreamContext]:
+    """A NATS connection, and `consumer`'s main tier on `events` from now on (nothing older)."""
+    connection = await nats.connect(url)
+    jetstream = connection.jetstream()
+    config = consumer_config(consumer)
+    config.deliver_policy = DeliverPolicy.NEW
+    await jetstream.add_consumer(EVENTS_STREAM, config)
+    return connection, jetstream
 
 
 def wait_until(condition: Any, what: str, timeout: float = 20.0) -> None:
@@ -75,11 +88,7 @@ def test_a_bridge_reports_lag_and_counts_in_its_log_lines_and_on_its_probe(
     port = free_port()
 
     async def scenario() -> dict[str, Any]:
-        connection = await nats.connect(services["NATS_URL"])
-        jetstream = connection.jetstream()
-        config = consumer_config(consumer)
-        config.deliver_policy = DeliverPolicy.NEW
-        await jetstream.add_consumer(EVENTS_STREAM, config)
+        connection, jetstream = await connect_with_new_consumer(services["NATS_URL"], consumer)
         try:
             for event in events:
                 await jetstream.publish(
@@ -152,11 +161,14 @@ def one_line_json_records(output: str) -> list[dict[str, Any]]:
 def test_a_nats_restart_leaves_only_one_line_json_warnings_and_the_probe_follows_it(
     services: dict[str, str], embedded: EmbeddedServices, tmp_path: Path
 ) -> None:
-    port = free_port()
+    port, relay_port = free_port(), free_port()
+    stall_after = 8.0  # the outage below lasts longer
     commands = {
         "bridge": ["bridge", "--consumer", "meta", "--probe-port", str(port), "--report-every", "0.5"],
-        "relay": ["relay"],
+        "relay": ["relay", "--probe-port", str(relay_port)],
     }
+    for command in commands.values():
+        command += ["--stall-after", str(stall_after)]
     processes: dict[str, subprocess.Popen[bytes]] = {}
     for name, command in commands.items():
         with (tmp_path / f"{name}.out").open("wb") as out, (tmp_path / f"{name}.err").open("wb") as err:
@@ -168,25 +180,33 @@ def test_a_nats_restart_leaves_only_one_line_json_warnings_and_the_probe_follows
     def output(name: str) -> str:
         return (tmp_path / f"{name}.out").read_text() + (tmp_path / f"{name}.err").read_text()
 
-    def answers(status: int) -> bool:
+    def answers(status: int, at: int = port) -> bool:
         for name, process in processes.items():
             assert process.poll() is None, f"{name} exited:\n{output(name)[-3000:]}"
         try:
-            return probe(port).status_code == status
+            return probe(at).status_code == status
         except httpx.TransportError:
             return False
 
     try:
         wait_until(lambda: answers(200), "the probe answers 200")
+        wait_until(lambda: answers(200, relay_port), "the relay's probe answers 200")
         wait_until(lambda: "relay started" in output("relay"), "the relay starts")
         embedded.kill_nats()
         try:
+            down = time.monotonic()
             wait_until(lambda: answers(503), "the probe answers 503 while NATS is down")
+            wait_until(lambda: answers(503, relay_port), "the relay is unready while NATS is down")
             assert probe(port).json()["connected"] is False
-            time.sleep(1.5)  # reconnect attempts fail meanwhile
+            while time.monotonic() - down < stall_after + 2:  # reconnect attempts fail meanwhile
+                for at in (port, relay_port):
+                    alive = probe(at, "/livez")
+                    assert alive.status_code == 200, ("an outage is no stall", at, alive.json())
+                time.sleep(0.5)
         finally:
             embedded.restart_nats()
         wait_until(lambda: answers(200), "the probe answers 200 once NATS is back", timeout=30)
+        wait_until(lambda: answers(200, relay_port), "the relay is ready once NATS is back", timeout=30)
         for process in processes.values():
             process.send_signal(signal.SIGTERM)
         codes = {name: process.wait(timeout=30) for name, process in processes.items()}

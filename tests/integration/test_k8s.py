@@ -1,9 +1,12 @@
 """The K3S manifests: generated from the topology and current, rendered for every overlay, complete
-(every consumer tier its Deployment, every scheduled function its CronJob), free of secrets, and
-valid for Kubernetes (`kubernetes-validate --strict`, offline, with its bundled schemas)."""
+(every consumer tier its Deployment, every SQS consumer its poller, every scheduled function its
+CronJob), each Deployment probed and under a PodDisruptionBudget, fenced by NetworkPolicies, free of
+secrets, production's image pinned by digest, and valid for Kubernetes (`kubernetes-validate
+--strict`, offline, with its bundled schemas)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +17,8 @@ import pytest
 import yaml
 
 from k8s import generate
-from plutomi.topology import SCHEDULED, all_tiers
+from plutomi.config import load_settings
+from plutomi.topology import SCHEDULED, SQS_CONSUMERS, all_tiers
 from tests.support.kustomize import Manifest, pod_specs, render
 from tests.support.secret_values import secret_looking_values
 
@@ -58,6 +62,17 @@ def rendered(path: Path) -> list[Manifest]:
     return render(path)
 
 
+def assert_worker_probes(main: dict[str, Any], what: str) -> None:
+    """A bridge, the relay or a poller: ready while connected (/healthz), alive while its loop comes
+    round (/livez), both on the probe port the command serves."""
+    assert main["args"][main["args"].index("--probe-port") + 1] == str(generate.BRIDGE_PROBE_PORT), what
+    assert main["ports"] == [
+        {"name": "probe", "containerPort": generate.BRIDGE_PROBE_PORT, "protocol": "TCP"}
+    ]
+    assert main["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "probe"}, what
+    assert main["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "probe"}, what
+
+
 def test_the_base_is_what_the_generator_writes_from_the_topology() -> None:
     wanted = generate.files()
     present = {path.name for path in (K8S / "base").glob("*.yaml")}
@@ -93,15 +108,21 @@ def test_every_consumer_tier_has_its_deployment_and_every_schedule_its_cronjob(p
         # SIGTERM: the bridge finishes the batch in flight and the one fetched ahead (each up to the
         # ack wait) before Kubernetes may kill it.
         assert spec["terminationGracePeriodSeconds"] > 2 * tier.ack_wait_seconds, tier.durable
-        main = the_container(deployment)
-        assert main["ports"] == [
-            {"name": "probe", "containerPort": generate.BRIDGE_PROBE_PORT, "protocol": "TCP"}
-        ]
-        for probe in ("readinessProbe", "livenessProbe"):
-            assert main[probe]["httpGet"] == {"path": "/healthz", "port": "probe"}, tier.durable
-        assert_liveness_outlasts_outages(main)
-    relays = [d for d in deployments.values() if the_container(d)["args"] == ["relay"]]
+        assert_worker_probes(the_container(deployment), tier.durable)
+    relays = [d for d in deployments.values() if the_container(d)["args"][0] == "relay"]
     assert len(relays) == 1
+    assert_worker_probes(the_container(relays[0]), "relay")
+
+    # SES feedback on K3S: the poller reads the queue the configuration set's SNS topic feeds.
+    (poller,) = [d for d in deployments.values() if the_container(d)["args"][:2] == ["ses", "poll"]]
+    main = the_container(poller)
+    assert_worker_probes(main, "poller")
+    wait = int(main["args"][main["args"].index("--wait-seconds") + 1])
+    assert 1 <= wait <= 20  # long polling, within SQS's bound
+    handler_seconds = max(consumer.timeout_seconds for consumer in SQS_CONSUMERS)
+    assert pod_specs(poller)[0]["terminationGracePeriodSeconds"] > wait + handler_seconds
+    config = by_kind(manifests, "ConfigMap")["plutomi-config"]["data"]
+    assert config["PLUTOMI_SES_CONFIGURATION_SET"] and config["PLUTOMI_SES_FEEDBACK_QUEUE"]
 
     cronjobs = by_kind(manifests, "CronJob")
     assert len(cronjobs) == len(SCHEDULED)
@@ -185,6 +206,110 @@ def test_every_workload_is_sized_configured_and_holds_no_secret(path: Path) -> N
         assert len(namespaces) == 1 and None not in namespaces
         images = {c["image"] for workload in workloads for c in containers(workload)}
         assert len(images) == 1 and images != {generate.IMAGE}, "one image, named by the overlay"
+
+
+@pytest.mark.parametrize("path", RENDERINGS, ids=lambda p: p.name)
+def test_every_deployment_has_a_disruption_budget_and_no_pod_a_service_account_token(path: Path) -> None:
+    manifests = rendered(path)
+    budgets = by_kind(manifests, "PodDisruptionBudget")
+    deployments = by_kind(manifests, "Deployment")
+    assert len(budgets) == len(deployments)
+    for name, deployment in deployments.items():
+        budget = budgets[name]["spec"]
+        assert budget["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"], name
+        # One pod at a time, and a drain of a single-replica Deployment is never blocked for good.
+        assert budget == {"maxUnavailable": 1, "selector": budget["selector"]}, name
+    for workload in (m for m in manifests if pod_specs(m)):
+        assert pod_specs(workload)[0]["automountServiceAccountToken"] is False, workload["metadata"]["name"]
+
+
+def selects(policy: Manifest, pod_labels: dict[str, str]) -> bool:
+    wanted = policy["spec"]["podSelector"].get("matchLabels", {})
+    return all(pod_labels.get(key) == value for key, value in wanted.items())
+
+
+@pytest.mark.parametrize("path", RENDERINGS, ids=lambda p: p.name)
+def test_network_policies_let_only_the_gateway_take_traffic_and_every_pod_talk_out_to_its_services(
+    path: Path,
+) -> None:
+    manifests = rendered(path)
+    policies = list(by_kind(manifests, "NetworkPolicy").values())
+    assert policies
+    out = {
+        (port["protocol"], port["port"])
+        for policy in policies
+        for rule in policy["spec"].get("egress", [])
+        for port in rule["ports"]
+    }
+    assert out == {
+        ("UDP", generate.DNS_PORT), ("TCP", generate.DNS_PORT), ("TCP", generate.NATS_PORT),
+        ("TCP", generate.MONGODB_PORT), ("TCP", generate.HTTPS_PORT),
+    }  # fmt: skip
+    nats_rules = [
+        rule
+        for policy in policies
+        for rule in policy["spec"].get("egress", [])
+        if {"protocol": "TCP", "port": generate.NATS_PORT} in rule["ports"]
+    ]
+    assert nats_rules == [
+        {
+            "to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "nats"}}}],
+            "ports": nats_rules[0]["ports"],
+        }
+    ], "NATS: the Helm release's pods only"
+    config = by_kind(manifests, "ConfigMap")["plutomi-config"]["data"]
+    assert config["NATS_URL"].endswith(f":{generate.NATS_PORT}")
+    for workload in (m for m in manifests if pod_specs(m)):
+        name = workload["metadata"]["name"]
+        pod_labels = (
+            workload["spec"].get("template") or workload["spec"]["jobTemplate"]["spec"]["template"]
+        )["metadata"]["labels"]
+        mine = [policy for policy in policies if selects(policy, pod_labels)]
+        # Isolated both ways: at least one policy names Ingress and Egress for it.
+        types = {kind for policy in mine for kind in policy["spec"]["policyTypes"]}
+        assert types == {"Ingress", "Egress"}, name
+        ingress = [rule for policy in mine for rule in policy["spec"].get("ingress", [])]
+        if name == "plutomi-gateway":
+            port = the_container(workload)["ports"][0]["containerPort"]
+            assert ingress == [{"ports": [{"protocol": "TCP", "port": port}]}]
+        else:
+            # Nothing comes in; kubelet probes come from the node, which NetworkPolicy always allows.
+            assert ingress == [], name
+
+
+@pytest.mark.parametrize("path", RENDERINGS, ids=lambda p: p.name)
+def test_stream_replicas_are_a_valid_setting_in_every_rendering(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = by_kind(rendered(path), "ConfigMap")["plutomi-config"]["data"]
+    monkeypatch.setenv("PLUTOMI_STREAM_REPLICAS", config["PLUTOMI_STREAM_REPLICAS"])
+    replicas = load_settings().stream_replicas
+    assert replicas == (3 if path.name == "production" else 1)  # production: a three-server NATS cluster
+
+
+DIGEST = re.compile(r"^[a-z0-9./-]+@sha256:[0-9a-f]{64}$")
+
+
+def test_production_pins_its_image_by_digest_and_no_mutable_tag() -> None:
+    production = K8S / "overlays" / "production"
+    (image,) = yaml.safe_load((production / "kustomization.yaml").read_text())["images"]
+    assert image["name"] == generate.IMAGE and "newTag" not in image
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", image["digest"])
+    images = {c["image"] for m in rendered(production) for c in containers(m)}
+    assert len(images) == 1 and all(DIGEST.match(name) for name in images), images
+
+
+def test_the_digest_check_can_fail() -> None:
+    assert not DIGEST.match("registry.example.com/plutomi:0.1.0")
+    assert not DIGEST.match("registry.example.com/plutomi:0.1.0@sha256:" + "0" * 63)
+
+
+def test_the_image_runs_python_3_13_and_says_why_it_has_no_healthcheck() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.findall(r"^FROM (\S+)", dockerfile, flags=re.MULTILINE) == ["python:3.13-slim-bookworm"]
+    assert "HEALTHCHECK" in dockerfile
+    if not re.search(r"^HEALTHCHECK ", dockerfile, flags=re.MULTILINE):
+        assert "Kubernetes ignores it" in dockerfile, "no HEALTHCHECK without the reason"
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS, ids=lambda v: v or "latest")

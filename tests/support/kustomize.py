@@ -1,8 +1,8 @@
 """A tiny Kustomize, for the subset k8s/ uses, so the tests render the overlays without a kustomize
-binary: `resources` (files and directories), `namespace`, `images` and `patches` (strategic merge
-patches from a file or inline, matched by kind and name). Anything else is refused, so a new field in
-a kustomization fails here rather than being silently ignored. When `kubectl` is installed, a test
-checks this renders what `kubectl kustomize` does.
+binary: `resources` (files and directories), `namespace`, `images` (newName, newTag, digest) and
+`patches` (strategic merge patches from a file or inline, matched by kind and name). Anything else
+is refused, so a new field in a kustomization fails here rather than being silently ignored. When
+`kubectl` is installed, a test checks this renders what `kubectl kustomize` does.
 """
 
 from __future__ import annotations
@@ -103,5 +103,6 @@ def set_image(manifest: Manifest, image: dict[str, str]) -> None:
             name = container["image"].split("@")[0]
             name = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
             if name == image["name"]:
-                tag = image.get("newTag")
-                container["image"] = image.get("newName", name) + (f":{tag}" if tag else "")
+                tag, digest = image.get("newTag"), image.get("digest")
+                suffix = f"@{digest}" if digest else (f":{tag}" if tag else "")  # a digest wins
+                container["image"] = image.get("newName", name) + suffix

@@ -46,6 +46,9 @@ class Settings:
     # many proxies of ours append to it. Unset: the address the connection came from.
     client_ip_header: str | None = None
     trusted_proxy_hops: int = 1
+    # How many NATS servers keep a copy of each JetStream stream (`plutomi migrate` applies it): 1 on
+    # a single server, 3 on a NATS cluster of three or more.
+    stream_replicas: int = 1
     # The embedded services' ports (PLUTOMI_NATS_PORT, ...), and the services the environment named a
     # URL for: `plutomi dev` starts the others on those ports and leaves these alone.
     embedded_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
@@ -132,6 +135,18 @@ def _port(name: str, default: int) -> int:
     return int(value)
 
 
+MAX_STREAM_REPLICAS = 5  # JetStream's own limit
+
+
+def _stream_replicas() -> int:
+    value = _env("PLUTOMI_STREAM_REPLICAS", "1")
+    if not value.isdigit() or not 1 <= int(value) <= MAX_STREAM_REPLICAS:
+        raise RuntimeError(
+            f"PLUTOMI_STREAM_REPLICAS must be a whole number from 1 to {MAX_STREAM_REPLICAS}, not {value!r}"
+        )
+    return int(value)
+
+
 def load_settings() -> Settings:
     environment = _env("PLUTOMI_ENV", "local")
     is_local = environment in {"local", "test"}
@@ -168,6 +183,7 @@ def load_settings() -> Settings:
         nats_timeout_seconds=float(_env("PLUTOMI_NATS_TIMEOUT_SECONDS", "5")),
         client_ip_header=_env("PLUTOMI_CLIENT_IP_HEADER", "").lower() or None,
         trusted_proxy_hops=max(1, int(_env("PLUTOMI_TRUSTED_PROXY_HOPS", "1"))),
+        stream_replicas=_stream_replicas(),
         embedded_ports=ports,
         external_services=frozenset(name for name, url in given.items() if url),
     )

@@ -1,6 +1,8 @@
 """The JetStream streams and durable consumers, declared as code and applied by `plutomi migrate`.
 
-Applying is idempotent: a stream or consumer that exists is updated to the declared settings.
+Applying is idempotent: a stream or consumer that exists is updated to the declared settings,
+including its number of replicas (`PLUTOMI_STREAM_REPLICAS`: a NATS cluster moves the copies itself).
+Consumers keep their stream's replicas.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from dataclasses import dataclass
 
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 
 from plutomi.topology import (
     ADVISORIES_STREAM,
@@ -45,7 +47,11 @@ STREAMS: tuple[StreamSpec, ...] = (
 )
 
 
-def stream_config(spec: StreamSpec) -> StreamConfig:
+class StreamReplicasRefused(RuntimeError):
+    """NATS would not keep a stream with the replicas asked for (more than the cluster has servers)."""
+
+
+def stream_config(spec: StreamSpec, replicas: int = 1) -> StreamConfig:
     return StreamConfig(
         name=spec.name,
         subjects=list(spec.subjects),
@@ -53,7 +59,29 @@ def stream_config(spec: StreamSpec) -> StreamConfig:
         storage=StorageType.FILE,
         max_age=spec.max_age_seconds,
         duplicate_window=120.0,
+        num_replicas=replicas,
     )
+
+
+async def apply_stream(jetstream: JetStreamContext, spec: StreamSpec, replicas: int = 1) -> str:
+    """Creates the stream, or updates it to `spec` and `replicas`; one line saying which."""
+    config = stream_config(spec, replicas)
+    try:
+        try:
+            await jetstream.stream_info(spec.name)
+        except NotFoundError:
+            await jetstream.add_stream(config)
+            return f"stream {spec.name} ({replicas} replica{'s' if replicas > 1 else ''}): created"
+        await jetstream.update_stream(config)
+    except APIError as error:
+        if replicas > 1 and "replica" in (error.description or "").lower():
+            raise StreamReplicasRefused(
+                f"stream {spec.name}: NATS refused {replicas} replicas ({error.description}); "
+                "PLUTOMI_STREAM_REPLICAS needs a JetStream cluster of at least that many servers "
+                "(1 on a single server)"
+            ) from error
+        raise
+    return f"stream {spec.name} ({replicas} replica{'s' if replicas > 1 else ''}): updated"
 
 
 def tier_config(tier: Tier) -> ConsumerConfig:
@@ -74,18 +102,9 @@ def consumer_config(consumer: Consumer) -> ConsumerConfig:
     return tier_config(tiers_of(consumer)[0])
 
 
-async def apply_topology(jetstream: JetStreamContext) -> list[str]:
+async def apply_topology(jetstream: JetStreamContext, stream_replicas: int = 1) -> list[str]:
     """Creates or updates every stream and consumer; returns a line per thing applied."""
-    applied = []
-    for spec in STREAMS:
-        config = stream_config(spec)
-        try:
-            await jetstream.stream_info(spec.name)
-            await jetstream.update_stream(config)
-            applied.append(f"stream {spec.name}: updated")
-        except NotFoundError:
-            await jetstream.add_stream(config)
-            applied.append(f"stream {spec.name}: created")
+    applied = [await apply_stream(jetstream, spec, stream_replicas) for spec in STREAMS]
     for tier in all_tiers():
         await jetstream.add_consumer(tier.stream, tier_config(tier))
         applied.append(f"consumer {tier.durable} on {tier.stream}: applied")

@@ -20,7 +20,11 @@ restart; the bridge keeps fetching.
 Every `report_every_seconds`, and once when it stops, the bridge logs a "bridge status" line: its
 tier, whether NATS is connected, the consumer's lag from JetStream (`pending`: not delivered yet,
 `ack_pending`: delivered and not settled, `redelivered`) and its counters. With a `probe_port` it
-serves the same figures on `GET /healthz` (`runtime/probe.py`): 200 while connected, else 503.
+serves the same figures on `GET /healthz` (`runtime/probe.py`, readiness): 200 while connected, else
+503; and on `GET /livez` (liveness) whether every worker came back for its next batch within
+`stall_after_seconds`: 503 once a worker has spent longer than that in one batch (a handler that
+never returns), so Kubernetes restarts a bridge that stopped pulling. A NATS outage does not stall
+the workers (a failed fetch returns), so it makes the bridge unready, not dead.
 """
 
 from __future__ import annotations
@@ -51,13 +55,24 @@ from plutomi.domain.events import Event
 from plutomi.observability import runtime_logger as logger
 from plutomi.runtime.aws_events import sqs_event, sqs_record
 from plutomi.runtime.functions import invoke, preload
-from plutomi.runtime.probe import serve_probe
+from plutomi.runtime.probe import (
+    LIVENESS_PATH,
+    PROBE_PATH,
+    STALL_AFTER_SECONDS,
+    Heartbeat,
+    liveness_of,
+    serve_probe,
+)
 from plutomi.topology import Consumer, Tier, tiers_of
 
 Target = Callable[[dict[str, Any]], dict[str, Any]]
 IN_PROGRESS_EVERY_SECONDS = 10.0
 REPORT_EVERY_SECONDS = 30.0
 LAG_TIMEOUT_SECONDS = 2.0
+# A throttle's pause, by how many batches in a row were throttled (the last repeats), when the target
+# gives no Retry-After. Not the tier's back-off: a retry tier's is minutes to hours, and a limit that
+# refused one call usually takes the next within seconds.
+THROTTLE_BACKOFF_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
 
 
 class TargetThrottled(Exception):
@@ -66,7 +81,7 @@ class TargetThrottled(Exception):
 
     def __init__(self, message: str, retry_after_seconds: float | None = None) -> None:
         super().__init__(message)
-        self.retry_after_seconds = retry_after_seconds  # None: the tier's back-off
+        self.retry_after_seconds = retry_after_seconds  # None: THROTTLE_BACKOFF_SECONDS
 
 
 def in_process_target(function: str) -> Target:
@@ -125,6 +140,7 @@ class Bridge:
         report_every_seconds: float | None = None,
         probe_port: int | None = None,
         probe_host: str = "127.0.0.1",
+        stall_after_seconds: float = STALL_AFTER_SECONDS,
     ) -> None:
         self.tier = tiers_of(tier)[0] if isinstance(tier, Consumer) else tier
         if self.tier.function is None and target is None:
@@ -141,6 +157,8 @@ class Bridge:
         self.probe_address = None if probe_port is None else (probe_host, probe_port)
         self._connection: NatsClient | None = None
         self._resume_at = 0.0  # time.monotonic() before which a throttled bridge pulls and calls nothing
+        self._throttled_in_a_row = 0
+        self._heartbeats = [Heartbeat(stall_after_seconds) for _ in range(self.concurrency)]
 
     @property
     def name(self) -> str:
@@ -150,7 +168,10 @@ class Bridge:
         self._stopping.set()
 
     async def run(self) -> None:
-        probe = None if self.probe_address is None else await serve_probe(*self.probe_address, self.health)
+        for heartbeat in self._heartbeats:
+            heartbeat.beat()
+        checks = {PROBE_PATH: self.health, LIVENESS_PATH: self.liveness}
+        probe = None if self.probe_address is None else await serve_probe(*self.probe_address, checks)
         connection = self._connection = await nats.connect(
             self.nats_url,
             name=f"plutomi-bridge-{self.name}",
@@ -164,7 +185,7 @@ class Bridge:
         try:
             jetstream = connection.jetstream()
             logger.info("bridge started", extra={"tier": self.name, "stream": self.tier.stream})
-            await asyncio.gather(*(self._work(jetstream) for _ in range(self.concurrency)))
+            await asyncio.gather(*(self._work(jetstream, heartbeat) for heartbeat in self._heartbeats))
         finally:
             keepalive.cancel()
             reports.cancel()
@@ -200,21 +221,28 @@ class Bridge:
         return {"tier": self.name, "connected": self.connected, **lag, **self.counters.__dict__}
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
-        """For the probe: healthy while the NATS connection is up."""
+        """For the readiness probe: healthy while the NATS connection is up."""
         figures = await self.status()
         return bool(figures["connected"]), figures
+
+    async def liveness(self) -> tuple[bool, dict[str, Any]]:
+        """For the liveness probe: alive while no worker is stuck in one batch past the stall bound."""
+        return liveness_of(
+            self._heartbeats, {"tier": self.name, "connected": self.connected, **self.counters.__dict__}
+        )
 
     async def _report(self) -> None:
         while True:
             await asyncio.sleep(self.report_every_seconds)
             logger.info("bridge status", extra=await self.status())
 
-    async def _work(self, jetstream: JetStreamContext) -> None:
+    async def _work(self, jetstream: JetStreamContext, heartbeat: Heartbeat) -> None:
         subscription = await jetstream.pull_subscribe_bind(durable=self.name, stream=self.tier.stream)
         ahead = asyncio.create_task(self._fetch(subscription))
         try:
             while True:
                 batch = await ahead
+                heartbeat.beat()  # back for the next batch: this worker is pulling
                 if self._stopping.is_set():
                     if batch:  # fetched before the stop: handle it rather than leave it to the ack wait
                         await self.process(jetstream, batch)
@@ -260,9 +288,10 @@ class Bridge:
                 records = [self._record(p) for p in runnable]
                 await self._wait_out_throttle()  # a batch fetched ahead waits too
                 response = await self._call_target(sqs_event(records))
+                self._throttled_in_a_row = 0
                 failures = {item["itemIdentifier"] for item in response.get("batchItemFailures") or []}
             except TargetThrottled as throttled:
-                delay = self._throttle(throttled, runnable)
+                delay = self._throttle(throttled)
                 failures = {p.message_id for p in runnable}
             except Exception:
                 logger.exception("handler raised; the whole batch will be retried", extra={"tier": self.name})
@@ -360,10 +389,12 @@ class Bridge:
             event_source_arn=f"arn:aws:sqs:us-east-1:000000000000:{self.name}",
         )
 
-    def _throttle(self, throttled: TargetThrottled, batch: list[Prepared]) -> float:
+    def _throttle(self, throttled: TargetThrottled) -> float:
         """Pauses this bridge's pulls and calls for the back-off (the target's Retry-After, else the
-        tier's for the batch's latest attempt) and returns it, the delay of the batch's nak."""
-        backoff = throttled.retry_after_seconds or max(self.tier.delay_after(p.attempt) for p in batch)
+        next of THROTTLE_BACKOFF_SECONDS) and returns it, the delay of the batch's nak."""
+        self._throttled_in_a_row += 1
+        schedule = THROTTLE_BACKOFF_SECONDS
+        backoff = throttled.retry_after_seconds or schedule[min(self._throttled_in_a_row, len(schedule)) - 1]
         self._resume_at = max(self._resume_at, time.monotonic() + backoff)
         self.counters.throttled += 1
         logger.warning(

@@ -37,6 +37,24 @@ def _name_value(text: str) -> tuple[str, str]:
     return name, value
 
 
+def _add_probe_arguments(parser: argparse.ArgumentParser) -> None:
+    """--probe-port and --stall-after, for the long-running workers Kubernetes probes."""
+    from plutomi.runtime.probe import STALL_AFTER_SECONDS
+
+    parser.add_argument(
+        "--probe-port",
+        type=int,
+        help="serve GET /healthz (readiness: connected) and GET /livez (liveness: not stalled) here",
+    )
+    parser.add_argument(
+        "--stall-after",
+        type=_seconds,
+        default=STALL_AFTER_SECONDS,
+        metavar="SECONDS",
+        help=f"/livez fails once the work loop has not come round for this long ({STALL_AFTER_SECONDS:g})",
+    )
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from plutomi.runtime.dev import Parts, run_dev
 
@@ -84,6 +102,7 @@ def cmd_bridge(args: argparse.Namespace) -> int:
         report_every_seconds=args.report_every,
         probe_port=args.probe_port,
         probe_host="0.0.0.0",  # noqa: S104 - the kubelet probes the pod's address
+        stall_after_seconds=args.stall_after,
     )
 
     async def main() -> None:
@@ -96,7 +115,7 @@ def cmd_bridge(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_relay(_: argparse.Namespace) -> int:
+def cmd_relay(args: argparse.Namespace) -> int:
     import asyncio
     import signal
 
@@ -104,7 +123,13 @@ def cmd_relay(_: argparse.Namespace) -> int:
     from plutomi.config import get_settings
     from plutomi.runtime.relay import OutboxRelay
 
-    relay = OutboxRelay(dependencies().store, get_settings().nats_url)
+    relay = OutboxRelay(
+        dependencies().store,
+        get_settings().nats_url,
+        probe_port=args.probe_port,
+        probe_host="0.0.0.0",  # noqa: S104 - the kubelet probes the pod's address
+        stall_after_seconds=args.stall_after,
+    )
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -117,10 +142,14 @@ def cmd_relay(_: argparse.Namespace) -> int:
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
+    from plutomi.adapters.jetstream import StreamReplicasRefused
     from plutomi.config import get_settings
     from plutomi.runtime.migrate import migrate
 
-    migrate(get_settings())
+    try:
+        migrate(get_settings())
+    except StreamReplicasRefused as error:
+        raise SystemExit(f"plutomi migrate: {error}") from error
     return 0
 
 
@@ -204,7 +233,7 @@ def cmd_ses(args: argparse.Namespace) -> int:
         return ses.stats(args.days)
     if args.action == "simulate":
         return ses.simulate(args.kind, args.to, args.bounce_type, args.subtype, args.feedback_id)
-    return ses.poll()
+    return ses.poll(args.wait_seconds, args.probe_port, args.stall_after)
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
@@ -292,14 +321,13 @@ def build_parser() -> argparse.ArgumentParser:
     bridge.add_argument(
         "--report-every", type=_seconds, metavar="SECONDS", help="how often to log lag and counts (30)"
     )
-    bridge.add_argument(
-        "--probe-port", type=int, help="serve GET /healthz (lag and counts; 503 while NATS is down) here"
-    )
+    _add_probe_arguments(bridge)  # /healthz also carries the tier's lag and counts
     bridge.set_defaults(run=cmd_bridge)
 
     relay = commands.add_parser(
         "relay", help="publish the outbox to JetStream (also runs inside the gateway)"
     )
+    _add_probe_arguments(relay)
     relay.set_defaults(run=cmd_relay)
 
     migrate = commands.add_parser("migrate", help="create indexes, streams, consumers and the SES identity")
@@ -400,7 +428,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ses_simulate.add_argument("--subtype", help="the bounce subtype (default General)")
     ses_simulate.add_argument("--feedback-id", help="reuse a feedback id (to see a duplicate change nothing)")
-    ses_actions.add_parser("poll", help="feed consumers.ses_feedback from its SQS queue (plutomi dev does)")
+    ses_poll = ses_actions.add_parser(
+        "poll", help="feed consumers.ses_feedback from its SQS queue (plutomi dev does; K3S runs it)"
+    )
+    ses_poll.add_argument(
+        "--wait-seconds",
+        type=int,
+        choices=range(21),
+        default=1,
+        metavar="0-20",
+        help="SQS long polling: how long a receive waits for a message (1; 20 on K3S: fewer requests)",
+    )
+    _add_probe_arguments(ses_poll)
     ses.set_defaults(run=cmd_ses)
 
     invoke = commands.add_parser("invoke", help="call a function with an event, like `sam local invoke -e`")

@@ -25,7 +25,7 @@ def migrate(settings: Settings, say: Callable[[str], None] = print) -> None:
         say(f"data of deleted orgs: {len(orphans)} org id(s) queued for the purge")
     finally:
         store.client.close()
-    for line in asyncio.run(_apply_jetstream(settings.nats_url)):
+    for line in asyncio.run(_apply_jetstream(settings.nats_url, settings.stream_replicas)):
         say(line)
     if settings.aws_endpoint_url:
         from plutomi.bootstrap import mailer
@@ -36,9 +36,9 @@ def migrate(settings: Settings, say: Callable[[str], None] = print) -> None:
         ensure_feedback_pipeline(settings, say)
 
 
-async def _apply_jetstream(url: str) -> list[str]:
+async def _apply_jetstream(url: str, stream_replicas: int) -> list[str]:
     connection = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=2, name="plutomi-migrate")
     try:
-        return await apply_topology(connection.jetstream())
+        return await apply_topology(connection.jetstream(), stream_replicas)
     finally:
         await connection.close()

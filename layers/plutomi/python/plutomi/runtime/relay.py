@@ -4,6 +4,10 @@ publishing and marking only republishes, and JetStream drops the duplicate by it
 
 It runs inside the gateway process (and so in `plutomi dev`), and on its own as `plutomi relay`.
 Several relays at once are safe for the same reason.
+
+With a `probe_port` it answers Kubernetes' probes (`runtime/probe.py`): `GET /healthz` 200 while its
+NATS connection is up, `GET /livez` 200 while its loop (read the outbox, publish, mark) came round
+within `stall_after_seconds`.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from plutomi.adapters.clock import SystemClock
 from plutomi.adapters.jetstream_client import log_nats_error
@@ -20,8 +24,17 @@ from plutomi.adapters.mongo_outbox import outbox_wakeup
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.domain.events import Event
 from plutomi.observability import runtime_logger as logger
+from plutomi.runtime.probe import (
+    LIVENESS_PATH,
+    PROBE_PATH,
+    STALL_AFTER_SECONDS,
+    Heartbeat,
+    liveness_of,
+    serve_probe,
+)
 
 if TYPE_CHECKING:
+    from nats.aio.client import Client as NatsClient
     from nats.js import JetStreamContext
     from nats.js.api import PubAck
 
@@ -46,6 +59,9 @@ class OutboxRelay:
         batch_size: int = 500,
         idle_poll_seconds: float = 0.5,
         publish_timeout_seconds: float = 5.0,
+        probe_port: int | None = None,
+        probe_host: str = "127.0.0.1",
+        stall_after_seconds: float = STALL_AFTER_SECONDS,
     ) -> None:
         self.store = store
         self.nats_url = nats_url
@@ -55,15 +71,41 @@ class OutboxRelay:
         self.counters = RelayCounters()
         self._stopping = asyncio.Event()
         self._clock = SystemClock()
+        self.probe_address = None if probe_port is None else (probe_host, probe_port)
+        self._heartbeat = Heartbeat(stall_after_seconds)
+        self._connection: NatsClient | None = None
 
     def stop(self) -> None:
         self._stopping.set()
 
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        """For the readiness probe: ready while the NATS connection is up."""
+        return self.connected, {"connected": self.connected, **self.counters.__dict__}
+
+    async def liveness(self) -> tuple[bool, dict[str, Any]]:
+        """For the liveness probe: alive while the loop came round within the stall bound."""
+        return liveness_of([self._heartbeat], {"connected": self.connected, **self.counters.__dict__})
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None and self._connection.is_connected
+
     async def run(self) -> None:
+        self._heartbeat.beat()
+        checks = {PROBE_PATH: self.health, LIVENESS_PATH: self.liveness}
+        probe = None if self.probe_address is None else await serve_probe(*self.probe_address, checks)
+        try:
+            await self._run()
+        finally:
+            if probe is not None:
+                probe.close()
+
+    async def _run(self) -> None:
         import nats
 
         connection = None
         while connection is None and not self._stopping.is_set():
+            self._heartbeat.beat()
             try:
                 connection = await asyncio.wait_for(
                     nats.connect(
@@ -80,10 +122,12 @@ class OutboxRelay:
                 await self._pause(1.0)
         if connection is None:
             return
+        self._connection = connection
         jetstream = connection.jetstream(timeout=self.publish_timeout_seconds)
         logger.info("relay started")
         try:
             while not self._stopping.is_set():
+                self._heartbeat.beat()
                 events = await asyncio.to_thread(self.store.outbox.pending, self.batch_size)
                 if not events:
                     await asyncio.to_thread(self._wait_for_work)
@@ -94,6 +138,7 @@ class OutboxRelay:
                 if len(sent) < len(events):
                     await self._pause(1.0)  # NATS is struggling: back off instead of spinning
         finally:
+            self._connection = None
             with contextlib.suppress(Exception):
                 await connection.close()
             logger.info("relay stopped", extra=self.counters.__dict__)

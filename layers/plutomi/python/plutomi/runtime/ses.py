@@ -13,6 +13,7 @@ from plutomi.domain.email_feedback import (
     RateStatus,
     SendingHealth,
 )
+from plutomi.runtime.probe import STALL_AFTER_SECONDS
 
 # `plutomi ses stats` exits like a monitoring check: 0 ok, 1 warning, 2 at or above a review threshold.
 EXIT_CODES = {RateStatus.OK: 0, RateStatus.WARNING: 1, RateStatus.REVIEW: 2, RateStatus.PAUSE: 2}
@@ -109,16 +110,45 @@ def simulate(kind: str, to: str, bounce_type: str, subtype: str | None, feedback
     return 0
 
 
-def poll() -> int:
+def poll(
+    wait_seconds: int = 1,
+    probe_port: int | None = None,
+    stall_after_seconds: float = STALL_AFTER_SECONDS,
+) -> int:
+    """Runs a poller per SQS consumer until SIGTERM; with a `probe_port`, `GET /healthz` is 200 while
+    every poller's last poll reached its queue and `GET /livez` 200 while each came round within the
+    stall bound (`runtime/probe.py`)."""
     import asyncio
     import signal
+    from typing import Any
 
     from plutomi.config import get_settings
+    from plutomi.runtime.probe import LIVENESS_PATH, PROBE_PATH, liveness_of, serve_probe
     from plutomi.runtime.sqs_poller import SqsPoller
     from plutomi.topology import SQS_CONSUMERS
 
     settings = get_settings()
-    pollers = [SqsPoller.for_consumer(consumer, settings) for consumer in SQS_CONSUMERS]
+    pollers = [
+        SqsPoller.for_consumer(
+            consumer,
+            settings,
+            wait_seconds=wait_seconds,
+            stall_after_seconds=stall_after_seconds,
+        )
+        for consumer in SQS_CONSUMERS
+    ]
+
+    def figures() -> dict[str, Any]:
+        return {
+            "ready": {poller.name: poller.ready for poller in pollers},
+            "consecutive_failures": {poller.name: poller.consecutive_failures for poller in pollers},
+        }
+
+    async def health() -> tuple[bool, dict[str, Any]]:
+        return all(poller.ready for poller in pollers), figures()
+
+    async def liveness() -> tuple[bool, dict[str, Any]]:
+        return liveness_of([poller.heartbeat for poller in pollers], figures())
 
     def stop() -> None:
         for poller in pollers:
@@ -128,7 +158,15 @@ def poll() -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop)
-        await asyncio.gather(*(poller.run() for poller in pollers))
+        probe = None
+        if probe_port is not None:
+            checks = {PROBE_PATH: health, LIVENESS_PATH: liveness}
+            probe = await serve_probe("0.0.0.0", probe_port, checks)  # noqa: S104 - the kubelet probes the pod
+        try:
+            await asyncio.gather(*(poller.run() for poller in pollers))
+        finally:
+            if probe is not None:
+                probe.close()
 
     asyncio.run(main())
     return 0

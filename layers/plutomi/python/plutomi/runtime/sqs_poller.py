@@ -8,8 +8,9 @@ DLQ. A function that raises, or answers something that is not a partial batch re
 whole batch, as on Lambda. `retry_delay_seconds` makes failures visible again sooner than the queue's
 visibility timeout (tests use 0; `plutomi dev` leaves it to the queue, as AWS does).
 
-`plutomi dev` runs one per entry of `topology.SQS_CONSUMERS`; `stop()` ends `run()` after the poll in
-flight (at most `wait_seconds`).
+`plutomi dev` runs one per entry of `topology.SQS_CONSUMERS`, and so does `plutomi ses poll` (the
+K3S Deployment, with a probe port: readiness is `ready`, liveness `heartbeat`); `stop()` ends `run()`
+after the poll in flight (at most `wait_seconds` and the handler's run).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from plutomi.config import Settings
 from plutomi.observability import runtime_logger as logger
+from plutomi.runtime.probe import STALL_AFTER_SECONDS, Heartbeat
 from plutomi.topology import SqsConsumer
 
 if TYPE_CHECKING:
@@ -81,6 +83,7 @@ class SqsPoller:
         wait_seconds: int = 1,
         retry_delay_seconds: int | None = None,
         client: SQSClient | None = None,
+        stall_after_seconds: float = STALL_AFTER_SECONDS,
     ) -> None:
         self.consumer = consumer
         self.queue_name = queue_name
@@ -90,6 +93,9 @@ class SqsPoller:
         self._client = client
         self._queue: tuple[str, str] | None = None  # url, arn
         self._stopping = threading.Event()
+        self.heartbeat = Heartbeat(stall_after_seconds)  # each poll that returns, well or not
+        self.ready = False  # the last poll reached the queue
+        self.consecutive_failures = 0
 
     @classmethod
     def for_consumer(cls, consumer: SqsConsumer, settings: Settings, **options: Any) -> SqsPoller:
@@ -173,17 +179,21 @@ class SqsPoller:
     async def run(self) -> None:
         """Polls until `stop()`; a poll that fails (the queue missing, the endpoint down) is retried
         with back-off, logged, never fatal."""
-        errors = 0
+        self.heartbeat.beat()
         while not self._stopping.is_set():
             try:
                 result = await asyncio.to_thread(self.poll_once)
-                errors = 0
+                self.heartbeat.beat()
+                self.ready = True
+                self.consecutive_failures = 0
                 if result.received == 0 and self._wait_seconds < 1:  # no long polling: don't spin
                     await asyncio.to_thread(self._stopping.wait, 0.2)
             except Exception:
-                errors += 1
+                self.heartbeat.beat()
+                self.ready = False
+                self.consecutive_failures += 1
                 logger.exception("sqs poll failed", extra={"consumer": self.name, "queue": self.queue_name})
-                await asyncio.to_thread(self._stopping.wait, min(30.0, 2.0**errors))
+                await asyncio.to_thread(self._stopping.wait, min(30.0, 2.0**self.consecutive_failures))
 
     def stop(self) -> None:
         self._stopping.set()
