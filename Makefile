@@ -37,19 +37,17 @@ k8s: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 
-# The CDK app into cdk.out/ (no AWS credentials, no npm needed). `npx cdk synth` does the same.
+# The CDK app into cdk.out/ (no AWS credentials, no npm needed), after building the Lambda assets
+# that are stale (as `make layers`). `npx cdk synth` does the same.
 synth: $(STAMP)
 	$(BIN)/python app.py
 
-# The Lambda dependencies layer for the functions' runtime (Python 3.11, arm64), whatever this machine
-# is: pip picks manylinux aarch64 wheels only. The stacks use build/dependencies-layer when it exists.
-LAYER_DIR := build/dependencies-layer
+# The Lambda assets under build/lambda, as the functions' runtime (Python 3.13, arm64) runs them,
+# whatever this machine is: the functions code, the plutomi layer and the dependencies layer
+# (manylinux aarch64 wheels only), each with bytecode from a python3.13 (PLUTOMI_LAMBDA_PYTHON
+# names one). Only what is not current is rebuilt. `make synth` and `cdk deploy` do this too.
 layers: $(STAMP)
-	rm -rf $(LAYER_DIR)
-	$(BIN)/pip install --disable-pip-version-check --progress-bar off -q \
-		--platform manylinux2014_aarch64 --only-binary=:all: --python-version 3.11 --implementation cp \
-		--target $(LAYER_DIR)/python -r layers/dependencies/requirements.txt
-	@du -sh $(LAYER_DIR) | sed 's/^/dependencies layer: /'
+	$(BIN)/python -c 'from stacks.packaging import main; main()'
 
 clean:
 	rm -rf $(VENV) .plutomi .pytest_cache .mypy_cache .ruff_cache cdk.out build

@@ -2,7 +2,9 @@
 """The CDK app: `python app.py` (or `make synth`, or `npx cdk synth`) writes the stacks to cdk.out/.
 
 Run by the CDK CLI, the context comes from cdk.json and `-c key=value`; run directly, this reads
-cdk.json's context itself. Nothing here talks to AWS: synth needs no credentials.
+cdk.json's context itself. Nothing here talks to AWS: synth needs no credentials. Before it
+synthesises, `main` builds the Lambda assets that are not current (`stacks.packaging`; nothing to do
+when they are), so `cdk deploy` never ships what cannot import.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import cx_api
 
-from stacks import PlutomiStacks, build
+from stacks import PlutomiStacks, base, build, packaging
 
 ROOT = Path(__file__).resolve().parent
 
@@ -39,6 +41,15 @@ def create_app(
 
 
 def main() -> None:
+    # Progress on stderr: the CDK CLI reads nothing from stdout, and a redirected synth stays clean.
+    try:
+        packaging.ensure_built(
+            base.BUILT_DEPENDENCIES_DIR,
+            base.LAMBDA_TARGET,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+    except (packaging.LambdaPythonNotFound, packaging.BuildFailed) as error:
+        sys.exit(f"error: cannot build the Lambda assets: {error}")
     app, stacks = create_app()
     assembly = app.synth()
     names = ", ".join(stack.stack_name for stack in assembly.stacks)
@@ -46,14 +57,18 @@ def main() -> None:
         f"synthesised {names} ({stacks.settings.stage}, {stacks.settings.domain}) into {assembly.directory}"
     )
     # The CDK CLI prints these; run directly, say them here (once each).
-    warnings = {
-        str(message.entry.data)
-        for stack in assembly.stacks
-        for message in stack.messages
-        if message.level == cx_api.SynthesisMessageLevel.WARNING
-    }
-    for warning in sorted(warnings):
-        print(f"warning: {warning}", file=sys.stderr)
+    for level, label in (
+        (cx_api.SynthesisMessageLevel.WARNING, "warning"),
+        (cx_api.SynthesisMessageLevel.ERROR, "error"),
+    ):
+        messages = {
+            str(message.entry.data)
+            for stack in assembly.stacks
+            for message in stack.messages
+            if message.level == level
+        }
+        for message in sorted(messages):
+            print(f"{label}: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -235,15 +236,21 @@ def create_fixture() -> Fixture:
         bootstrap.reset()
 
 
-def run_child(target: Target, work_dir: Path, env: dict[str, str]) -> Sample:
+def run_child(
+    target: Target,
+    work_dir: Path,
+    env: dict[str, str],
+    python: tuple[str, ...] = (sys.executable,),
+    cwd: Path = ROOT,
+) -> Sample:
     event_file = work_dir / f"event-{uuid.uuid4().hex}.json"
     event_file.write_text(json.dumps(target.event()))
     command = [
-        *(sys.executable, "-c", CHILD, target.module, target.extra_path, str(event_file), target.name),
+        *(*python, "-c", CHILD, target.module, target.extra_path, str(event_file), target.name),
         ",".join(target.first),
     ]
     started = time.perf_counter()
-    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    finished = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
     wall_ms = (time.perf_counter() - started) * 1000
     event_file.unlink()
     lines = [line for line in finished.stdout.splitlines() if line.startswith(MARKER)]
@@ -380,6 +387,96 @@ def print_import_profile(module: str, env: dict[str, str], top: int = 15) -> Non
         print(f"{cumulative_us:>14} {self_us:>9}  {name}")
 
 
+BYTECODE_FUNCTIONS = ("api.health", "api.orgs", "api.users", "api.docs")
+
+
+def lambda_like_env(assets: Path, var_runtime: Path) -> dict[str, str]:
+    """This process's service endpoints, and a path of only the built assets, as Lambda's; no
+    bytecode is written (Lambda's file system is read-only), so no run leaves a cache for the next."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PYTHON")}
+    env.pop("VIRTUAL_ENV", None)
+    path = [
+        assets / "functions",
+        assets / "plutomi-layer" / "python",
+        assets / "dependencies-layer" / "python",
+    ]
+    return env | {
+        "PYTHONPATH": os.pathsep.join(str(entry) for entry in [*path, var_runtime]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+def bytecode_main(runs: int) -> None:
+    """Cold start from the Lambda assets as built (with the runtime's bytecode) against the same
+    assets without any .pyc: each pair of fresh `python3.13 -S` processes, without then with."""
+    sys.path.insert(0, str(ROOT))  # the stacks and the tests' host build (bench/ is not a package)
+    from tests.cdk.host_build import build_for_host, ensure_var_runtime
+
+    embedded.logger.setLevel(logging.WARNING)
+    print("building (or reusing) the Lambda assets for this machine under build/lambda-host ...", flush=True)
+    build = build_for_host()
+    var_runtime = ensure_var_runtime(build)
+    version = subprocess.run(
+        [build.python, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    print(
+        f"cold start with and without bytecode: {runs} pairs each, python {version} ({build.python}), "
+        f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="plutomi-bytecode-") as tmp:
+        work_dir = Path(tmp)
+        bare = work_dir / "no-bytecode"
+        for asset in ("functions", "plutomi-layer", "dependencies-layer"):
+            shutil.copytree(
+                build.build_dir / asset, bare / asset, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
+        assert not list(bare.rglob("*.pyc"))
+        for path in bare.rglob("*"):  # read-only, as /opt and /var/task are
+            path.chmod(path.stat().st_mode & ~0o222)
+        services = EmbeddedServices(work_dir / "services")
+        try:
+            export_with_fresh_database(services, "bench")
+            requests = representative_requests(create_fixture())
+            with_pyc = lambda_like_env(build.build_dir, var_runtime)
+            without_pyc = lambda_like_env(bare, var_runtime)
+            python = (build.python, "-S")
+            print(
+                f"\n{'function':<12} {'no .pyc ms':>11} {'.pyc ms':>9} {'import':>8} {'ratio':>6} {'cpu':>6}"
+            )
+            for name in BYTECODE_FUNCTIONS:
+                target = Target(name, name, "", requests[name])
+                run_child(target, work_dir, with_pyc, python, Path("/"))  # warm-up: the OS page cache
+                run_child(target, work_dir, without_pyc, python, Path("/"))
+                pairs = [
+                    (
+                        run_child(target, work_dir, without_pyc, python, Path("/")),
+                        run_child(target, work_dir, with_pyc, python, Path("/")),
+                    )
+                    for _ in range(runs)
+                ]
+                print(
+                    f"{name:<12} {statistics.median(b.cold_ms for b, _ in pairs):>11.1f} "
+                    f"{statistics.median(c.cold_ms for _, c in pairs):>9.1f} "
+                    f"{statistics.median(c.import_ms for _, c in pairs):>8.1f} "
+                    f"{statistics.median(b.cold_ms / c.cold_ms for b, c in pairs):>5.2f}x "
+                    f"{statistics.median(b.cpu_ms / c.cpu_ms for b, c in pairs):>5.2f}x",
+                    flush=True,
+                )
+        finally:
+            services.stop()
+            for path in bare.rglob("*"):
+                path.chmod(path.stat().st_mode | 0o200)
+    print(
+        "\ncold = import + first request in the child (ms, median); import = of that, the import with .pyc;\n"
+        "ratio = median over the pairs of cold without .pyc / cold with; cpu = the same with CPU time"
+    )
+    print(f"load now {os.getloadavg()[0]:.2f}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.platform()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -391,9 +488,17 @@ def main() -> None:
         default="api.users",
         help="the function to time stage by stage at the end ('' for none)",
     )
+    parser.add_argument(
+        "--bytecode",
+        action="store_true",
+        help="instead: a few functions from the built Lambda assets (Python 3.13), .pyc vs none",
+    )
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.bytecode:
+        bytecode_main(args.runs)
+        return
 
     from plutomi.topology import api_functions, module_of
 

@@ -1,9 +1,10 @@
 """What every Plutomi stack shares: the two layers, the secrets, and how a handler becomes a Lambda.
 
 A function named `api.orgs` (see `plutomi.topology`) is the handler `api/orgs.handler` in the
-`functions/` code asset; the `plutomi` package comes from the `plutomi` layer (`layers/plutomi`, whose
-`python/` directory Lambda puts on the path as `/opt/python`) and third-party packages from the
-dependencies layer.
+functions code asset; the `plutomi` package comes from the plutomi layer (whose `python/` directory
+Lambda puts on the path as `/opt/python`) and third-party packages from the dependencies layer. All
+three are built by `stacks.packaging` into build/lambda (bytecode included); the stacks use that
+build only when it is current, and otherwise say so with an error, which stops `cdk deploy`.
 
 Each stack creates its own layer versions from the same two assets (uploaded once, by content hash)
 rather than importing them from a shared stack: a layer version exported across stacks changes ARN on
@@ -12,6 +13,7 @@ every code change, and CloudFormation refuses to update an export another stack 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +27,27 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from plutomi.config import SECRET_NAME_VARIABLES
-from stacks import alarms
+from stacks import alarms, packaging
 from stacks.settings import DeploySettings
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS_DIR = ROOT / "functions"
 PLUTOMI_LAYER_DIR = ROOT / "layers" / "plutomi"
 DEPENDENCIES_REQUIREMENTS_DIR = ROOT / "layers" / "dependencies"
-# `make layers` installs layers/dependencies/requirements.txt here, for Python 3.11 on arm64.
-BUILT_DEPENDENCIES_DIR = ROOT / "build" / "dependencies-layer"
+# Where `make layers` (stacks.packaging) builds the three assets; the tests point it elsewhere.
+BUILT_DEPENDENCIES_DIR = packaging.LAMBDA_BUILD_DIR
 
-RUNTIME = lambda_.Runtime.PYTHON_3_11
+# The one place the functions' Python is chosen: Amazon Linux 2023. stacks.packaging builds the
+# layers' wheels and bytecode for it.
+RUNTIME = lambda_.Runtime.PYTHON_3_13
 # arm64 (Graviton): about 20% cheaper per GB-second than x86_64, and at least as fast for this code.
 ARCHITECTURE = lambda_.Architecture.ARM_64
+# What build/lambda must be built for (the tests build for this machine instead).
+LAMBDA_TARGET = packaging.Target(
+    RUNTIME.name.removeprefix("python"), packaging.PIP_PLATFORMS[ARCHITECTURE.name]
+)
 SERVICE_NAME = "plutomi"
+# Only for the unbuilt sources (the fallback): a built asset ships its .pyc.
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_cache"]
 
 # The environment variables through which the functions find their secrets (plutomi.config reads
@@ -47,11 +56,19 @@ MONGODB_URL_SECRET_NAME_ENV = SECRET_NAME_VARIABLES["MONGODB_URL"]
 SESSION_SECRET_NAME_ENV = SECRET_NAME_VARIABLES["PLUTOMI_SESSION_SECRET"]
 NATS_URL_SECRET_NAME_ENV = SECRET_NAME_VARIABLES["NATS_URL"]
 
-DEPENDENCIES_NOT_BUILT = (
-    "The dependencies layer holds only layers/dependencies/requirements.txt, not the packages: run "
-    "`make layers` (builds build/dependencies-layer for Python 3.11 on arm64) before `cdk deploy`, "
-    "or every function fails to import its dependencies."
+LAMBDA_ASSETS_NOT_BUILT = (
+    "The Lambda assets in build/lambda are not current ({reasons}): deploying would ship the sources "
+    "without the dependencies or their bytecode, and every function would fail to import. Run "
+    "`make layers` (app.py, which `cdk deploy` runs, does it itself)."
 )
+
+
+@dataclass(frozen=True)
+class LambdaAssets:
+    functions: lambda_.Code
+    plutomi_layer: lambda_.Code
+    dependencies_layer: lambda_.Code
+    dependencies_description: str
 
 
 def handler_of(function: str) -> str:
@@ -77,15 +94,23 @@ class PlutomiStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, termination_protection=settings.is_production, **kwargs)
         self.settings = settings
+        self.assets = self._lambda_assets()
         self.plutomi_layer = lambda_.LayerVersion(
             self,
             "PlutomiLayer",
-            code=lambda_.Code.from_asset(str(PLUTOMI_LAYER_DIR), exclude=ASSET_EXCLUDES),
+            code=self.assets.plutomi_layer,
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
             description="the plutomi package (layers/plutomi/python/plutomi -> /opt/python/plutomi)",
         )
-        self.dependencies_layer = self._dependencies_layer()
+        self.dependencies_layer = lambda_.LayerVersion(
+            self,
+            "DependenciesLayer",
+            code=self.assets.dependencies_layer,
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description=self.assets.dependencies_description,
+        )
         self.mongodb_secret = secretsmanager.Secret.from_secret_name_v2(
             self, "MongoDbUrlSecret", settings.mongodb_secret_name
         )
@@ -98,28 +123,29 @@ class PlutomiStack(cdk.Stack):
         self.functions: dict[str, lambda_.Function] = {}
         self._alarm_topic: sns.ITopic | None = None
 
-    def _dependencies_layer(self) -> lambda_.LayerVersion:
-        built = BUILT_DEPENDENCIES_DIR / "python"
-        if built.is_dir() and any(built.iterdir()):
-            source, description = BUILT_DEPENDENCIES_DIR, "third-party packages (build/dependencies-layer)"
-        else:
-            source, description = (
-                DEPENDENCIES_REQUIREMENTS_DIR,
-                "NOT BUILT: requirements.txt only; run make layers",
+    def _lambda_assets(self) -> LambdaAssets:
+        """The built assets when current; else the sources, with an error that stops `cdk deploy`."""
+        build = BUILT_DEPENDENCIES_DIR
+        stale = packaging.stale_assets(build, LAMBDA_TARGET)
+        if not stale:
+            return LambdaAssets(
+                functions=lambda_.Code.from_asset(str(build / packaging.FUNCTIONS_ASSET)),
+                plutomi_layer=lambda_.Code.from_asset(str(build / packaging.PLUTOMI_LAYER_ASSET)),
+                dependencies_layer=lambda_.Code.from_asset(str(build / packaging.DEPENDENCIES_LAYER_ASSET)),
+                dependencies_description=(
+                    f"third-party packages (build/lambda, Python {LAMBDA_TARGET.python_version})"
+                ),
             )
-        layer = lambda_.LayerVersion(
-            self,
-            "DependenciesLayer",
-            code=lambda_.Code.from_asset(str(source), exclude=ASSET_EXCLUDES),
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[ARCHITECTURE],
-            description=description,
+        reasons = "; ".join(f"{asset}: {reason}" for asset, reason in stale.items())
+        cdk.Annotations.of(self).add_error(LAMBDA_ASSETS_NOT_BUILT.format(reasons=reasons))
+        return LambdaAssets(
+            functions=lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=ASSET_EXCLUDES),
+            plutomi_layer=lambda_.Code.from_asset(str(PLUTOMI_LAYER_DIR), exclude=ASSET_EXCLUDES),
+            dependencies_layer=lambda_.Code.from_asset(
+                str(DEPENDENCIES_REQUIREMENTS_DIR), exclude=ASSET_EXCLUDES
+            ),
+            dependencies_description="NOT BUILT: requirements.txt only; run make layers",
         )
-        if source == DEPENDENCIES_REQUIREMENTS_DIR:
-            cdk.Annotations.of(layer).add_warning_v2(
-                "plutomi:dependencies-layer-not-built", DEPENDENCIES_NOT_BUILT
-            )
-        return layer
 
     def function_environment(self) -> dict[str, str]:
         """What every function is configured with (plutomi.config reads these)."""
@@ -168,8 +194,8 @@ class PlutomiStack(cdk.Stack):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=handler_of(function),
-            # Only the path is needed: the code asset is the whole functions/ directory.
-            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=ASSET_EXCLUDES),
+            # The one functions asset: every handler module of every stack.
+            code=self.assets.functions,
             layers=[self.plutomi_layer, self.dependencies_layer],
             timeout=timeout,
             memory_size=memory_mb,

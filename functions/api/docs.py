@@ -9,10 +9,16 @@ from aws_lambda_powertools.event_handler import Response, content_types
 
 from plutomi.entrypoints import openapi, swagger_ui
 from plutomi.entrypoints.api import create_resolver, lambda_handler
-from plutomi.topology import api_functions, module_of
+from plutomi.topology import api_functions
 
 _OTHER_FUNCTIONS = [name for name in api_functions() if name != "api.docs"]
-app = create_resolver(*(importlib.import_module(module_of(name)).router for name in _OTHER_FUNCTIONS))
+# Relative to this package: `functions.api` here, but `api` on Lambda (whose code root is functions/).
+app = create_resolver(
+    *(
+        importlib.import_module(f".{name.removeprefix('api.')}", __package__).router
+        for name in _OTHER_FUNCTIONS
+    )
+)
 TITLE, VERSION = "Plutomi API", "1.0.0"
 DESCRIPTION = (
     "Multi-tenant applicant tracking. Sign in with POST /auth/totp, then POST /auth/totp/verify; send "

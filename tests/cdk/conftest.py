@@ -1,8 +1,9 @@
 """Two synthesised variants of the CDK app, each built once per session:
 
-- `staging`: nothing but cdk.json's defaults, no AWS credentials, no built dependencies layer, and
+- `staging`: nothing but cdk.json's defaults, no AWS credentials, no Lambda assets built, and
   canary secret values in the environment (which must never reach a template);
-- `production`: every context key set, and a built dependencies layer.
+- `production`: every context key set, and the Lambda assets built (for this machine: see
+  host_build.py, whose build the stacks are told is current).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cdk.host_build import HostBuild, build_for_host
 from tests.cdk.synth import CANARY_MONGODB_URL, CANARY_SESSION_SECRET, PRODUCTION_CONTEXT, Synth, synthesize
 
 
@@ -26,12 +28,19 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 
 @pytest.fixture(scope="session")
-def production(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+def host_build() -> HostBuild:
+    return build_for_host()
+
+
+@pytest.fixture(scope="session")
+def production(tmp_path_factory: pytest.TempPathFactory, host_build: HostBuild) -> Synth:
     root = tmp_path_factory.mktemp("cdk-production")
-    built = root / "dependencies-layer"
-    (built / "python" / "canary_dependency").mkdir(parents=True)
-    (built / "python" / "canary_dependency" / "__init__.py").write_text("VERSION = '1'\n")
-    return synthesize(root / "cdk.out", PRODUCTION_CONTEXT, built_dependencies=built)
+    return synthesize(
+        root / "cdk.out",
+        PRODUCTION_CONTEXT,
+        built_dependencies=host_build.build_dir,
+        lambda_target=host_build.target,
+    )
 
 
 @pytest.fixture(scope="session")

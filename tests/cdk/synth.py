@@ -20,6 +20,7 @@ from aws_cdk.assertions import Template
 
 import app as cdk_app
 from stacks import PlutomiStacks
+from stacks.packaging import Target
 
 Resources = dict[str, dict[str, Any]]
 
@@ -55,6 +56,7 @@ class Synth:
     scheduling: Template
     consumers: Template
     warnings: tuple[str, ...]
+    errors: tuple[str, ...] = ()
 
     def templates(self) -> dict[str, Template]:
         return {
@@ -108,19 +110,27 @@ def synthesize(
     *,
     built_dependencies: Path,
     env: Mapping[str, str] | None = None,
+    lambda_target: Target | None = None,
 ) -> Synth:
     """The app as app.py builds it (cdk.json's context, then `context`), synthesised into `outdir`,
-    with the dependencies layer looked for in `built_dependencies` instead of build/."""
+    with the Lambda assets (stacks.packaging's build) looked for in `built_dependencies` instead of
+    build/lambda, and taken as current when built for `lambda_target` (default: the functions'
+    runtime)."""
     with pytest.MonkeyPatch.context() as patch, environment(env or {}):
         patch.setattr("stacks.base.BUILT_DEPENDENCIES_DIR", built_dependencies)
+        if lambda_target is not None:
+            patch.setattr("stacks.base.LAMBDA_TARGET", lambda_target)
         app, stacks = cdk_app.create_app(outdir=str(outdir), context=context)
         assembly = app.synth()
-    warnings = tuple(
-        str(message.entry.data)
-        for artifact in assembly.stacks
-        for message in artifact.messages
-        if message.level == cx_api.SynthesisMessageLevel.WARNING
-    )
+
+    def messages(level: cx_api.SynthesisMessageLevel) -> tuple[str, ...]:
+        return tuple(
+            str(message.entry.data)
+            for artifact in assembly.stacks
+            for message in artifact.messages
+            if message.level == level
+        )
+
     return Synth(
         stacks=stacks,
         assembly_dir=Path(assembly.directory),
@@ -128,7 +138,8 @@ def synthesize(
         api=Template.from_stack(stacks.api),
         scheduling=Template.from_stack(stacks.scheduling),
         consumers=Template.from_stack(stacks.consumers),
-        warnings=warnings,
+        warnings=messages(cx_api.SynthesisMessageLevel.WARNING),
+        errors=messages(cx_api.SynthesisMessageLevel.ERROR),
     )
 
 

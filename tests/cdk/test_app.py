@@ -3,6 +3,7 @@ configuration every function gets, and no secret values anywhere."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Any
 
 from plutomi.config import DEFAULT_SESSION_SECRET
 from plutomi.topology import module_of
-from stacks.base import DEPENDENCIES_NOT_BUILT
+from stacks import packaging
+from tests.cdk.host_build import HostBuild
 from tests.cdk.synth import (
     CANARY_MONGODB_URL,
     CANARY_SESSION_SECRET,
@@ -18,6 +20,7 @@ from tests.cdk.synth import (
     as_json,
     only,
     resources,
+    synthesize,
     template_json,
 )
 from tests.support.secret_values import secret_looking_values
@@ -58,11 +61,13 @@ def test_the_app_synthesises_four_environment_agnostic_stacks_from_the_defaults(
     assert not staging.stacks.email.termination_protection
 
 
-def test_every_function_runs_python_3_11_on_arm64_with_powertools(staging: Synth) -> None:
+def test_every_function_runs_python_3_13_on_arm64_with_powertools(staging: Synth, production: Synth) -> None:
     functions = _all_functions(staging)
     assert len(functions) >= 17
+    for _, _, props in _all_functions(production):
+        assert props["Runtime"] == "python3.13"
     for stack, logical_id, props in functions:
-        assert props["Runtime"] == "python3.11", (stack, logical_id)
+        assert props["Runtime"] == "python3.13", (stack, logical_id)
         assert props["Architectures"] == ["arm64"], (stack, logical_id)
         assert props["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == "plutomi"
         assert props["Environment"]["Variables"]["PLUTOMI_ENV"] == "staging"
@@ -83,7 +88,7 @@ def test_every_function_has_the_plutomi_layer_and_the_dependencies_layer(staging
                 [{"Ref": plutomi[0]}, {"Ref": dependencies[0]}], key=str
             ), logical_id
         for layer in layers.values():
-            assert layer["Properties"]["CompatibleRuntimes"] == ["python3.11"]
+            assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
             assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
 
 
@@ -102,7 +107,7 @@ def test_the_plutomi_layer_is_layers_plutomi_as_it_sits(staging: Synth, repo_roo
     assert not list(staged.rglob("__pycache__"))
 
 
-def test_without_make_layers_the_dependencies_layer_says_so(staging: Synth) -> None:
+def test_without_a_build_every_stack_has_an_error_so_cdk_deploy_refuses(staging: Synth) -> None:
     _, layer = next(
         (key, value["Properties"])
         for key, value in resources(staging.api, "AWS::Lambda::LayerVersion").items()
@@ -111,19 +116,59 @@ def test_without_make_layers_the_dependencies_layer_says_so(staging: Synth) -> N
     assert "NOT BUILT" in layer["Description"]
     staged = staging.asset_dir(layer["Content"]["S3Key"])
     assert (staged / "requirements.txt").is_file()
-    assert any(DEPENDENCIES_NOT_BUILT in warning for warning in staging.warnings)
+    assert len(staging.errors) == len(staging.templates())
+    for error in staging.errors:
+        assert error.startswith("The Lambda assets in build/lambda are not current (functions: not built")
+        assert "dependencies-layer: not built" in error and "make layers" in error
 
 
-def test_after_make_layers_the_dependencies_layer_is_the_built_directory(production: Synth) -> None:
-    _, layer = next(
-        (key, value["Properties"])
-        for key, value in resources(production.api, "AWS::Lambda::LayerVersion").items()
-        if "plutomi package" not in value["Properties"]["Description"]
+def test_a_stale_build_is_an_error_naming_what_changed(
+    tmp_path: Path, host_build: HostBuild, staging: Synth
+) -> None:
+    """A build left from other sources (stamps as a build of other code would leave) is refused."""
+    for asset in packaging.ASSETS:
+        (tmp_path / asset).mkdir()
+        stamp = packaging.read_stamp(host_build.build_dir, asset)
+        assert stamp is not None
+        if asset == packaging.FUNCTIONS_ASSET:
+            stamp = dataclasses.replace(stamp, sources_sha256="0" * 64)
+        packaging.write_stamp(tmp_path, stamp)
+    assert packaging.stale_assets(tmp_path, host_build.target) == {
+        "functions": "stale (sources_sha256 changed)"
+    }
+    other_python = dataclasses.replace(host_build.target, python_version="3.12")
+    assert set(packaging.stale_assets(host_build.build_dir, other_python)) == set(packaging.ASSETS)
+    (tmp_path / packaging.DEPENDENCIES_LAYER_ASSET).rmdir()  # a half build: a stamp, no asset
+    assert packaging.stale_assets(tmp_path, host_build.target)["dependencies-layer"].startswith("not built")
+    synth = synthesize(tmp_path / "cdk.out", {}, built_dependencies=tmp_path, lambda_target=host_build.target)
+    assert synth.errors and all(
+        "functions: stale (sources_sha256 changed); dependencies-layer: not built" in error
+        for error in synth.errors
     )
-    assert "build/dependencies-layer" in layer["Description"]
-    staged = production.asset_dir(layer["Content"]["S3Key"])
-    assert (staged / "python" / "canary_dependency" / "__init__.py").is_file()
-    assert not any(DEPENDENCIES_NOT_BUILT in warning for warning in production.warnings)
+
+
+def test_a_current_build_is_deployed_as_built_with_its_bytecode(
+    production: Synth, host_build: HostBuild
+) -> None:
+    assert production.errors == ()
+    layers = resources(production.api, "AWS::Lambda::LayerVersion").values()
+    dependencies = next(
+        layer["Properties"] for layer in layers if "plutomi package" not in layer["Properties"]["Description"]
+    )
+    plutomi = next(
+        layer["Properties"] for layer in layers if "plutomi package" in layer["Properties"]["Description"]
+    )
+    assert "build/lambda" in dependencies["Description"]
+    tag = f"cpython-{host_build.target.python_version.replace('.', '')}"
+    staged = production.asset_dir(dependencies["Content"]["S3Key"])
+    assert (staged / "python" / "pydantic" / "__pycache__" / f"main.{tag}.pyc").is_file()
+    staged = production.asset_dir(plutomi["Content"]["S3Key"])
+    assert (staged / "python" / "plutomi" / "__pycache__" / f"topology.{tag}.pyc").is_file()
+    for _, _, props in _all_functions(production):
+        staged = production.asset_dir(props["Code"]["S3Key"])
+        module = props["Handler"].rpartition(".")[0]
+        compiled = staged / Path(module).parent / "__pycache__" / f"{Path(module).name}.{tag}.pyc"
+        assert compiled.is_file(), compiled
 
 
 def test_function_code_is_the_functions_directory_with_every_handler_module(
