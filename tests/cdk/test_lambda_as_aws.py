@@ -5,10 +5,16 @@ For each AWS::Lambda::Function of the synthesised app (built assets: see host_bu
 `python/` folders (/opt/python) and a stand-in for Lambda's /var/runtime (boto3): nothing of the
 venv or the editable install, cwd=/. It imports the Handler as Lambda's runtime does ("api/docs.handler"
 -> module `api.docs`) and calls it with events/<function>.json against the tests' real services.
+
+The child's environment is the function's own from the template (secret names, not values: the
+function reads them from moto's Secrets Manager as it would from AWS's), plus only what points it at
+the local services instead of AWS's (LOCAL_STAND_INS), and the secrets, identity and configuration
+set the stacks create or name, made in moto first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -17,10 +23,12 @@ from typing import Any
 
 import pytest
 
+from plutomi.bootstrap import aws_client
+from plutomi.config import SECRET_NAME_VARIABLES
 from plutomi.topology import all_functions
 from stacks.base import handler_of
 from tests.cdk.host_build import HostBuild, ensure_var_runtime
-from tests.cdk.synth import Synth, resources
+from tests.cdk.synth import PRODUCTION_CONTEXT, Synth, resources
 from tests.integration.test_sample_events import SCHEDULED_RESULTS, sample_event_path
 
 MARKER = "LAMBDA_RESULT "
@@ -70,8 +78,56 @@ def deployed(production: Synth, host_build: HostBuild) -> dict[str, dict[str, An
             found[props["Handler"]] = {
                 "code": production.asset_dir(props["Code"]["S3Key"]),
                 "layers": [layers[ref["Ref"]] for ref in props["Layers"]],
+                # Tokens (the API's URL in PLUTOMI_BASE_URL) resolve only on AWS: a stand-in.
+                "environment": {
+                    name: value if isinstance(value, str) else "https://api.plutomi.test"
+                    for name, value in props.get("Environment", {}).get("Variables", {}).items()
+                },
             }
     return found
+
+
+# What a test machine's services need beyond the template: the endpoint of moto instead of AWS, its
+# credentials, this session's database, and no transactions (nx-27017 has none).
+def local_stand_ins() -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
+        "AWS_REGION": os.environ.get("AWS_REGION", "us-east-1"),
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_REGION", "us-east-1"),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "MONGODB_DATABASE": os.environ["MONGODB_DATABASE"],
+        "MONGODB_TRANSACTIONS": "off",
+    }
+
+
+@pytest.fixture(scope="session")
+def deployed_resources(deployed: dict[str, dict[str, Any]], services: dict[str, str]) -> None:
+    """In moto, what the functions expect to find on AWS: the secrets their variables name (holding
+    the test services' URLs), the sending domain's identity and the configuration set."""
+    values = {
+        "MONGODB_URL": services["MONGODB_URL"],
+        "NATS_URL": services["NATS_URL"],
+        "PLUTOMI_SESSION_SECRET": "lambda-as-aws-session-secret",
+    }
+    secrets: Any = aws_client("secretsmanager")
+    for variables in (where["environment"] for where in deployed.values()):
+        for setting, variable in SECRET_NAME_VARIABLES.items():
+            name = variables[variable]
+            try:
+                secrets.create_secret(Name=name, SecretString=values[setting])
+            except secrets.exceptions.ResourceExistsException:
+                secrets.put_secret_value(SecretId=name, SecretString=values[setting])
+    sesv2: Any = aws_client("sesv2")
+    with contextlib.suppress(sesv2.exceptions.AlreadyExistsException):
+        sesv2.create_email_identity(EmailIdentity=PRODUCTION_CONTEXT["domain"])
+    ses: Any = aws_client("ses")
+    configuration_sets = {
+        where["environment"]["PLUTOMI_SES_CONFIGURATION_SET"] for where in deployed.values()
+    }
+    for name in configuration_sets:
+        with contextlib.suppress(ses.exceptions.ConfigurationSetAlreadyExistsException):
+            ses.create_configuration_set(ConfigurationSet={"Name": name})
 
 
 def test_every_function_of_the_topology_is_deployed_once(deployed: dict[str, dict[str, Any]]) -> None:
@@ -85,11 +141,9 @@ def run_as_lambda(
     path = [where["code"], *(layer / "python" for layer in where["layers"]), ensure_var_runtime(host_build)]
     event = tmp_path / "event.json"
     event.write_text(sample_event_path(function).read_text())
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("PYTHON") and name not in ("VIRTUAL_ENV", "PLUTOMI_LAMBDA_PYTHON")
-    }
+    # Only what any process has (PATH, HOME, ...), then the function's own variables.
+    env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
+    env |= where["environment"] | local_stand_ins()
     env |= {
         "PYTHONPATH": os.pathsep.join(str(entry) for entry in path),
         # Nothing cached between runs or into the assets, as on Lambda's read-only file system.
@@ -121,7 +175,7 @@ def test_each_function_imports_and_serves_its_sample_event_as_on_lambda(
     function: str,
     deployed: dict[str, dict[str, Any]],
     host_build: HostBuild,
-    services: dict[str, str],
+    deployed_resources: None,
     tmp_path: Path,
 ) -> None:
     result = run_as_lambda(function, deployed, host_build, tmp_path)["result"]
