@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint lint-image typecheck unit integration e2e bench synth layers k8s clean
+.PHONY: dev test lint lint-image typecheck unit integration e2e bench synth cfn-lint layers k8s clean
 
 $(STAMP): requirements.txt requirements-runtime.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ bench: $(STAMP)
 # The CDK app into cdk.out/ (no AWS credentials, no npm needed). `npx cdk synth` does the same.
 synth: $(STAMP)
 	$(BIN)/python app.py
+
+# cfn-lint over what `make synth` wrote; errors fail (tests/cdk/test_cfn_lint.py checks the same).
+cfn-lint: synth
+	$(BIN)/cfn-lint --non-zero-exit-code error cdk.out/*.template.json
 
 # The Lambda dependencies layer for the functions' runtime (Python 3.11, arm64), whatever this machine
 # is: pip picks manylinux aarch64 wheels only. The stacks use build/dependencies-layer when it exists.

@@ -20,7 +20,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from stacks.settings import DeploySettings
 
@@ -35,6 +35,8 @@ RUNTIME = lambda_.Runtime.PYTHON_3_11
 # arm64 (Graviton): about 20% cheaper per GB-second than x86_64, and at least as fast for this code.
 ARCHITECTURE = lambda_.Architecture.ARM_64
 SERVICE_NAME = "plutomi"
+# As cdk-nag names the managed policy every function's role gets.
+BASIC_EXECUTION_POLICY = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_cache"]
 
 # The environment variables through which the functions find their secrets (plutomi.config reads
@@ -52,6 +54,14 @@ NATS_URL_UNSET = (
     "Context nats_url is not set: the functions would look for NATS on 127.0.0.1. Pass "
     "-c nats_url=nats://... (the JetStream the bridge and relay use)."
 )
+
+
+def acknowledge_nag(scope: IConstruct, rule: str, reason: str) -> None:
+    """Accepts one cdk-nag finding (`AwsSolutions-L1`, or with its finding id,
+    `AwsSolutions-IAM5[Resource::...]`) for `scope` and everything under it, with the reason, written
+    next to the resource. CDK's own Validations API: deploying needs no cdk-nag; tests/cdk/test_nag.py
+    runs the AwsSolutions pack and fails on anything not acknowledged."""
+    cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule, reason=reason))
 
 
 def handler_of(function: str) -> str:
@@ -137,6 +147,19 @@ class PlutomiStack(cdk.Stack):
             env["PLUTOMI_BASE_URL"] = settings.base_url
         return env
 
+    def log_group(self, construct_id: str) -> logs.LogGroup:
+        """A log group kept three months in production (and kept when the stack goes), two weeks else."""
+        return logs.LogGroup(
+            self,
+            construct_id,
+            retention=logs.RetentionDays.THREE_MONTHS
+            if self.settings.is_production
+            else logs.RetentionDays.TWO_WEEKS,
+            removal_policy=cdk.RemovalPolicy.RETAIN
+            if self.settings.is_production
+            else cdk.RemovalPolicy.DESTROY,
+        )
+
     def plutomi_function(
         self,
         function: str,
@@ -149,16 +172,7 @@ class PlutomiStack(cdk.Stack):
     ) -> lambda_.Function:
         """The Lambda for a handler named as in `plutomi.topology` (`api.orgs`, `consumers.meta`)."""
         construct_id = construct_id_of(function)
-        log_group = logs.LogGroup(
-            self,
-            f"{construct_id}Logs",
-            retention=logs.RetentionDays.THREE_MONTHS
-            if self.settings.is_production
-            else logs.RetentionDays.TWO_WEEKS,
-            removal_policy=cdk.RemovalPolicy.RETAIN
-            if self.settings.is_production
-            else cdk.RemovalPolicy.DESTROY,
-        )
+        log_group = self.log_group(f"{construct_id}Logs")
         fn = lambda_.Function(
             self,
             construct_id,
@@ -176,10 +190,26 @@ class PlutomiStack(cdk.Stack):
             log_group=log_group,
             retry_attempts=retry_attempts,
         )
+        acknowledge_nag(
+            fn, "AwsSolutions-L1", "the runtime is pinned: the dependencies layer is built for it"
+        )
+        acknowledge_nag(
+            fn,
+            f"AwsSolutions-IAM4[Policy::{BASIC_EXECUTION_POLICY}]",
+            "AWSLambdaBasicExecutionRole only writes the function's own logs",
+        )
         self.mongodb_secret.grant_read(fn)
         self.session_secret.grant_read(fn)
         self.functions[function] = fn
         return fn
+
+    @property
+    def configuration_set_arn(self) -> str:
+        """The configuration set every email goes through (named, so no export)."""
+        arn: str = self.format_arn(
+            service="ses", resource="configuration-set", resource_name=self.settings.configuration_set_name
+        )
+        return arn
 
     def grant_send_email(self, grantee: iam.IGrantable) -> None:
         """SES send through the domain identity and the configuration set (named, so no export)."""
@@ -188,11 +218,7 @@ class PlutomiStack(cdk.Stack):
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
                 resources=[
                     self.format_arn(service="ses", resource="identity", resource_name=self.settings.domain),
-                    self.format_arn(
-                        service="ses",
-                        resource="configuration-set",
-                        resource_name=self.settings.configuration_set_name,
-                    ),
+                    self.configuration_set_arn,
                 ],
             )
         )

@@ -13,6 +13,10 @@ Context keys (README "Deploy to AWS" has the same list):
   role name in this account (default: this account).
 - `hosted_zone_id`: the Route 53 zone of `domain`; the stack then writes the DKIM and MAIL FROM records.
 - `account`, `region`: pin the stacks to an environment (default: environment-agnostic).
+- `api_rate_limit`, `api_burst_limit`: the HTTP API stage's default throttling, requests per second
+  and burst, over all callers together (default 100 and 200).
+- `api_tight_rate_limit`, `api_tight_burst_limit`: the same for each route marked `tight_throttle` in
+  `plutomi.topology.ROUTES`, the public sign-in and apply routes (default 5 and 10).
 
 An empty string means unset, so cdk.json can list every key.
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from math import inf, nan
 
 STAGES = ("staging", "production")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -32,6 +37,13 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 
 # Context keys and their defaults, as `cdk.json` declares them (the rest default to "unset").
 CONTEXT_DEFAULTS: dict[str, str] = {"stage": "staging", "domain": "plutomi.example"}
+
+# Throttling when the context says nothing (API Gateway's own account limit is 10,000/s, 5,000 burst).
+DEFAULT_API_RATE_LIMIT = 100.0
+DEFAULT_API_BURST_LIMIT = 200
+# Each of these routes sends an email or creates data for anyone who calls it.
+DEFAULT_API_TIGHT_RATE_LIMIT = 5.0
+DEFAULT_API_TIGHT_BURST_LIMIT = 10
 
 
 class SettingsError(ValueError):
@@ -51,6 +63,10 @@ class DeploySettings:
     hosted_zone_id: str | None = None
     account: str | None = None
     region: str | None = None
+    api_rate_limit: float = DEFAULT_API_RATE_LIMIT
+    api_burst_limit: int = DEFAULT_API_BURST_LIMIT
+    api_tight_rate_limit: float = DEFAULT_API_TIGHT_RATE_LIMIT
+    api_tight_burst_limit: int = DEFAULT_API_TIGHT_BURST_LIMIT
 
     @property
     def prefix(self) -> str:
@@ -84,6 +100,26 @@ class DeploySettings:
             stripped = str(value).strip()
             return stripped or None
 
+        def number(key: str, default: float) -> float:
+            raw = lookup(key)
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                return default
+            try:
+                value = (
+                    float(raw) if isinstance(raw, str | int | float) and not isinstance(raw, bool) else nan
+                )
+            except ValueError:
+                value = nan
+            if not 0 < value < inf:  # also refuses nan
+                raise SettingsError(f"context {key!r} must be a positive number; got {raw!r}")
+            return value
+
+        def whole_number(key: str, default: int) -> int:
+            value = number(key, float(default))
+            if not value.is_integer():
+                raise SettingsError(f"context {key!r} must be a whole number; got {lookup(key)!r}")
+            return int(value)
+
         stage = text("stage") or CONTEXT_DEFAULTS["stage"]
         if stage not in STAGES:
             raise SettingsError(f"context 'stage' must be one of {', '.join(STAGES)}; got {stage!r}")
@@ -112,4 +148,8 @@ class DeploySettings:
             hosted_zone_id=text("hosted_zone_id"),
             account=account,
             region=text("region"),
+            api_rate_limit=number("api_rate_limit", DEFAULT_API_RATE_LIMIT),
+            api_burst_limit=whole_number("api_burst_limit", DEFAULT_API_BURST_LIMIT),
+            api_tight_rate_limit=number("api_tight_rate_limit", DEFAULT_API_TIGHT_RATE_LIMIT),
+            api_tight_burst_limit=whole_number("api_tight_burst_limit", DEFAULT_API_TIGHT_BURST_LIMIT),
         )

@@ -40,7 +40,15 @@ PRODUCTION_CONTEXT = {
     "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
     "account": "123456789012",
     "region": "eu-west-1",
+    "api_rate_limit": "250",
+    "api_burst_limit": "500",
+    "api_tight_rate_limit": "2.5",
+    "api_tight_burst_limit": "4",
 }
+
+
+# How CDK describes the function of its custom-resource provider framework.
+PROVIDER_FRAMEWORK_DESCRIPTION = "AWS CDK resource provider framework"
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,7 @@ class Synth:
     api: Template
     scheduling: Template
     consumers: Template
+    migrations: Template
     warnings: tuple[str, ...]
 
     def templates(self) -> dict[str, Template]:
@@ -59,6 +68,7 @@ class Synth:
             "api": self.api,
             "scheduling": self.scheduling,
             "consumers": self.consumers,
+            "migrations": self.migrations,
         }
 
     def asset_dir(self, s3_key: object) -> Path:
@@ -125,6 +135,7 @@ def synthesize(
         api=Template.from_stack(stacks.api),
         scheduling=Template.from_stack(stacks.scheduling),
         consumers=Template.from_stack(stacks.consumers),
+        migrations=Template.from_stack(stacks.migrations),
         warnings=warnings,
     )
 
@@ -142,6 +153,16 @@ def template_json(template: Template) -> dict[str, Any]:
 def resources(template: Template, resource_type: str) -> Resources:
     found = template_json(template).get("Resources", {})
     return {key: value for key, value in found.items() if value["Type"] == resource_type}
+
+
+def plutomi_functions(template: Template) -> Resources:
+    """Every Lambda function that runs a Plutomi handler: all of them but the one CDK's custom-resource
+    provider framework (Node.js, no layers) adds for the migrations resource."""
+    return {
+        logical_id: function
+        for logical_id, function in resources(template, "AWS::Lambda::Function").items()
+        if not function["Properties"]["Description"].startswith(PROVIDER_FRAMEWORK_DESCRIPTION)
+    }
 
 
 def only(template: Template, resource_type: str) -> tuple[str, dict[str, Any]]:

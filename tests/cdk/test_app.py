@@ -11,7 +11,15 @@ from typing import Any
 from plutomi.config import DEFAULT_SESSION_SECRET
 from plutomi.topology import module_of
 from stacks.base import DEPENDENCIES_NOT_BUILT, NATS_URL_UNSET
-from tests.cdk.synth import CANARY_MONGODB_URL, CANARY_SESSION_SECRET, Synth, as_json, only, resources
+from tests.cdk.synth import (
+    CANARY_MONGODB_URL,
+    CANARY_SESSION_SECRET,
+    Synth,
+    as_json,
+    only,
+    plutomi_functions,
+    resources,
+)
 
 SECRET_LOOKING = [
     re.compile(r"mongodb(\+srv)?://", re.IGNORECASE),
@@ -28,11 +36,11 @@ def _all_functions(synth: Synth) -> list[tuple[str, str, dict[str, Any]]]:
     return [
         (name, logical_id, function["Properties"])
         for name, template in synth.templates().items()
-        for logical_id, function in resources(template, "AWS::Lambda::Function").items()
+        for logical_id, function in plutomi_functions(template).items()
     ]
 
 
-def test_the_app_synthesises_four_environment_agnostic_stacks_from_the_defaults(staging: Synth) -> None:
+def test_the_app_synthesises_five_environment_agnostic_stacks_from_the_defaults(staging: Synth) -> None:
     manifest = json.loads((staging.assembly_dir / "manifest.json").read_text())
     stacks = {
         name: artifact
@@ -40,7 +48,7 @@ def test_the_app_synthesises_four_environment_agnostic_stacks_from_the_defaults(
         if artifact["type"] == "aws:cloudformation:stack"
     }
     assert sorted(stacks) == sorted(
-        f"plutomi-staging-{part}" for part in ("email", "api", "scheduling", "consumers")
+        f"plutomi-staging-{part}" for part in ("email", "api", "scheduling", "consumers", "migrations")
     )
     for name, artifact in stacks.items():
         assert artifact["environment"] == "aws://unknown-account/unknown-region", name
@@ -68,7 +76,7 @@ def test_every_function_has_the_plutomi_layer_and_the_dependencies_layer(staging
         ]
         dependencies = [key for key in layers if key not in plutomi]
         assert len(plutomi) == 1 and len(dependencies) == 1, (name, sorted(layers))
-        for logical_id, function in resources(template, "AWS::Lambda::Function").items():
+        for logical_id, function in plutomi_functions(template).items():
             refs = function["Properties"]["Layers"]
             assert sorted(refs, key=str) == sorted(
                 [{"Ref": plutomi[0]}, {"Ref": dependencies[0]}], key=str
@@ -185,7 +193,7 @@ def test_every_function_uses_the_configuration_set_and_the_sender(staging: Synth
 
 def test_production_is_pinned_protected_and_configured_from_context(production: Synth) -> None:
     stacks = production.stacks
-    for stack in (stacks.email, stacks.api, stacks.scheduling, stacks.consumers):
+    for stack in (stacks.email, stacks.api, stacks.scheduling, stacks.consumers, stacks.migrations):
         assert stack.stack_name.startswith("plutomi-production-")
         assert stack.termination_protection
         assert (stack.account, stack.region) == ("123456789012", "eu-west-1")

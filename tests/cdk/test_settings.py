@@ -37,6 +37,19 @@ def test_empty_strings_mean_unset_so_cdk_json_can_list_every_key() -> None:
     assert settings(sender="", nats_url=" ", account="") == settings()
 
 
+def test_api_throttling_defaults_and_context_values() -> None:
+    defaults = settings()
+    assert (defaults.api_rate_limit, defaults.api_burst_limit) == (100.0, 200)
+    assert (defaults.api_tight_rate_limit, defaults.api_tight_burst_limit) == (5.0, 10)
+    # From `-c key=value` (strings) or cdk.json (numbers) alike; "" is unset.
+    given = settings(
+        api_rate_limit="12.5", api_burst_limit=30, api_tight_rate_limit=1, api_tight_burst_limit=""
+    )
+    assert (given.api_rate_limit, given.api_burst_limit) == (12.5, 30)
+    assert (given.api_tight_rate_limit, given.api_tight_burst_limit) == (1.0, 10)
+    assert isinstance(given.api_burst_limit, int)
+
+
 def test_the_sender_follows_the_domain() -> None:
     assert settings(domain="Acme.TEST.").sender == "no-reply@acme.test"
     assert settings(stage="production").mongodb_secret_name == "plutomi/production/mongodb-url"
@@ -51,6 +64,13 @@ def test_the_sender_follows_the_domain() -> None:
         ({"sender": "Acme <jobs@mail.plutomi.example>"}, "must be an address at plutomi.example"),
         ({"account": "12345"}, "'account' must be a 12-digit AWS account id"),
         ({"stage": ["staging"]}, "'stage' must be a string"),
+        ({"api_rate_limit": "fast"}, "'api_rate_limit' must be a positive number; got 'fast'"),
+        ({"api_rate_limit": "0"}, "'api_rate_limit' must be a positive number"),
+        ({"api_tight_rate_limit": -1}, "'api_tight_rate_limit' must be a positive number"),
+        ({"api_tight_rate_limit": "nan"}, "'api_tight_rate_limit' must be a positive number"),
+        ({"api_burst_limit": True}, "'api_burst_limit' must be a positive number"),
+        ({"api_burst_limit": "2.5"}, "'api_burst_limit' must be a whole number; got '2.5'"),
+        ({"api_tight_burst_limit": "inf"}, "'api_tight_burst_limit' must be a positive number"),
     ],
 )
 def test_context_that_cannot_be_deployed_is_refused_with_a_reason(
