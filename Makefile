@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint lint-image typecheck unit integration e2e bench synth layers k8s clean
+.PHONY: dev test lint lint-image typecheck unit integration e2e bench synth cfn-lint layers k8s clean
 
 $(STAMP): requirements.txt requirements-runtime.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ bench: $(STAMP)
 # that are stale (as `make layers`). `npx cdk synth` does the same.
 synth: $(STAMP)
 	$(BIN)/python app.py
+
+# cfn-lint over what `make synth` wrote; errors fail (tests/cdk/test_cfn_lint.py checks the same).
+cfn-lint: synth
+	$(BIN)/cfn-lint --non-zero-exit-code error cdk.out/*.template.json
 
 # The Lambda assets under build/lambda, as the functions' runtime (Python 3.13, arm64) runs them,
 # whatever this machine is: the functions code, the plutomi layer and the dependencies layer

@@ -9,6 +9,7 @@ import aws_cdk as cdk
 from stacks.api import ApiStack
 from stacks.consumers import ConsumersStack
 from stacks.email import EmailStack
+from stacks.migrations import MigrationsStack
 from stacks.scheduling import SchedulingStack
 from stacks.settings import DeploySettings
 
@@ -20,6 +21,7 @@ class PlutomiStacks:
     api: ApiStack
     scheduling: SchedulingStack
     consumers: ConsumersStack
+    migrations: MigrationsStack
 
 
 def _depends_on(stack: cdk.Stack, target: cdk.Stack, reason: str) -> None:
@@ -41,6 +43,10 @@ def build(app: cdk.App) -> PlutomiStacks:
     def name(part: str) -> str:
         return f"{settings.prefix}-{part}"
 
+    # First: `plutomi migrate` runs here, before any stack with code that needs its indexes and streams.
+    migrations = MigrationsStack(
+        app, name("migrations"), settings=settings, env=env, stack_name=name("migrations")
+    )
     email = EmailStack(app, name("email"), settings=settings, env=env, stack_name=name("email"))
     api = ApiStack(app, name("api"), settings=settings, env=env, stack_name=name("api"))
     # Consumers and scheduled jobs put links in emails: the API's URL unless a custom one is set.
@@ -63,6 +69,8 @@ def build(app: cdk.App) -> PlutomiStacks:
     # Every function sends through the configuration set by name: create it first.
     for stack in (api, scheduling, consumers):
         _depends_on(stack, email, "functions send email through the configuration set")
+    for stack in (email, api, scheduling, consumers):
+        _depends_on(stack, migrations, "functions need the indexes, streams and consumers migrated")
     cdk.Tags.of(app).add("project", "plutomi")
     cdk.Tags.of(app).add("stage", settings.stage)
-    return PlutomiStacks(settings, email, api, scheduling, consumers)
+    return PlutomiStacks(settings, email, api, scheduling, consumers, migrations)

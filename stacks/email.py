@@ -2,6 +2,7 @@
 the alarm topic (see stacks/alarms.py), here because every other stack already follows this one.
 
 SES -> configuration set event destination -> SNS topic -> SQS queue (its own DLQ) -> `ses_feedback`.
+The topic takes TLS only and is encrypted with its own KMS key, whose policy lets SES publish.
 The queue receives SNS envelopes (raw delivery off): the consumer reads the SES notification from the
 envelope's `Message`. Bounces and complaints put addresses on the suppression list.
 """
@@ -12,6 +13,8 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_ses as ses
@@ -83,8 +86,14 @@ class EmailStack(PlutomiStack):
         self.feedback_topic_name = f"{settings.prefix}-ses-feedback"
         self.feedback_queue_name = f"{settings.prefix}-ses-feedback"
         self.feedback_dlq_name = f"{settings.prefix}-ses-feedback-dlq"
+        self.feedback_topic_key = self._feedback_topic_key()
         self.feedback_topic = sns.Topic(
-            self, "FeedbackTopic", topic_name=self.feedback_topic_name, display_name="SES feedback"
+            self,
+            "FeedbackTopic",
+            topic_name=self.feedback_topic_name,
+            display_name="SES feedback",
+            master_key=self.feedback_topic_key,
+            enforce_ssl=True,
         )
         ses.ConfigurationSetEventDestination(
             self,
@@ -156,6 +165,33 @@ class EmailStack(PlutomiStack):
         )
 
         self._outputs()
+
+    def _feedback_topic_key(self) -> kms.Key:
+        """The feedback topic's own key. SNS encrypts at rest with it; SES, which publishes to the
+        topic, must be allowed to use it (the AWS-managed aws/sns key allows no service, so SES could
+        not publish). The subscribed queue stays SQS-managed: SNS needs no key of its own to deliver."""
+        key = kms.Key(
+            self,
+            "FeedbackTopicKey",
+            description=f"{self.settings.prefix}: encrypts the SES feedback topic at rest",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN
+            if self.settings.is_production
+            else cdk.RemovalPolicy.DESTROY,
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="SesPublishesFeedbackThroughThisConfigurationSet",
+                principals=[iam.ServicePrincipal("ses.amazonaws.com")],
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": self.account},
+                    "ArnLike": {"aws:SourceArn": self.configuration_set_arn},
+                },
+            )
+        )
+        return key
 
     def _outputs(self) -> None:
         settings = self.settings

@@ -20,6 +20,10 @@ Context keys (README "Deploy to AWS" has the same list):
   (each of them) or a JSON object of function name (`api.orgs`) or `*` (every other one) to a number
   (unset: none).
 - `account`, `region`: pin the stacks to an environment (default: environment-agnostic).
+- `api_rate_limit`, `api_burst_limit`: the HTTP API stage's default throttling, requests per second
+  and burst, over all callers together (default 100 and 200).
+- `api_tight_rate_limit`, `api_tight_burst_limit`: the same for each route marked `tight_throttle` in
+  `plutomi.topology.ROUTES`, the public sign-in and apply routes (default 5 and 10).
 
 An empty string means unset, so cdk.json can list every key.
 
@@ -33,6 +37,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from math import inf, nan
 
 from plutomi.topology import SQS_CONSUMERS, all_functions, database_functions
 
@@ -48,6 +53,13 @@ _SQS_FED = frozenset(consumer.function for consumer in SQS_CONSUMERS)
 
 # Context keys and their defaults, as `cdk.json` declares them (the rest default to "unset").
 CONTEXT_DEFAULTS: dict[str, str] = {"stage": "staging", "domain": "plutomi.example"}
+
+# Throttling when the context says nothing (API Gateway's own account limit is 10,000/s, 5,000 burst).
+DEFAULT_API_RATE_LIMIT = 100.0
+DEFAULT_API_BURST_LIMIT = 200
+# Each of these routes sends an email or creates data for anyone who calls it.
+DEFAULT_API_TIGHT_RATE_LIMIT = 5.0
+DEFAULT_API_TIGHT_BURST_LIMIT = 10
 
 
 # Refused rather than allowed when credential-free: one place for the URL, so adding credentials
@@ -80,6 +92,10 @@ class DeploySettings:
     reserved_concurrency: Mapping[str, int] = field(default_factory=dict)
     account: str | None = None
     region: str | None = None
+    api_rate_limit: float = DEFAULT_API_RATE_LIMIT
+    api_burst_limit: int = DEFAULT_API_BURST_LIMIT
+    api_tight_rate_limit: float = DEFAULT_API_TIGHT_RATE_LIMIT
+    api_tight_burst_limit: int = DEFAULT_API_TIGHT_BURST_LIMIT
 
     @property
     def prefix(self) -> str:
@@ -116,6 +132,26 @@ class DeploySettings:
             stripped = str(value).strip()
             return stripped or None
 
+        def number(key: str, default: float) -> float:
+            raw = lookup(key)
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                return default
+            try:
+                value = (
+                    float(raw) if isinstance(raw, str | int | float) and not isinstance(raw, bool) else nan
+                )
+            except ValueError:
+                value = nan
+            if not 0 < value < inf:  # also refuses nan
+                raise SettingsError(f"context {key!r} must be a positive number; got {raw!r}")
+            return value
+
+        def whole_number(key: str, default: int) -> int:
+            value = number(key, float(default))
+            if not value.is_integer():
+                raise SettingsError(f"context {key!r} must be a whole number; got {lookup(key)!r}")
+            return int(value)
+
         stage = text("stage") or CONTEXT_DEFAULTS["stage"]
         if stage not in STAGES:
             raise SettingsError(f"context 'stage' must be one of {', '.join(STAGES)}; got {stage!r}")
@@ -151,6 +187,10 @@ class DeploySettings:
             reserved_concurrency=reserved_concurrency(lookup("reserved_concurrency")),
             account=account,
             region=text("region"),
+            api_rate_limit=number("api_rate_limit", DEFAULT_API_RATE_LIMIT),
+            api_burst_limit=whole_number("api_burst_limit", DEFAULT_API_BURST_LIMIT),
+            api_tight_rate_limit=number("api_tight_rate_limit", DEFAULT_API_TIGHT_RATE_LIMIT),
+            api_tight_burst_limit=whole_number("api_tight_burst_limit", DEFAULT_API_TIGHT_BURST_LIMIT),
         )
 
 

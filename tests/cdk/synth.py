@@ -44,7 +44,15 @@ PRODUCTION_CONTEXT = {
     "reserved_concurrency": '{"*": 5, "api.public": 20, "consumers.ses_feedback": 3}',
     "account": "123456789012",
     "region": "eu-west-1",
+    "api_rate_limit": "250",
+    "api_burst_limit": "500",
+    "api_tight_rate_limit": "2.5",
+    "api_tight_burst_limit": "4",
 }
+
+
+# How CDK describes the function of its custom-resource provider framework.
+PROVIDER_FRAMEWORK_DESCRIPTION = "AWS CDK resource provider framework"
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class Synth:
     api: Template
     scheduling: Template
     consumers: Template
+    migrations: Template
     warnings: tuple[str, ...]
     errors: tuple[str, ...] = ()
 
@@ -64,6 +73,7 @@ class Synth:
             "api": self.api,
             "scheduling": self.scheduling,
             "consumers": self.consumers,
+            "migrations": self.migrations,
         }
 
     def asset_dir(self, s3_key: object) -> Path:
@@ -138,6 +148,7 @@ def synthesize(
         api=Template.from_stack(stacks.api),
         scheduling=Template.from_stack(stacks.scheduling),
         consumers=Template.from_stack(stacks.consumers),
+        migrations=Template.from_stack(stacks.migrations),
         warnings=messages(cx_api.SynthesisMessageLevel.WARNING),
         errors=messages(cx_api.SynthesisMessageLevel.ERROR),
     )
@@ -158,6 +169,16 @@ def resources(template: Template, resource_type: str) -> Resources:
     return {key: value for key, value in found.items() if value["Type"] == resource_type}
 
 
+def plutomi_functions(template: Template) -> Resources:
+    """Every Lambda function that runs a Plutomi handler: all of them but the one CDK's custom-resource
+    provider framework (Node.js, no layers) adds for the migrations resource."""
+    return {
+        logical_id: function
+        for logical_id, function in resources(template, "AWS::Lambda::Function").items()
+        if not function["Properties"]["Description"].startswith(PROVIDER_FRAMEWORK_DESCRIPTION)
+    }
+
+
 def only(template: Template, resource_type: str) -> tuple[str, dict[str, Any]]:
     found = resources(template, resource_type)
     assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
@@ -166,9 +187,9 @@ def only(template: Template, resource_type: str) -> tuple[str, dict[str, Any]]:
 
 
 def functions_by_handler(template: Template) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Handler string -> (logical id, properties) of every Lambda function in the template."""
+    """Handler string -> (logical id, properties) of every Plutomi function in the template."""
     found: dict[str, tuple[str, dict[str, Any]]] = {}
-    for logical_id, resource in resources(template, "AWS::Lambda::Function").items():
+    for logical_id, resource in plutomi_functions(template).items():
         handler = resource["Properties"]["Handler"]
         assert handler not in found, f"two functions run {handler}"
         found[handler] = (logical_id, resource["Properties"])

@@ -1,12 +1,17 @@
-"""The HTTP API: exactly the gateway's route table, each route to its resource's function."""
+"""The HTTP API: exactly the gateway's route table, each route to its resource's function, and a stage
+that logs and throttles."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
+from typing import Any
 
 from plutomi.topology import ROUTES, api_functions
+from stacks.api import ACCESS_LOG_FIELDS
 from stacks.base import handler_of
-from tests.cdk.synth import Synth, functions_by_handler, only, resources
+from tests.cdk.synth import Synth, functions_by_handler, only, resources, template_json
 
 
 def _route_handlers(synth: Synth) -> dict[str, str]:
@@ -91,3 +96,68 @@ def test_links_point_at_the_api_unless_a_base_url_is_given(staging: Synth, produ
         assert base_url == {"Fn::GetAtt": [api_id, "ApiEndpoint"]}
     for _, function in functions_by_handler(production.api).values():
         assert function["Environment"]["Variables"]["PLUTOMI_BASE_URL"] == "https://api.acme-hiring.test"
+
+
+def _stage(synth: Synth) -> dict[str, Any]:
+    (stage,) = resources(synth.api, "AWS::ApiGatewayV2::Stage").values()
+    return stage
+
+
+def test_the_stage_writes_a_json_access_log_line_of_route_templates_only(staging: Synth) -> None:
+    settings = _stage(staging)["Properties"]["AccessLogSettings"]
+    log_group_id = settings["DestinationArn"]["Fn::GetAtt"][0]
+    log_group = resources(staging.api, "AWS::Logs::LogGroup")[log_group_id]
+    assert log_group["Properties"]["RetentionInDays"] == 14
+    fields = json.loads(settings["Format"])
+    assert fields == ACCESS_LOG_FIELDS
+    for name, variable in fields.items():
+        assert re.fullmatch(r"\$context\.[A-Za-z.]+", variable), (name, variable)
+    logged = set(fields.values())
+    assert {
+        "$context.requestId",
+        "$context.routeKey",
+        "$context.status",
+        "$context.responseLatency",
+        "$context.integrationErrorMessage",
+        "$context.identity.sourceIp",
+    } <= logged
+    # Raw paths and query strings carry tokens (/public/applicants/{token}); headers carry cookies.
+    never = ("path", "query", "header", "cookie", "authoriz", "useragent", "caller", "apikey")
+    for variable in logged:
+        assert not any(word in variable.lower() for word in never), variable
+
+
+def test_the_stage_throttles_every_route_and_the_public_sign_in_and_apply_routes_harder(
+    staging: Synth, production: Synth
+) -> None:
+    tight = {route.route_key for route in ROUTES if route.tight_throttle}
+    assert tight == {
+        "POST /auth/totp",
+        "POST /auth/totp/verify",
+        "POST /public/orgs/{org_id}/applications/{application_id}/applicants",
+    }
+    for synth, default, tighter in (
+        (staging, (100, 200), (5, 10)),
+        (production, (250, 500), (2.5, 4)),
+    ):
+        stage = _stage(synth)
+        props = stage["Properties"]
+        assert props["DefaultRouteSettings"] == {
+            "ThrottlingRateLimit": default[0],
+            "ThrottlingBurstLimit": default[1],
+        }
+        expected = {"ThrottlingRateLimit": tighter[0], "ThrottlingBurstLimit": tighter[1]}
+        assert props["RouteSettings"] == dict.fromkeys(tight, expected)
+        # A stage whose route settings name a route that is not there yet fails to create.
+        route_ids = {
+            route["Properties"]["RouteKey"]: logical_id
+            for logical_id, route in resources(synth.api, "AWS::ApiGatewayV2::Route").items()
+        }
+        for route_key in tight:
+            assert route_ids[route_key] in stage["DependsOn"], route_key
+
+
+def test_the_access_log_group_is_an_output(staging: Synth) -> None:
+    log_group_id = _stage(staging)["Properties"]["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
+    outputs = template_json(staging.api)["Outputs"]
+    assert outputs["ApiAccessLogGroup"]["Value"] == {"Ref": log_group_id}

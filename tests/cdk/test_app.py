@@ -19,6 +19,7 @@ from tests.cdk.synth import (
     Synth,
     as_json,
     only,
+    plutomi_functions,
     resources,
     synthesize,
     template_json,
@@ -40,11 +41,11 @@ def _all_functions(synth: Synth) -> list[tuple[str, str, dict[str, Any]]]:
     return [
         (name, logical_id, function["Properties"])
         for name, template in synth.templates().items()
-        for logical_id, function in resources(template, "AWS::Lambda::Function").items()
+        for logical_id, function in plutomi_functions(template).items()
     ]
 
 
-def test_the_app_synthesises_four_environment_agnostic_stacks_from_the_defaults(staging: Synth) -> None:
+def test_the_app_synthesises_five_environment_agnostic_stacks_from_the_defaults(staging: Synth) -> None:
     manifest = json.loads((staging.assembly_dir / "manifest.json").read_text())
     stacks = {
         name: artifact
@@ -52,7 +53,7 @@ def test_the_app_synthesises_four_environment_agnostic_stacks_from_the_defaults(
         if artifact["type"] == "aws:cloudformation:stack"
     }
     assert sorted(stacks) == sorted(
-        f"plutomi-staging-{part}" for part in ("email", "api", "scheduling", "consumers")
+        f"plutomi-staging-{part}" for part in ("email", "api", "scheduling", "consumers", "migrations")
     )
     for name, artifact in stacks.items():
         assert artifact["environment"] == "aws://unknown-account/unknown-region", name
@@ -82,7 +83,7 @@ def test_every_function_has_the_plutomi_layer_and_the_dependencies_layer(staging
         ]
         dependencies = [key for key in layers if key not in plutomi]
         assert len(plutomi) == 1 and len(dependencies) == 1, (name, sorted(layers))
-        for logical_id, function in resources(template, "AWS::Lambda::Function").items():
+        for logical_id, function in plutomi_functions(template).items():
             refs = function["Properties"]["Layers"]
             assert sorted(refs, key=str) == sorted(
                 [{"Ref": plutomi[0]}, {"Ref": dependencies[0]}], key=str
@@ -276,7 +277,7 @@ def test_every_function_uses_the_configuration_set_and_the_sender(staging: Synth
 
 def test_production_is_pinned_protected_and_configured_from_context(production: Synth) -> None:
     stacks = production.stacks
-    for stack in (stacks.email, stacks.api, stacks.scheduling, stacks.consumers):
+    for stack in (stacks.email, stacks.api, stacks.scheduling, stacks.consumers, stacks.migrations):
         assert stack.stack_name.startswith("plutomi-production-")
         assert stack.termination_protection
         assert (stack.account, stack.region) == ("123456789012", "eu-west-1")

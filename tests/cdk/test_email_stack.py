@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk.assertions import Match
@@ -26,7 +27,7 @@ def _feedback_topic_id(synth: Synth) -> str:
     [topic_id] = [
         logical_id
         for logical_id, topic in resources(synth.email, "AWS::SNS::Topic").items()
-        if topic["Properties"]["TopicName"] == "plutomi-staging-ses-feedback"
+        if topic["Properties"]["TopicName"] == f"{synth.stacks.settings.prefix}-ses-feedback"
     ]
     return topic_id
 
@@ -224,3 +225,55 @@ def test_with_a_hosted_zone_the_stack_writes_the_dkim_and_mail_from_records(prod
 
 def test_without_a_hosted_zone_no_dns_records_are_created(staging: Synth) -> None:
     assert resources(staging.email, "AWS::Route53::RecordSet") == {}
+
+
+def test_the_topic_takes_tls_only(staging: Synth) -> None:
+    topic_id = _feedback_topic_id(staging)
+    [policy] = [
+        policy["Properties"]
+        for policy in resources(staging.email, "AWS::SNS::TopicPolicy").values()
+        if policy["Properties"]["Topics"] == [{"Ref": topic_id}]
+    ]
+    denials = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert denials == [
+        {
+            "Sid": "AllowPublishThroughSSLOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sns:Publish",
+            "Resource": {"Ref": topic_id},
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+
+
+def test_the_topic_is_encrypted_with_its_own_key_that_ses_may_use(staging: Synth, production: Synth) -> None:
+    for synth, configuration_set in ((staging, "plutomi-staging"), (production, "plutomi-production")):
+        topic = resources(synth.email, "AWS::SNS::Topic")[_feedback_topic_id(synth)]["Properties"]
+        # Not the AWS-managed alias/aws/sns: its policy lets no service use it, so SES could not publish.
+        # A key of its own (the alarm topic has another).
+        key_id = topic["KmsMasterKeyId"]["Fn::GetAtt"][0]
+        key_resource = resources(synth.email, "AWS::KMS::Key")[key_id]
+        assert topic["KmsMasterKeyId"] == get_att_arn(key_id)
+        key = key_resource["Properties"]
+        assert key["EnableKeyRotation"] is True
+        (ses,) = [
+            s for s in key["KeyPolicy"]["Statement"] if s.get("Principal") == {"Service": "ses.amazonaws.com"}
+        ]
+        assert ses["Effect"] == "Allow"
+        assert sorted(ses["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+        account = synth.stacks.email.resolve(synth.stacks.email.account)
+        assert ses["Condition"]["StringEquals"] == {"aws:SourceAccount": account}
+        source_arn = json.dumps(ses["Condition"]["ArnLike"]["aws:SourceArn"])
+        assert f":configuration-set/{configuration_set}" in source_arn
+        # Nobody else: the key's other statement is the account's own IAM (CDK's default).
+        others = [s for s in key["KeyPolicy"]["Statement"] if s is not ses]
+        assert len(others) == 1 and ":root" in json.dumps(others[0]["Principal"]), others
+    assert key_resource["DeletionPolicy"] == "Retain"  # production keeps its key with the stack gone
+
+
+def test_the_queue_needs_no_key_of_the_topic_to_receive(staging: Synth) -> None:
+    # SQS-managed encryption: SNS delivers to it without any KMS permission of its own.
+    _, queue, _, dlq = _queues(staging)
+    assert queue["SqsManagedSseEnabled"] is True and "KmsMasterKeyId" not in queue
+    assert dlq["SqsManagedSseEnabled"] is True and "KmsMasterKeyId" not in dlq

@@ -34,6 +34,19 @@ def test_empty_strings_mean_unset_so_cdk_json_can_list_every_key() -> None:
     assert settings(sender="", nats_url=" ", account="") == settings()
 
 
+def test_api_throttling_defaults_and_context_values() -> None:
+    defaults = settings()
+    assert (defaults.api_rate_limit, defaults.api_burst_limit) == (100.0, 200)
+    assert (defaults.api_tight_rate_limit, defaults.api_tight_burst_limit) == (5.0, 10)
+    # From `-c key=value` (strings) or cdk.json (numbers) alike; "" is unset.
+    given = settings(
+        api_rate_limit="12.5", api_burst_limit=30, api_tight_rate_limit=1, api_tight_burst_limit=""
+    )
+    assert (given.api_rate_limit, given.api_burst_limit) == (12.5, 30)
+    assert (given.api_tight_rate_limit, given.api_tight_burst_limit) == (1.0, 10)
+    assert isinstance(given.api_burst_limit, int)
+
+
 def test_the_sender_follows_the_domain() -> None:
     assert settings(domain="Acme.TEST.").sender == "no-reply@acme.test"
     assert settings(stage="production").mongodb_secret_name == "plutomi/production/mongodb-url"
@@ -69,6 +82,13 @@ def test_nats_url_in_the_context_is_refused_with_where_it_goes_now(url: str) -> 
         ({"reserved_concurrency": '{"api.nothing": 5}'}, "'api.nothing', which is no function"),
         ({"reserved_concurrency": {"api.docs": 5}}, "'api.docs', which opens no MongoDB pool"),
         ({"reserved_concurrency": "1"}, "consumers.ses_feedback must be at least 2: its SQS event source"),
+        ({"api_rate_limit": "fast"}, "'api_rate_limit' must be a positive number; got 'fast'"),
+        ({"api_rate_limit": "0"}, "'api_rate_limit' must be a positive number"),
+        ({"api_tight_rate_limit": -1}, "'api_tight_rate_limit' must be a positive number"),
+        ({"api_tight_rate_limit": "nan"}, "'api_tight_rate_limit' must be a positive number"),
+        ({"api_burst_limit": True}, "'api_burst_limit' must be a positive number"),
+        ({"api_burst_limit": "2.5"}, "'api_burst_limit' must be a whole number; got '2.5'"),
+        ({"api_tight_burst_limit": "inf"}, "'api_tight_burst_limit' must be a positive number"),
     ],
 )
 def test_context_that_cannot_be_deployed_is_refused_with_a_reason(

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from plutomi.entrypoints.headers import HTML_POLICY
-from plutomi.entrypoints.openapi import ROUTE_ERRORS, key_of
+from plutomi.entrypoints.openapi import ROUTE_ERRORS
 from plutomi.topology import ROUTES
 from tests.e2e.test_tenant_isolation import PATH_PARAM, VALID_BODIES, body_for
 from tests.support.csp import Page, refusals
@@ -177,7 +177,7 @@ def test_errors_are_documented_in_the_shape_the_api_answers(document: dict[str, 
 
 
 def test_the_route_error_table_names_real_routes() -> None:
-    assert sorted(set(ROUTE_ERRORS) - {key_of(route) for route in ROUTES}) == []
+    assert sorted(set(ROUTE_ERRORS) - {route.route_key for route in ROUTES}) == []
 
 
 def test_every_status_an_anonymous_caller_sees_is_documented(

@@ -14,6 +14,7 @@ from plutomi.domain.events import EVENT_TYPES, subject_for
 from plutomi.topology import (
     ALL_EVENTS,
     CONSUMERS,
+    DEPLOY_STEPS,
     ROUTES,
     SCHEDULED,
     SQS_CONSUMERS,
@@ -161,8 +162,10 @@ def test_all_functions() -> None:
     assert len(functions) == len(set(functions))
     handlers = {t.function for t in all_tiers() if t.function}
     sqs_fed = {c.function for c in SQS_CONSUMERS}
-    expected = {r.function for r in ROUTES} | handlers | sqs_fed | {j.function for j in SCHEDULED}
+    deploy = {step.function for step in DEPLOY_STEPS}
+    expected = {r.function for r in ROUTES} | handlers | sqs_fed | {j.function for j in SCHEDULED} | deploy
     assert set(functions) == expected
+    assert "deploy.migrate" in deploy
     assert "consumers.ses_feedback" in sqs_fed
     assert {c.function for c in CONSUMERS} | {"consumers.meta"} <= handlers
     assert functions[: len(api_functions())] == api_functions()
@@ -280,3 +283,24 @@ def test_deleted_orgs_are_purged_by_a_consumer_and_a_scheduled_backstop() -> Non
     (sweeper,) = [job for job in SCHEDULED if job.function == "scheduled.org_purge_sweeper"]
     assert sweeper.every_minutes == 1
     assert _module_file(sweeper.function).is_file()
+
+
+def test_a_route_key_is_as_api_gateway_names_the_route() -> None:
+    assert Route("POST", "/orgs/{org_id}/invites", "api.invites").route_key == "POST /orgs/{org_id}/invites"
+
+
+def test_the_tightly_throttled_routes_are_the_public_sign_in_and_apply_routes() -> None:
+    tight = [route for route in ROUTES if route.tight_throttle]
+    assert {route.route_key for route in tight} == {
+        "POST /auth/totp",
+        "POST /auth/totp/verify",
+        "POST /public/orgs/{org_id}/applications/{application_id}/applicants",
+    }
+    assert all(route.public for route in tight)
+
+
+def test_deploy_steps_fit_the_custom_resource_framework() -> None:
+    # CDK's provider framework waits for the step in a function of its own, which stops at 15 min.
+    for step in DEPLOY_STEPS:
+        assert 0 < step.timeout_seconds < 15 * 60, step
+        assert step.function.startswith("deploy."), step

@@ -20,6 +20,14 @@ class Route:
     path: str  # API Gateway syntax: /orgs/{org_id}
     function: str
     public: bool = False  # answers without a session (the API description says so; tests check it)
+    # Public and worth abusing (each call sends an email or creates data): the HTTP API stage
+    # throttles these harder than the rest (context api_tight_rate_limit / api_tight_burst_limit).
+    tight_throttle: bool = False
+
+    @property
+    def route_key(self) -> str:
+        """As API Gateway names a route: `POST /auth/totp`."""
+        return f"{self.method} {self.path}"
 
     @property
     def powertools_path(self) -> str:
@@ -177,13 +185,23 @@ class Scheduled:
     every_minutes: int
 
 
+@dataclass(frozen=True)
+class DeployStep:
+    """A function a deploy runs before the code that needs it: on AWS a CloudFormation custom resource
+    (Create and Update run it, Delete does nothing), in the stack the others depend on."""
+
+    name: str
+    function: str
+    timeout_seconds: int
+
+
 def module_of(function: str) -> str:
     return f"functions.{function}"
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("POST", "/auth/totp", "api.auth", public=True),
-    Route("POST", "/auth/totp/verify", "api.auth", public=True),
+    Route("POST", "/auth/totp", "api.auth", public=True, tight_throttle=True),
+    Route("POST", "/auth/totp/verify", "api.auth", public=True, tight_throttle=True),
     Route("POST", "/auth/logout", "api.auth"),
     Route("GET", "/users/me", "api.users"),
     Route("PATCH", "/users/me", "api.users"),
@@ -246,7 +264,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/public/orgs/{org_id}/applications", "api.public", public=True),
     Route("GET", "/public/orgs/{org_id}/applications/{application_id}", "api.public", public=True),
     Route(
-        "POST", "/public/orgs/{org_id}/applications/{application_id}/applicants", "api.public", public=True
+        "POST",
+        "/public/orgs/{org_id}/applications/{application_id}/applicants",
+        "api.public",
+        public=True,
+        tight_throttle=True,
     ),
     Route("GET", "/public/applicants/{token}", "api.public", public=True),
     Route("POST", "/public/applicants/{token}/answers", "api.public", public=True),
@@ -302,6 +324,11 @@ DEAD_LETTER_DEPTH_METRIC = "DeadLetterDepth"
 WITHOUT_DATABASE: frozenset[str] = frozenset({"api.docs"})
 
 
+# `plutomi migrate` (indexes, streams, consumers) on every deploy whose code changed. Well inside the
+# 15 minutes the custom-resource framework's own function waits for it.
+DEPLOY_STEPS: tuple[DeployStep, ...] = (DeployStep("migrate", "deploy.migrate", timeout_seconds=600),)
+
+
 def api_functions() -> list[str]:
     return sorted({route.function for route in ROUTES})
 
@@ -310,7 +337,8 @@ def all_functions() -> list[str]:
     consumers = sorted(
         {tier.function for tier in all_tiers() if tier.function} | {c.function for c in SQS_CONSUMERS}
     )
-    return api_functions() + consumers + sorted({job.function for job in SCHEDULED})
+    scheduled = sorted({job.function for job in SCHEDULED})
+    return api_functions() + consumers + scheduled + sorted({step.function for step in DEPLOY_STEPS})
 
 
 def database_functions() -> list[str]:

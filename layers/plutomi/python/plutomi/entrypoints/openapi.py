@@ -197,10 +197,6 @@ POWERTOOLS_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidat
 _PARAMETER = re.compile(r"\{(\w+)\}")
 
 
-def key_of(route: Route) -> str:
-    return f"{route.method} {route.path}"
-
-
 def _can_fail_validation(parameter: Mapping[str, Any]) -> bool:
     schema = parameter.get("schema") or {}
     options = [schema, *schema.get("anyOf", [])]
@@ -217,7 +213,7 @@ def route_errors(route: Route, operation: Mapping[str, Any]) -> dict[int, list[s
         errors[401] += ["not_signed_in", "session_invalid"]
         errors[404] += [NOT_FOUND_BY_PARAMETER[p] for p in parameters if p in NOT_FOUND_BY_PARAMETER]
         changes_an_org = route.path.startswith("/orgs/{org_id}") and route.method != "GET"
-        if changes_an_org and key_of(route) not in NO_ROLE_NEEDED:
+        if changes_an_org and route.route_key not in NO_ROLE_NEEDED:
             errors[403].append("insufficient_role")
         if route.method in UNSAFE_METHODS:
             errors[403].append("cross_site_request")
@@ -229,7 +225,7 @@ def route_errors(route: Route, operation: Mapping[str, Any]) -> dict[int, list[s
     queries = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
     if any(_can_fail_validation(p) for p in queries) and "validation_failed" not in errors[422]:
         errors[422].append("validation_failed")
-    for status, codes in ROUTE_ERRORS.get(key_of(route), {}).items():
+    for status, codes in ROUTE_ERRORS.get(route.route_key, {}).items():
         if codes != SUCCESS:
             errors[status] += [code for code in codes if code not in errors[status]]
     errors[413].append("body_too_large")
@@ -254,7 +250,7 @@ def _success_statuses(route: Route, responses: dict[str, Any]) -> None:
     if "204" in responses:
         responses["204"] = {"description": "Done; no body"}
     main = next((r for s, r in sorted(responses.items()) if s.startswith("2") and s != "204"), None)
-    for extra, codes in ROUTE_ERRORS.get(key_of(route), {}).items():
+    for extra, codes in ROUTE_ERRORS.get(route.route_key, {}).items():
         if codes == SUCCESS and main is not None:
             also = copy.deepcopy(main)
             also["description"] = HTTPStatus(extra).phrase
@@ -268,7 +264,7 @@ def _referenced(document: Any) -> set[str]:
 def describe(powertools_document: dict[str, Any], routes: tuple[Route, ...] = ROUTES) -> dict[str, Any]:
     """`powertools_document` (from `get_openapi_schema`) completed: security, errors, 204s."""
     document = copy.deepcopy(powertools_document)
-    by_key = {key_of(route): route for route in routes}
+    by_key = {route.route_key: route for route in routes}
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             route = by_key.get(f"{method.upper()} {path}")

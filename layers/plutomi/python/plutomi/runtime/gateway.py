@@ -200,7 +200,7 @@ class Gateway:
         event = http_event(
             method=method,
             path=path,
-            route_key=f"{route.method} {route.path}",
+            route_key=route.route_key,
             path_parameters=path_parameters,
             query_string=scope.get("query_string", b"").decode("latin-1"),
             headers=[
