@@ -44,7 +44,7 @@ def main() -> None:
     # Progress on stderr: the CDK CLI reads nothing from stdout, and a redirected synth stays clean.
     try:
         packaging.ensure_built(
-            base.BUILT_DEPENDENCIES_DIR,
+            base.LAMBDA_BUILD_DIR,
             base.LAMBDA_TARGET,
             progress=lambda line: print(line, file=sys.stderr, flush=True),
         )

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from plutomi.runtime.probe import LIVENESS_PATH, PROBE_PATH
 from plutomi.topology import SCHEDULED, SQS_CONSUMERS, Scheduled, SqsConsumer, Tier, all_tiers
 
 BASE = Path(__file__).resolve().parent / "base"
@@ -39,8 +40,6 @@ MIGRATE_STEP = {"plutomi.dev/step": "migrate"}
 GATEWAY_PORT = 8080
 GATEWAY_WORKERS = 2
 BRIDGE_PROBE_PORT = 8081  # `--probe-port` of the bridge, relay and poller: GET /healthz and /livez
-READINESS_PATH = "/healthz"  # runtime/probe.py: connected
-LIVENESS_PATH = "/livez"  # runtime/probe.py: the work loop came round within its stall bound
 POLLER_WAIT_SECONDS = 20  # SQS long polling: one receive request per 20 s while the queue is empty
 # Where the pods may connect to (NetworkPolicy egress): DNS, NATS (the Helm release's pods in the same
 # namespace), MongoDB and HTTPS (SES, SQS, S3, webhooks) anywhere. An overlay patches the policy
@@ -205,12 +204,19 @@ def worker_probes() -> Manifest:
     (connected; 503 during a NATS or AWS outage), liveness on /livez, which fails only once the work
     loop has not come round for the stall bound (5 minutes: a hung handler), whatever NATS does. So
     three failures (1 minute) restart a worker that stopped pulling; an outage only makes it unready."""
-    ready = {"httpGet": {"path": READINESS_PATH, "port": "probe"}, "timeoutSeconds": 5}
-    live = {"httpGet": {"path": LIVENESS_PATH, "port": "probe"}, "timeoutSeconds": 5}
+
+    def check(path: str) -> Manifest:
+        return {"httpGet": {"path": path, "port": "probe"}, "timeoutSeconds": 5}
+
     return {
         "ports": [{"name": "probe", "containerPort": BRIDGE_PROBE_PORT, "protocol": "TCP"}],
-        "readinessProbe": {**ready, "periodSeconds": 10, "failureThreshold": 2},
-        "livenessProbe": {**live, "initialDelaySeconds": 10, "periodSeconds": 20, "failureThreshold": 3},
+        "readinessProbe": {**check(PROBE_PATH), "periodSeconds": 10, "failureThreshold": 2},
+        "livenessProbe": {
+            **check(LIVENESS_PATH),
+            "initialDelaySeconds": 10,
+            "periodSeconds": 20,
+            "failureThreshold": 3,
+        },
     }
 
 

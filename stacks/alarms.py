@@ -15,12 +15,12 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from stacks.settings import DeploySettings
+from stacks.topic_keys import publisher_key
 
 PERIOD = cdk.Duration.minutes(5)
 # A function's errors (it raised, timed out or ran out of memory) and throttles: any one, in 5 minutes.
@@ -58,22 +58,15 @@ class AlarmTopic(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         cloudwatch_principal = iam.ServicePrincipal("cloudwatch.amazonaws.com")
-        self.key = kms.Key(
+        # CloudWatch encrypts what it publishes with the topic's key, so it must be allowed to use it.
+        self.key = publisher_key(
             self,
             "Key",
+            settings=settings,
             alias=f"alias/{alarm_topic_name(settings)}",
             description=f"encrypts the SNS topic {alarm_topic_name(settings)}",
-            enable_key_rotation=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN if settings.is_production else cdk.RemovalPolicy.DESTROY,
-        )
-        # CloudWatch encrypts what it publishes with the topic's key, so it must be allowed to use it.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchAlarmsPublishToTheTopic",
-                principals=[cloudwatch_principal],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-            )
+            publisher=cloudwatch_principal.service,
+            sid="CloudWatchAlarmsPublishToTheTopic",
         )
         self.topic = sns.Topic(
             self,

@@ -35,7 +35,7 @@ FUNCTIONS_DIR = ROOT / "functions"
 PLUTOMI_LAYER_DIR = ROOT / "layers" / "plutomi"
 DEPENDENCIES_REQUIREMENTS_DIR = ROOT / "layers" / "dependencies"
 # Where `make layers` (stacks.packaging) builds the three assets; the tests point it elsewhere.
-BUILT_DEPENDENCIES_DIR = packaging.LAMBDA_BUILD_DIR
+LAMBDA_BUILD_DIR = packaging.LAMBDA_BUILD_DIR
 
 # The one place the functions' Python is chosen: Amazon Linux 2023. stacks.packaging builds the
 # layers' wheels and bytecode for it.
@@ -51,12 +51,6 @@ SERVICE_NAME = "plutomi"
 BASIC_EXECUTION_POLICY = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 # Only for the unbuilt sources (the fallback): a built asset ships its .pyc.
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_cache"]
-
-# The environment variables through which the functions find their secrets (plutomi.config reads
-# the secret named by each at cold start). The values themselves never reach a template.
-MONGODB_URL_SECRET_NAME_ENV = SECRET_NAME_VARIABLES["MONGODB_URL"]
-SESSION_SECRET_NAME_ENV = SECRET_NAME_VARIABLES["PLUTOMI_SESSION_SECRET"]
-NATS_URL_SECRET_NAME_ENV = SECRET_NAME_VARIABLES["NATS_URL"]
 
 LAMBDA_ASSETS_NOT_BUILT = (
     "The Lambda assets in build/lambda are not current ({reasons}): deploying would ship the sources "
@@ -121,21 +115,17 @@ class PlutomiStack(cdk.Stack):
             compatible_architectures=[ARCHITECTURE],
             description=self.assets.dependencies_description,
         )
-        self.mongodb_secret = secretsmanager.Secret.from_secret_name_v2(
-            self, "MongoDbUrlSecret", settings.mongodb_secret_name
-        )
-        self.session_secret = secretsmanager.Secret.from_secret_name_v2(
-            self, "SessionSecret", settings.session_secret_name
-        )
-        self.nats_url_secret = secretsmanager.Secret.from_secret_name_v2(
-            self, "NatsUrlSecret", settings.nats_url_secret_name
-        )
+        # Named, never read here: the functions read each at cold start (plutomi.config).
+        self.secrets = [
+            secretsmanager.Secret.from_secret_name_v2(self, f"{setting}Secret", secret_name)
+            for setting, secret_name in settings.secret_names.items()
+        ]
         self.functions: dict[str, lambda_.Function] = {}
         self._alarm_topic: sns.ITopic | None = None
 
     def _lambda_assets(self) -> LambdaAssets:
         """The built assets when current; else the sources, with an error that stops `cdk deploy`."""
-        build = BUILT_DEPENDENCIES_DIR
+        build = LAMBDA_BUILD_DIR
         stale = packaging.stale_assets(build, LAMBDA_TARGET)
         if not stale:
             return LambdaAssets(
@@ -166,10 +156,9 @@ class PlutomiStack(cdk.Stack):
             "PLUTOMI_ENV": settings.stage,
             "PLUTOMI_EMAIL_FROM": settings.sender,
             "PLUTOMI_SES_CONFIGURATION_SET": settings.configuration_set_name,
-            MONGODB_URL_SECRET_NAME_ENV: settings.mongodb_secret_name,
-            SESSION_SECRET_NAME_ENV: settings.session_secret_name,
-            NATS_URL_SECRET_NAME_ENV: settings.nats_url_secret_name,
         }
+        # The secrets by name (the variables plutomi.config reads them through); values never.
+        env |= {SECRET_NAME_VARIABLES[setting]: name for setting, name in settings.secret_names.items()}
         if settings.base_url:
             env["PLUTOMI_BASE_URL"] = settings.base_url
         return env
@@ -219,7 +208,7 @@ class PlutomiStack(cdk.Stack):
             # Bounds the MongoDB connections a burst can open (README: Deploy to AWS, reserved concurrency).
             reserved_concurrent_executions=self.settings.reserved_concurrency_of(function),
         )
-        for secret in (self.mongodb_secret, self.session_secret, self.nats_url_secret):
+        for secret in self.secrets:
             secret.grant_read(fn)
         # plutomi.config reads every named secret in one BatchGetSecretValue call. That action has
         # no resource-level permissions (only "*"), and grants nothing alone: each secret still needs

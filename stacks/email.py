@@ -13,7 +13,6 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_route53 as route53
@@ -27,6 +26,7 @@ from plutomi.topology import SQS_CONSUMERS
 from stacks import alarms
 from stacks.base import PlutomiStack
 from stacks.settings import DeploySettings
+from stacks.topic_keys import publisher_key
 
 SES_FEEDBACK_FUNCTION = "consumers.ses_feedback"
 # Batch size, receives before the DLQ and the function's timeout are shared with the local poller.
@@ -167,31 +167,20 @@ class EmailStack(PlutomiStack):
         self._outputs()
 
     def _feedback_topic_key(self) -> kms.Key:
-        """The feedback topic's own key. SNS encrypts at rest with it; SES, which publishes to the
-        topic, must be allowed to use it (the AWS-managed aws/sns key allows no service, so SES could
-        not publish). The subscribed queue stays SQS-managed: SNS needs no key of its own to deliver."""
-        key = kms.Key(
+        """The feedback topic's own key, which SES, publishing to the topic, may use. The subscribed
+        queue stays SQS-managed: SNS needs no key of its own to deliver."""
+        return publisher_key(
             self,
             "FeedbackTopicKey",
+            settings=self.settings,
             description=f"{self.settings.prefix}: encrypts the SES feedback topic at rest",
-            enable_key_rotation=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN
-            if self.settings.is_production
-            else cdk.RemovalPolicy.DESTROY,
+            publisher="ses.amazonaws.com",
+            sid="SesPublishesFeedbackThroughThisConfigurationSet",
+            conditions={
+                "StringEquals": {"aws:SourceAccount": self.account},
+                "ArnLike": {"aws:SourceArn": self.configuration_set_arn},
+            },
         )
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="SesPublishesFeedbackThroughThisConfigurationSet",
-                principals=[iam.ServicePrincipal("ses.amazonaws.com")],
-                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
-                resources=["*"],  # in a key policy, "*" is this key
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": self.account},
-                    "ArnLike": {"aws:SourceArn": self.configuration_set_arn},
-                },
-            )
-        )
-        return key
 
     def _outputs(self) -> None:
         settings = self.settings

@@ -98,6 +98,16 @@ class DeploySettings:
     api_tight_burst_limit: int = DEFAULT_API_TIGHT_BURST_LIMIT
 
     @property
+    def secret_names(self) -> dict[str, str]:
+        """Each setting a function reads from a secret (plutomi.config.SECRET_NAME_VARIABLES) -> the
+        Secrets Manager secret that holds it."""
+        return {
+            "MONGODB_URL": self.mongodb_secret_name,
+            "PLUTOMI_SESSION_SECRET": self.session_secret_name,
+            "NATS_URL": self.nats_url_secret_name,
+        }
+
+    @property
     def prefix(self) -> str:
         """Every physical name starts with this, so staging and production can share an account."""
         return f"plutomi-{self.stage}"

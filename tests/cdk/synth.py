@@ -127,7 +127,7 @@ def synthesize(
     build/lambda, and taken as current when built for `lambda_target` (default: the functions'
     runtime)."""
     with pytest.MonkeyPatch.context() as patch, environment(env or {}):
-        patch.setattr("stacks.base.BUILT_DEPENDENCIES_DIR", built_dependencies)
+        patch.setattr("stacks.base.LAMBDA_BUILD_DIR", built_dependencies)
         if lambda_target is not None:
             patch.setattr("stacks.base.LAMBDA_TARGET", lambda_target)
         app, stacks = cdk_app.create_app(outdir=str(outdir), context=context)

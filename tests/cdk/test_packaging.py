@@ -83,7 +83,7 @@ def test_app_main_rebuilds_what_is_stale_then_synthesises_without_errors(
     shutil.copytree(host_build.build_dir, build, ignore=shutil.ignore_patterns("var-runtime*"))
     packaging.stamp_path(build, packaging.FUNCTIONS_ASSET).unlink()  # as if a build was cut short
     shutil.rmtree(build / packaging.FUNCTIONS_ASSET / "api")
-    monkeypatch.setattr("stacks.base.BUILT_DEPENDENCIES_DIR", build)
+    monkeypatch.setattr("stacks.base.LAMBDA_BUILD_DIR", build)
     monkeypatch.setattr("stacks.base.LAMBDA_TARGET", host_build.target)
     monkeypatch.setenv(packaging.PYTHON_ENV, host_build.python)
     stderr = io.StringIO()
@@ -99,7 +99,7 @@ def test_app_main_rebuilds_what_is_stale_then_synthesises_without_errors(
 def test_app_main_without_the_runtimes_python_says_what_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("stacks.base.BUILT_DEPENDENCIES_DIR", tmp_path / "lambda")
+    monkeypatch.setattr("stacks.base.LAMBDA_BUILD_DIR", tmp_path / "lambda")
     monkeypatch.setenv(packaging.PYTHON_ENV, str(tmp_path / "no-python-here"))
     with pytest.raises(
         SystemExit, match=f"cannot build the Lambda assets: {packaging.PYTHON_ENV}=.* does not run"

@@ -127,3 +127,9 @@ def test_cdk_json_declares_the_defaults_and_every_context_key(repo_root: Path) -
     keys = {key for key in context if not key.startswith("@")}
     assert keys == set(DeploySettings.__dataclass_fields__)
     assert "app.py" in cdk_json["app"]
+
+
+def test_every_setting_plutomi_config_reads_from_a_secret_has_a_secret_name() -> None:
+    from plutomi.config import SECRET_NAME_VARIABLES
+
+    assert set(settings().secret_names) == set(SECRET_NAME_VARIABLES)

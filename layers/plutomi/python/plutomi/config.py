@@ -128,23 +128,18 @@ def _read_secrets(named: dict[str, str]) -> dict[str, str]:
     return {name: found[secret_id] for name, secret_id in named.items()}
 
 
-def _port(name: str, default: int) -> int:
+def _whole_number(name: str, default: int, lowest: int, highest: int, what: str) -> int:
     value = _env(name, str(default))
-    if not value.isdigit() or not 0 < int(value) < 65536:
-        raise RuntimeError(f"{name} must be a TCP port number, not {value!r}")
+    if not value.isdigit() or not lowest <= int(value) <= highest:
+        raise RuntimeError(f"{name} must be {what}, not {value!r}")
     return int(value)
+
+
+def _port(name: str, default: int) -> int:
+    return _whole_number(name, default, 1, 65535, "a TCP port number")
 
 
 MAX_STREAM_REPLICAS = 5  # JetStream's own limit
-
-
-def _stream_replicas() -> int:
-    value = _env("PLUTOMI_STREAM_REPLICAS", "1")
-    if not value.isdigit() or not 1 <= int(value) <= MAX_STREAM_REPLICAS:
-        raise RuntimeError(
-            f"PLUTOMI_STREAM_REPLICAS must be a whole number from 1 to {MAX_STREAM_REPLICAS}, not {value!r}"
-        )
-    return int(value)
 
 
 def load_settings() -> Settings:
@@ -183,7 +178,13 @@ def load_settings() -> Settings:
         nats_timeout_seconds=float(_env("PLUTOMI_NATS_TIMEOUT_SECONDS", "5")),
         client_ip_header=_env("PLUTOMI_CLIENT_IP_HEADER", "").lower() or None,
         trusted_proxy_hops=max(1, int(_env("PLUTOMI_TRUSTED_PROXY_HOPS", "1"))),
-        stream_replicas=_stream_replicas(),
+        stream_replicas=_whole_number(
+            "PLUTOMI_STREAM_REPLICAS",
+            1,
+            1,
+            MAX_STREAM_REPLICAS,
+            f"a whole number from 1 to {MAX_STREAM_REPLICAS}",
+        ),
         embedded_ports=ports,
         external_services=frozenset(name for name, url in given.items() if url),
     )

@@ -66,12 +66,13 @@ def stream_config(spec: StreamSpec, replicas: int = 1) -> StreamConfig:
 async def apply_stream(jetstream: JetStreamContext, spec: StreamSpec, replicas: int = 1) -> str:
     """Creates the stream, or updates it to `spec` and `replicas`; one line saying which."""
     config = stream_config(spec, replicas)
+    applied = f"stream {spec.name} ({replicas} replica{'s' if replicas > 1 else ''})"
     try:
         try:
             await jetstream.stream_info(spec.name)
         except NotFoundError:
             await jetstream.add_stream(config)
-            return f"stream {spec.name} ({replicas} replica{'s' if replicas > 1 else ''}): created"
+            return f"{applied}: created"
         await jetstream.update_stream(config)
     except APIError as error:
         if replicas > 1 and "replica" in (error.description or "").lower():
@@ -81,7 +82,7 @@ async def apply_stream(jetstream: JetStreamContext, spec: StreamSpec, replicas: 
                 "(1 on a single server)"
             ) from error
         raise
-    return f"stream {spec.name} ({replicas} replica{'s' if replicas > 1 else ''}): updated"
+    return f"{applied}: updated"
 
 
 def tier_config(tier: Tier) -> ConsumerConfig:

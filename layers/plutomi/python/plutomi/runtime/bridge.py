@@ -55,14 +55,7 @@ from plutomi.domain.events import Event
 from plutomi.observability import runtime_logger as logger
 from plutomi.runtime.aws_events import sqs_event, sqs_record
 from plutomi.runtime.functions import invoke, preload
-from plutomi.runtime.probe import (
-    LIVENESS_PATH,
-    PROBE_PATH,
-    STALL_AFTER_SECONDS,
-    Heartbeat,
-    liveness_of,
-    serve_probe,
-)
+from plutomi.runtime.probe import STALL_AFTER_SECONDS, Heartbeat, liveness_of, probes_served
 from plutomi.topology import Consumer, Tier, tiers_of
 
 Target = Callable[[dict[str, Any]], dict[str, Any]]
@@ -170,8 +163,10 @@ class Bridge:
     async def run(self) -> None:
         for heartbeat in self._heartbeats:
             heartbeat.beat()
-        checks = {PROBE_PATH: self.health, LIVENESS_PATH: self.liveness}
-        probe = None if self.probe_address is None else await serve_probe(*self.probe_address, checks)
+        async with probes_served(self.probe_address, self.health, self.liveness):
+            await self._run()
+
+    async def _run(self) -> None:
         connection = self._connection = await nats.connect(
             self.nats_url,
             name=f"plutomi-bridge-{self.name}",
@@ -195,8 +190,6 @@ class Bridge:
             # Every fetched message was acked or nak'ed by now; anything unacked is redelivered.
             with contextlib.suppress(Exception):
                 await connection.close()
-            if probe is not None:
-                probe.close()
             logger.info("bridge stopped", extra=stopped)
 
     @property

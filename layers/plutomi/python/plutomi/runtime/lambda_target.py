@@ -92,7 +92,7 @@ def _is_throttle(response: Mapping[str, Any]) -> bool:
 
 
 def _retry_after_seconds(response: Mapping[str, Any]) -> float | None:
-    """Lambda's `Retry-After` on a throttle, when it sends one (None: the tier's back-off decides)."""
+    """Lambda's `Retry-After` on a throttle, when it sends one (None: the bridge's own throttle back-off)."""
     headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
     text = response.get("retryAfterSeconds") or headers.get("retry-after")
     try:

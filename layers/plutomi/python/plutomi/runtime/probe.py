@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -60,6 +60,22 @@ def liveness_of(heartbeats: list[Heartbeat], figures: dict[str, Any]) -> tuple[b
         "seconds_since_loop": round(stalest.seconds_since(), 1),
         "stall_after_seconds": stalest.stall_after_seconds,
     }
+
+
+@contextlib.asynccontextmanager
+async def probes_served(
+    address: tuple[str, int] | None, readiness: Status, liveness: Status
+) -> AsyncIterator[None]:
+    """`GET /healthz` (readiness) and `GET /livez` (liveness) at `address` while the block runs;
+    None: no probe endpoint at all."""
+    if address is None:
+        yield
+        return
+    server = await serve_probe(*address, {PROBE_PATH: readiness, LIVENESS_PATH: liveness})
+    try:
+        yield
+    finally:
+        server.close()
 
 
 async def serve_probe(host: str, port: int, checks: Mapping[str, Status]) -> asyncio.Server:

@@ -24,14 +24,7 @@ from plutomi.adapters.mongo_outbox import outbox_wakeup
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.domain.events import Event
 from plutomi.observability import runtime_logger as logger
-from plutomi.runtime.probe import (
-    LIVENESS_PATH,
-    PROBE_PATH,
-    STALL_AFTER_SECONDS,
-    Heartbeat,
-    liveness_of,
-    serve_probe,
-)
+from plutomi.runtime.probe import STALL_AFTER_SECONDS, Heartbeat, liveness_of, probes_served
 
 if TYPE_CHECKING:
     from nats.aio.client import Client as NatsClient
@@ -92,13 +85,8 @@ class OutboxRelay:
 
     async def run(self) -> None:
         self._heartbeat.beat()
-        checks = {PROBE_PATH: self.health, LIVENESS_PATH: self.liveness}
-        probe = None if self.probe_address is None else await serve_probe(*self.probe_address, checks)
-        try:
+        async with probes_served(self.probe_address, self.health, self.liveness):
             await self._run()
-        finally:
-            if probe is not None:
-                probe.close()
 
     async def _run(self) -> None:
         import nats

@@ -123,7 +123,7 @@ def poll(
     from typing import Any
 
     from plutomi.config import get_settings
-    from plutomi.runtime.probe import LIVENESS_PATH, PROBE_PATH, liveness_of, serve_probe
+    from plutomi.runtime.probe import liveness_of, probes_served
     from plutomi.runtime.sqs_poller import SqsPoller
     from plutomi.topology import SQS_CONSUMERS
 
@@ -158,15 +158,10 @@ def poll(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop)
-        probe = None
-        if probe_port is not None:
-            checks = {PROBE_PATH: health, LIVENESS_PATH: liveness}
-            probe = await serve_probe("0.0.0.0", probe_port, checks)  # noqa: S104 - the kubelet probes the pod
-        try:
+        # 0.0.0.0: the kubelet probes the pod's address.
+        address = None if probe_port is None else ("0.0.0.0", probe_port)  # noqa: S104
+        async with probes_served(address, health, liveness):
             await asyncio.gather(*(poller.run() for poller in pollers))
-        finally:
-            if probe is not None:
-                probe.close()
 
     asyncio.run(main())
     return 0
