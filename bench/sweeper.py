@@ -49,12 +49,13 @@ from pymongo import MongoClient
 
 from plutomi import bootstrap
 from plutomi.adapters.clock import FixedClock
-from plutomi.adapters.mongo_base import Document, epoch_ms, to_document, where
+from plutomi.adapters.mongo_base import Document, to_document, where
 from plutomi.adapters.mongo_outbox import OUTBOX_TYPE
 from plutomi.adapters.mongo_pipeline import Applicants
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.domain import events
 from plutomi.domain.applicants import Applicant, Mover, StageVisit
+from plutomi.domain.epoch import epoch_ms
 from plutomi.domain.identity import hash_secret
 from plutomi.domain.ids import format_id
 from plutomi.domain.models import Session, User

@@ -21,11 +21,11 @@ from pymongo import MongoClient
 
 from plutomi import bootstrap
 from plutomi.adapters.clock import FixedClock
-from plutomi.adapters.mongo_base import epoch_ms
 from plutomi.adapters.mongo_idempotency import MongoIdempotencyStore, record_org
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.domain import events
 from plutomi.domain.delivery import AttemptError
+from plutomi.domain.epoch import epoch_ms
 from plutomi.domain.errors import Conflict, NotFound
 from plutomi.domain.events import Event
 from plutomi.domain.models import Role, Session, User

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from pymongo import MongoClient, monitoring
 
-from plutomi.adapters.mongo_base import DuplicateItem, where
+from plutomi.adapters.mongo_base import where
 from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
 from plutomi.adapters.mongo_store import MongoStore
+from plutomi.domain.errors import DuplicateItem
 from plutomi.domain.models import (
     Invite,
     InviteStatus,

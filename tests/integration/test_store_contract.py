@@ -22,8 +22,9 @@ from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
-from plutomi.adapters.mongo_base import Document, SafeWrites, UnsafeQuery, epoch_ms, where
+from plutomi.adapters.mongo_base import Document, SafeWrites, UnsafeQuery, where
 from plutomi.adapters.mongo_idempotency import MongoIdempotencyStore
+from plutomi.domain.epoch import epoch_ms
 
 # Read at import, before the session's fixtures point MONGODB_URL at the embedded server.
 GIVEN_MONGODB_URL = os.environ.get("MONGODB_URL")

@@ -47,6 +47,9 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("UpdateWebhook", "url"): "a URL: webhooks.validate_webhook_url",
     ("CreateWebhook", "event_types"): "event types: webhooks.validate_event_types",
     ("UpdateWebhook", "event_types"): "event types: webhooks.validate_event_types",
+    ("QuestionFields", "accepts"): "content types: pipeline.validate_question takes the allow-list only",
+    ("CreateQuestion", "accepts"): "content types: pipeline.validate_question takes the allow-list only",
+    ("UpdateQuestion", "accepts"): "content types: pipeline.validate_question takes the allow-list only",
 }
 # Text that may have several lines; every other text field is one line.
 MULTI_LINE = {

@@ -16,11 +16,11 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from plutomi.domain.errors import Unavailable
+from plutomi.domain.stream import ConsumerProgress, StoredMessage
 from plutomi.observability import library_lines_as_json
 
 if TYPE_CHECKING:
@@ -83,26 +83,6 @@ def log_nats_error(
         last_logged, unreported = now, 0
 
     return error_cb
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    stream: str
-    seq: int
-    subject: str
-    data: bytes
-    headers: dict[str, str]
-
-
-@dataclass(frozen=True)
-class ConsumerProgress:
-    """Where a durable consumer is in its stream (JetStream's consumer info)."""
-
-    delivered_seq: int  # the highest stream sequence delivered so far
-    ack_floor_seq: int  # every message at or below it is acked (or terminated)
-    num_pending: int  # matching messages not delivered yet
-    num_ack_pending: int  # delivered and neither acked nor terminated
-    num_redelivered: int
 
 
 class JetStreamClient:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from pymongo import ReturnDocument
@@ -25,14 +24,11 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 from pymongo.results import DeleteResult, UpdateResult
 
+from plutomi.domain.errors import DuplicateItem
 from plutomi.domain.models import Item
 
 Document = dict[str, Any]
 ItemT = TypeVar("ItemT", bound=Item)
-
-
-class DuplicateItem(Exception):
-    """An insert collided with an existing `_id` or unique key."""
 
 
 class UnsafeQuery(ValueError):
@@ -106,17 +102,6 @@ class SafeWrites(Collection[Document]):
 
     def bulk_write(self, *args: Any, **kwargs: Any) -> Any:
         raise UnsafeQuery("bulk writes bypass the write-filter check; use the single-write methods")
-
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def epoch_ms(moment: datetime) -> int:
-    """Whole milliseconds since the epoch (exact: no float rounding), for a number-keyed index.
-    Filters that compare times use these numbers: nx-27017 reads the whole collection for any
-    filter that compares dates (its `explain` still names the index)."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return (aware - EPOCH) // timedelta(milliseconds=1)
 
 
 def to_document(item: Item, **extra: Any) -> Document:

@@ -15,7 +15,8 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
-from plutomi.adapters.mongo_base import Document, Repository, epoch_ms, where
+from plutomi.adapters.mongo_base import Document, Repository, where
+from plutomi.domain.epoch import epoch_ms
 from plutomi.domain.events import Event
 
 OUTBOX_TYPE = "outbox_event"

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from plutomi.adapters.mongo_base import Document, Repository, epoch_ms, to_document, where
+from plutomi.adapters.mongo_base import Document, Repository, to_document, where
 from plutomi.domain.applicants import Applicant
+from plutomi.domain.epoch import epoch_ms
 from plutomi.domain.pipeline import Application, Stage
 
 

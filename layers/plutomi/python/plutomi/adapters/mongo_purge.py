@@ -23,7 +23,8 @@ from datetime import datetime
 
 from pymongo.errors import DuplicateKeyError
 
-from plutomi.adapters.mongo_base import Repository, epoch_ms, to_document, where
+from plutomi.adapters.mongo_base import Repository, to_document, where
+from plutomi.domain.epoch import epoch_ms
 from plutomi.domain.models import Org
 
 # Fields of a tombstone (an org document whose org is being deleted).

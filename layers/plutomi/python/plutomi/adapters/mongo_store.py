@@ -18,15 +18,7 @@ from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from plutomi.adapters.mongo_attempts import AttemptErrors
-from plutomi.adapters.mongo_base import (
-    Document,
-    Repository,
-    SafeWrites,
-    current_session,
-    epoch_ms,
-    to_document,
-    where,
-)
+from plutomi.adapters.mongo_base import Document, Repository, SafeWrites, current_session, to_document, where
 from plutomi.adapters.mongo_idempotency import IdempotencyRecords
 from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
 from plutomi.adapters.mongo_outbox import Outbox
@@ -34,6 +26,7 @@ from plutomi.adapters.mongo_pipeline import Applicants, Applications, Stages
 from plutomi.adapters.mongo_purge import LEASE_UNTIL, PURGE_PENDING, OrgPurge, tombstone_id
 from plutomi.adapters.mongo_suppressions import FeedbackRecords, Suppressions, UnsubscribeLinks
 from plutomi.adapters.mongo_webhooks import Deliveries, Webhooks
+from plutomi.domain.epoch import epoch_ms
 from plutomi.domain.models import (
     Invite,
     InviteStatus,

@@ -16,14 +16,12 @@ from datetime import datetime
 
 from pymongo.errors import DuplicateKeyError
 
-from plutomi.adapters.mongo_base import DuplicateItem, Repository, where
+from plutomi.adapters.mongo_base import Repository, where
 from plutomi.domain.email_feedback import FeedbackKind, FeedbackRecord, Suppression, SuppressionScope
+from plutomi.domain.epoch import epoch_ms
+from plutomi.domain.errors import DuplicateItem
 
 UNSUBSCRIBE_LINK_TYPE = "unsubscribe_link"
-
-
-def epoch_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 class Suppressions(Repository):

@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from plutomi.adapters.mongo_base import DuplicateItem, Repository, to_document, where
+from plutomi.adapters.mongo_base import Repository, to_document, where
+from plutomi.domain.errors import DuplicateItem
 from plutomi.domain.webhooks import FINAL_OUTCOMES, Delivery, Webhook, wants
 
 

@@ -56,6 +56,11 @@ class Unavailable(PlutomiError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class DuplicateItem(Exception):
+    """A write collided with an existing item (the same id or unique key): the store says so in the
+    domain's terms, and the use case decides what it means (someone applied twice at once, say)."""
+
+
 class InvalidFields(InvalidInput):
     """Several fields were wrong at once; `fields` holds a message per field."""
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from plutomi.domain import file_types
 from plutomi.domain.errors import Conflict, InvalidInput
 from plutomi.domain.models import OrgItem
 from plutomi.domain.text import TextRejected, check_text, text_problem
@@ -44,6 +45,7 @@ class QuestionType(StrEnum):
     DATE = "date"
     SINGLE_CHOICE = "single_choice"
     MULTI_CHOICE = "multi_choice"
+    FILE = "file"  # documents the applicant uploads (answers name the uploads: domain/file_types.py)
 
 
 CHOICE_TYPES = frozenset({QuestionType.SINGLE_CHOICE, QuestionType.MULTI_CHOICE})
@@ -61,6 +63,7 @@ class Operator(StrEnum):
     CONTAINS = "contains"
     IS_TRUE = "is_true"
     IS_FALSE = "is_false"
+    IS_PRESENT = "is_present"  # the question was answered (for a file question: a file is uploaded)
 
 
 UNARY_OPERATORS = frozenset({Operator.IS_TRUE, Operator.IS_FALSE})
@@ -78,6 +81,19 @@ class Question(Frozen):
     help_text: str = ""
     required: bool = True
     options: tuple[str, ...] = ()
+    # File questions only: the accepted content types, the largest file, and whether several files
+    # may be given.
+    accepts: tuple[str, ...] = ()
+    max_size_bytes: int | None = None
+    multiple: bool = False
+
+    @property
+    def accepted_types(self) -> tuple[str, ...]:
+        return self.accepts or file_types.DEFAULT_ACCEPTED
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self.max_size_bytes or file_types.DEFAULT_MAX_FILE_BYTES
 
 
 class Condition(Frozen):
@@ -160,6 +176,27 @@ def validate_question(question: Question) -> None:
             raise InvalidInput("duplicate_options", "Each option must be different")
     elif question.options:
         raise InvalidInput("options_not_allowed", f"A {question.type.value} question takes no options")
+    if question.type is QuestionType.FILE:
+        unknown = [t for t in question.accepts if t not in file_types.FILE_TYPES]
+        if unknown or len(set(question.accepts)) != len(question.accepts):
+            raise InvalidInput(
+                "file_type_not_allowed",
+                f"accepts takes each of {', '.join(file_types.FILE_TYPES)} at most once",
+            )
+        if (
+            question.max_size_bytes is not None
+            and not 1 <= question.max_size_bytes <= file_types.MAX_FILE_BYTES
+        ):
+            raise InvalidInput(
+                "file_size_out_of_range",
+                f"max_size_bytes is between 1 and {file_types.MAX_FILE_BYTES} "
+                f"({file_types.megabytes(file_types.MAX_FILE_BYTES)})",
+            )
+    elif question.accepts or question.max_size_bytes is not None or question.multiple:
+        raise InvalidInput(
+            "file_settings_not_allowed",
+            f"accepts, max_size_bytes and multiple are for file questions, not {question.type.value}",
+        )
 
 
 EMAIL_ANSWER = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -215,6 +252,18 @@ def coerce_answer(question: Question, value: Any) -> tuple[Any, str | None]:
             except ValueError:
                 pass
         return None, "must be a date as YYYY-MM-DD"
+    if kind is QuestionType.FILE:
+        # The ids of the uploads the answer names; the service checks each upload before it counts.
+        ids = value if isinstance(value, list) else [value]
+        if not ids or not all(isinstance(i, str) and i.startswith("doc_") and len(i) <= 40 for i in ids):
+            return None, "must name an upload (the document id from the upload request)"
+        if len(ids) > (file_types.MAX_FILES_PER_QUESTION if question.multiple else 1):
+            return None, (
+                f"takes at most {file_types.MAX_FILES_PER_QUESTION} files"
+                if question.multiple
+                else "takes one file"
+            )
+        return list(dict.fromkeys(ids)), None
     if kind is QuestionType.SINGLE_CHOICE:
         ok = isinstance(value, str) and value in question.options
         return (value, None) if ok else (None, f"must be one of: {', '.join(question.options)}")
@@ -283,6 +332,12 @@ def validate_rule(rule: AnswerRule | IdleRule, stage: Stage, application: Applic
 
 def _validate_condition(condition: Condition, question: Question) -> None:
     operator = condition.operator
+    if operator is Operator.IS_PRESENT:
+        if condition.value is not None:
+            raise InvalidInput("condition_value_invalid", "is_present takes no value")
+        return
+    if question.type is QuestionType.FILE:
+        raise InvalidInput("operator_not_allowed", "A file question takes is_present only")
     if operator in UNARY_OPERATORS:
         if question.type is not QuestionType.BOOLEAN:
             raise InvalidInput("operator_not_allowed", f"{operator.value} applies to boolean questions only")
@@ -341,6 +396,8 @@ def _comparable(value: Any) -> Any:
 
 def condition_holds(condition: Condition, answer: Any) -> bool:
     operator, expected = condition.operator, condition.value
+    if operator is Operator.IS_PRESENT:
+        return answer not in (None, "", [])
     if operator is Operator.IS_TRUE:
         return answer is True
     if operator is Operator.IS_FALSE:

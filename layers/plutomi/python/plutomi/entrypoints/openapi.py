@@ -94,7 +94,14 @@ RULE_PROBLEMS = (
     "operator_not_allowed",
     "condition_value_invalid",
 )
-QUESTION_PROBLEMS = ("options_required", "duplicate_options", "options_not_allowed")
+QUESTION_PROBLEMS = (
+    "options_required",
+    "duplicate_options",
+    "options_not_allowed",
+    "file_type_not_allowed",
+    "file_size_out_of_range",
+    "file_settings_not_allowed",
+)
 SUCCESS = "success"  # in ROUTE_ERRORS: another success status, with the same body as the main one
 
 # What a route answers beyond its traits: status -> error codes (or SUCCESS).

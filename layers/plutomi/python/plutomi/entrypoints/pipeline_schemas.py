@@ -21,9 +21,10 @@ from plutomi.domain.pipeline import (
 from plutomi.entrypoints.schemas import Body, EmailText
 from plutomi.entrypoints.text_fields import DisplayName, HelpText, LongDescription, Option, PersonName, Title
 from plutomi.services.applicants import Page, Portal
-from plutomi.services.applications import Design
+from plutomi.services.designs import Design
 
 AppName = DisplayName
+FileContentType = Annotated[str, Field(max_length=100, description="e.g. application/pdf")]
 Description = LongDescription
 Position = Annotated[int, Field(ge=0, description="0-based; past the end means last")]
 
@@ -55,6 +56,11 @@ class QuestionFields(Body):
     help_text: HelpText = ""
     required: bool = True
     options: list[Option] = Field(default_factory=list, max_length=100)
+    accepts: list[FileContentType] = Field(
+        default_factory=list, max_length=10, description="file questions: accepted content types"
+    )
+    max_size_bytes: int | None = Field(default=None, description="file questions: the largest file")
+    multiple: bool = Field(default=False, description="file questions: several files may be given")
 
 
 class CreateQuestion(QuestionFields):
@@ -67,13 +73,27 @@ class UpdateQuestion(Body):
     help_text: HelpText | None = None
     required: bool | None = None
     options: list[Option] | None = Field(default=None, max_length=100)
+    accepts: list[FileContentType] | None = Field(default=None, max_length=10)
+    max_size_bytes: int | None = None
+    multiple: bool | None = None
     position: Position | None = None
 
 
 class ConditionIn(Body):
     question_id: str
     operator: Literal[
-        "eq", "neq", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "is_true", "is_false"
+        "eq",
+        "neq",
+        "in",
+        "not_in",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "contains",
+        "is_true",
+        "is_false",
+        "is_present",
     ]
     value: Any = None
 
@@ -248,6 +268,9 @@ class PublicQuestion(BaseModel):
     help_text: str
     required: bool
     options: list[str]
+    accepts: list[str] = Field(description="file questions: the content types to upload")
+    max_size_bytes: int | None = Field(description="file questions: the largest file")
+    multiple: bool
 
 
 class PublicApplication(BaseModel):
@@ -302,6 +325,9 @@ class PortalOut(BaseModel):
                         help_text=q.help_text,
                         required=q.required,
                         options=list(q.options),
+                        accepts=list(q.accepted_types) if q.type is QuestionType.FILE else [],
+                        max_size_bytes=q.max_file_bytes if q.type is QuestionType.FILE else None,
+                        multiple=q.multiple,
                     )
                     for q in portal.stage.questions
                 ],

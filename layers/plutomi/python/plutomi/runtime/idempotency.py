@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-from plutomi.adapters.mongo_base import epoch_ms
-from plutomi.adapters.mongo_idempotency import IdempotencyRecord
 from plutomi.bootstrap import dependencies
+from plutomi.domain.epoch import epoch_ms
+from plutomi.domain.idempotency import IdempotencyRecord
 from plutomi.runtime.operator import operator_command, when
 from plutomi.services import idempotency_claims
 from plutomi.services.dead_letters import as_json

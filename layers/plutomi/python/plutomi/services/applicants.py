@@ -1,9 +1,5 @@
 """Applicants: applying, the private portal, answers and the rules they trigger, recruiters' views
-and moves, erasure, and the idle sweeper.
-
-Every move is one conditional update that names the stage (and the moment) the applicant is leaving,
-so two movers — recruiters, answer rules, sweepers — never both move the same person.
-"""
+and moves, erasure, and the idle sweeper. How one applicant is changed and moved lives in `moves`."""
 
 from __future__ import annotations
 
@@ -13,17 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from plutomi.adapters.mongo_base import DuplicateItem
 from plutomi.domain import events, limits
 from plutomi.domain.applicants import (
     Applicant,
     Mover,
     StageVisit,
     entering,
-    history_after_move,
     history_closed,
 )
-from plutomi.domain.errors import Conflict, InvalidFields, InvalidInput, NotFound
+from plutomi.domain.errors import Conflict, DuplicateItem, InvalidFields, InvalidInput, NotFound
 from plutomi.domain.identity import hash_secret, normalize_email, secrets_match
 from plutomi.domain.models import Role
 from plutomi.domain.pipeline import (
@@ -32,19 +26,18 @@ from plutomi.domain.pipeline import (
     IdleRule,
     Stage,
     answer_rule_target,
-    idle_deadline,
     is_complete,
     validate_answers,
 )
 from plutomi.services import rate_limits
-from plutomi.services.applications import load_application, load_stage, ordered_stages
 from plutomi.services.auth import Principal
+from plutomi.services.designs import load_application, load_stage, ordered_stages
+from plutomi.services.moves import load_applicant, move, update_applicant
 from plutomi.services.orgs import live_org, require_live_org, require_membership
 from plutomi.services.pagination import cursor_position, encode_cursor
 from plutomi.services.ports import Dependencies
 from plutomi.services.unit_of_work import transactional
 
-ATTEMPTS = 5
 PORTAL_NOT_FOUND = "This link is not valid any more; apply again with your email to get a new one"
 
 
@@ -171,7 +164,7 @@ def issue_portal_link(
         kept = [*current.portal_secret_hashes, secret_hash][-limits.MAX_PORTAL_LINKS :]
         return current.model_copy(update={"portal_secret_hashes": kept})
 
-    updated = _update(deps, org_id, applicant_id, add_link)
+    updated = update_applicant(deps, org_id, applicant_id, add_link)
     if updated is None:
         return None
     return updated, application, f"{deps.settings.base_url}/public/applicants/{applicant.id}.{secret}"
@@ -233,7 +226,7 @@ def submit_answers(deps: Dependencies, token: str, submitted: dict[str, Any]) ->
             changes |= {"idle_deadline": None, "idle_rule_id": None}
         return current.model_copy(update=changes)
 
-    updated = _update(deps, applicant.org_id, applicant.id, record)
+    updated = update_applicant(deps, applicant.org_id, applicant.id, record)
     if updated is None:
         raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
     deps.emit(
@@ -251,7 +244,7 @@ def submit_answers(deps: Dependencies, token: str, submitted: dict[str, Any]) ->
     if rule is not None:
         target = deps.store.stages.get(applicant.org_id, applicant.application_id, rule.to_stage_id)
         if target is not None:
-            _move(deps, updated, stage, target, Mover(kind="rule", id=rule.id))
+            move(deps, updated, stage, target, Mover(kind="rule", id=rule.id))
     return portal(deps, token)
 
 
@@ -278,7 +271,7 @@ def list_applicants(
 
 def get_applicant(deps: Dependencies, principal: Principal, org_id: str, applicant_id: str) -> Applicant:
     require_membership(deps, principal, org_id)
-    return _load(deps, org_id, applicant_id)
+    return load_applicant(deps, org_id, applicant_id)
 
 
 def move_applicant(
@@ -290,7 +283,7 @@ def move_applicant(
     to_stage_id: str,
 ) -> Applicant:
     require_membership(deps, principal, org_id)
-    applicant = _load(deps, org_id, applicant_id)
+    applicant = load_applicant(deps, org_id, applicant_id)
     if applicant.stage_id != from_stage_id:
         raise Conflict(
             "applicant_not_in_stage",
@@ -306,7 +299,7 @@ def move_applicant(
             "invalid_move_target", "to_stage_id must be a stage of the applicant's application"
         )
     mover = Mover(kind="user", id=principal.user.id)
-    moved = _move(deps, applicant, source, target, mover)
+    moved = move(deps, applicant, source, target, mover)
     if moved is None:
         raise Conflict(
             "applicant_not_in_stage",
@@ -319,7 +312,7 @@ def move_applicant(
 def delete_applicant(deps: Dependencies, principal: Principal, org_id: str, applicant_id: str) -> None:
     """Erases the person's data (name, email, answers, portal link) and keeps an anonymous history."""
     require_membership(deps, principal, org_id, Role.ADMIN)
-    applicant = _load(deps, org_id, applicant_id)
+    applicant = load_applicant(deps, org_id, applicant_id)
     mover = Mover(kind="user", id=principal.user.id)
 
     def erase(current: Applicant) -> Applicant | None:
@@ -341,113 +334,13 @@ def delete_applicant(deps: Dependencies, principal: Principal, org_id: str, appl
             }
         )
 
-    if _update(deps, org_id, applicant_id, erase) is None:
+    if update_applicant(deps, org_id, applicant_id, erase) is None:
         raise NotFound("applicant_not_found", f"No applicant {applicant_id!r} in this organisation")
     deps.emit(
         events.APPLICANT_DELETED,
         org_id,
         {"applicant_id": applicant_id, "application_id": applicant.application_id},
     )
-
-
-def _load(deps: Dependencies, org_id: str, applicant_id: str) -> Applicant:
-    applicant = deps.store.applicants.get(org_id, applicant_id)
-    if applicant is None or applicant.is_deleted:
-        raise NotFound("applicant_not_found", f"No applicant {applicant_id!r} in this organisation")
-    return applicant
-
-
-# ---------------------------------------------------------------- moving
-
-
-def _update(
-    deps: Dependencies, org_id: str, applicant_id: str, change: Callable[[Applicant], Applicant | None]
-) -> Applicant | None:
-    """Read-modify-write under the applicant's version, retried when someone else wrote first.
-    `change` returns the new state, or None when its precondition no longer holds."""
-    for _ in range(ATTEMPTS):
-        current = deps.store.applicants.get(org_id, applicant_id)
-        if current is None:
-            return None
-        changed = change(current)
-        if changed is None:
-            return None
-        saved = deps.store.applicants.save(current, changed, deps.clock.now())
-        if saved is not None:
-            return saved
-    raise Conflict("concurrent_change", "The applicant changed at the same moment; reload and try again")
-
-
-@transactional
-def _move(
-    deps: Dependencies,
-    applicant: Applicant,
-    source: Stage,
-    target: Stage,
-    by: Mover,
-    still_applies: Callable[[Applicant], bool] = lambda _: True,
-) -> Applicant | None:
-    """Moves the applicant from `source` to `target` if, when written, they are still in `source` and
-    `still_applies` holds; None when someone else moved them first."""
-
-    def move(current: Applicant) -> Applicant | None:
-        if current.stage_id != source.id or not still_applies(current):
-            return None
-        now = deps.clock.now()
-        return current.model_copy(
-            update={
-                **entering(target, now, by),
-                "history": history_after_move(current.history, target.id, now, by),
-            }
-        )
-
-    moved = _update(deps, applicant.org_id, applicant.id, move)
-    if moved is not None:
-        deps.emit(
-            events.APPLICANT_MOVED,
-            applicant.org_id,
-            {
-                "applicant_id": applicant.id,
-                "application_id": applicant.application_id,
-                "from_stage_id": source.id,
-                "to_stage_id": target.id,
-                "by": by.model_dump(),
-            },
-        )
-    return moved
-
-
-def move_all_out_of_stage(deps: Dependencies, principal: Principal, source: Stage, target: Stage) -> int:
-    mover = Mover(kind="user", id=principal.user.id)
-    moved = 0
-    for applicant in list(deps.store.applicants.in_stage(source.org_id, source.application_id, source.id)):
-        if _move(deps, applicant, source, target, mover) is not None:
-            moved += 1
-    if deps.store.applicants.any_in_stage(source.org_id, source.application_id, source.id):
-        raise Conflict("stage_has_applicants", "Applicants entered the stage meanwhile; try again")
-    return moved
-
-
-def reschedule_idle_deadlines(deps: Dependencies, stage: Stage) -> None:
-    """After a stage's idle rules changed: recompute the deadline of everyone waiting in it."""
-
-    def reschedule(current: Applicant) -> Applicant | None:
-        if (
-            current.stage_id != stage.id
-            or current.stage_entered_at is None
-            or is_complete(stage, current.answers)
-        ):
-            return None
-        deadline = idle_deadline(stage, current.stage_entered_at)
-        return current.model_copy(
-            update={
-                "idle_deadline": deadline[0] if deadline else None,
-                "idle_rule_id": deadline[1].id if deadline else None,
-            }
-        )
-
-    for applicant in list(deps.store.applicants.in_stage(stage.org_id, stage.application_id, stage.id)):
-        _update(deps, stage.org_id, applicant.id, reschedule)
 
 
 # ---------------------------------------------------------------- the idle sweeper
@@ -498,14 +391,11 @@ def sweep_idle(deps: Dependencies, batch_size: int = 500) -> SweepResult:
             if stage is None or rule is None or target is None:
                 # The rule or a stage went away after the deadline was set: forget the deadline.
                 forget = _forget_deadline(applicant.stage_id, applicant.idle_rule_id)
-                _update(deps, applicant.org_id, applicant.id, forget)
+                update_applicant(deps, applicant.org_id, applicant.id, forget)
                 result.skipped += 1
                 continue
             still_due = _still_due(now, rule.id)
-            if (
-                _move(deps, applicant, stage, target, Mover(kind="sweeper", id=rule.id), still_due)
-                is not None
-            ):
+            if move(deps, applicant, stage, target, Mover(kind="sweeper", id=rule.id), still_due) is not None:
                 result.moved += 1
             else:
                 result.skipped += 1  # someone else moved them first, or they completed the stage

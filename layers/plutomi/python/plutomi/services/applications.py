@@ -7,7 +7,6 @@ document's version, retried a few times, so two designers never overwrite each o
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from plutomi.domain import events
@@ -30,39 +29,11 @@ from plutomi.domain.pipeline import (
     validate_rule,
 )
 from plutomi.services.auth import Principal
+from plutomi.services.designs import Design, design_of, load_application, load_stage, ordered_stages
+from plutomi.services.moves import move_all_out_of_stage, reschedule_idle_deadlines
 from plutomi.services.orgs import require_membership
 from plutomi.services.ports import Dependencies
 from plutomi.services.unit_of_work import retrying, transactional
-
-
-@dataclass(frozen=True)
-class Design:
-    application: Application
-    stages: list[Stage]  # in the application's order
-
-
-def load_application(deps: Dependencies, org_id: str, application_id: str) -> Application:
-    application = deps.store.applications.get(org_id, application_id)
-    if application is None:
-        raise NotFound("application_not_found", f"No application {application_id!r} in this organisation")
-    return application
-
-
-def load_stage(deps: Dependencies, org_id: str, application_id: str, stage_id: str) -> Stage:
-    stage = deps.store.stages.get(org_id, application_id, stage_id)
-    if stage is None:
-        raise NotFound("stage_not_found", f"No stage {stage_id!r} in this application")
-    return stage
-
-
-def ordered_stages(deps: Dependencies, application: Application) -> list[Stage]:
-    by_id = {s.id: s for s in deps.store.stages.list_for_application(application.org_id, application.id)}
-    return [by_id[stage_id] for stage_id in application.stage_ids if stage_id in by_id]
-
-
-def design_of(deps: Dependencies, application: Application) -> Design:
-    return Design(application=application, stages=ordered_stages(deps, application))
-
 
 # ---------------------------------------------------------------- applications
 
@@ -237,8 +208,6 @@ def delete_stage(
     stage_id: str,
     move_applicants_to: str | None,
 ) -> Design:
-    from plutomi.services.applicants import move_all_out_of_stage
-
     require_membership(deps, principal, org_id, Role.ADMIN)
     application = load_application(deps, org_id, application_id)
     stage = load_stage(deps, org_id, application_id, stage_id)
@@ -463,8 +432,6 @@ def _stage_changed(
 ) -> Stage:
     stage = _change_stage(deps, org_id, application_id, stage_id, changes_for)
     if reschedule:
-        from plutomi.services.applicants import reschedule_idle_deadlines
-
         reschedule_idle_deadlines(deps, stage)
     deps.emit(events.STAGE_UPDATED, org_id, {"application_id": application_id, "stage_id": stage_id})
     return stage

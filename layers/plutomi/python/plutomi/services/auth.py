@@ -6,9 +6,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from plutomi.adapters.mongo_base import DuplicateItem
 from plutomi.domain import events, limits
-from plutomi.domain.errors import RateLimited, Unauthenticated
+from plutomi.domain.errors import DuplicateItem, RateLimited, Unauthenticated
 from plutomi.domain.identity import (
     CODE_ALPHABET,
     CODE_LENGTH,

@@ -12,7 +12,6 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from plutomi import topology
-from plutomi.adapters.jetstream_client import ConsumerProgress, StoredMessage
 from plutomi.domain.delivery import (
     RETRY_SUFFIX,
     Advisory,
@@ -25,6 +24,7 @@ from plutomi.domain.delivery import (
     retry_subject,
 )
 from plutomi.domain.events import Event
+from plutomi.domain.stream import ConsumerProgress, StoredMessage
 from plutomi.services.ports import Dependencies
 from plutomi.topology import ADVISORIES_STREAM, DLQ_STREAM, EVENTS_STREAM, RETRY_STREAM, Tier, tier_named
 

@@ -13,11 +13,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from plutomi import topology
-from plutomi.adapters.jetstream_client import StoredMessage
-from plutomi.adapters.mongo_idempotency import IdempotencyRecord
 from plutomi.domain.delivery import AttemptError
 from plutomi.domain.events import SUBJECT_PREFIX, Event
+from plutomi.domain.idempotency import IdempotencyRecord
 from plutomi.domain.ids import timestamp_ms_of
+from plutomi.domain.stream import StoredMessage
 from plutomi.domain.webhooks import Delivery
 from plutomi.services import dead_letters
 from plutomi.services.dead_letters import DeadLetter, ParkedRetry, Progress

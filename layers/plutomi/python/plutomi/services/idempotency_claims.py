@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from plutomi.adapters.mongo_base import epoch_ms
-from plutomi.adapters.mongo_idempotency import IdempotencyRecord
+from plutomi.domain.epoch import epoch_ms
+from plutomi.domain.idempotency import IdempotencyRecord
 from plutomi.services.ports import Dependencies
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from plutomi.adapters.mongo_base import DuplicateItem
 from plutomi.domain import events
-from plutomi.domain.errors import Conflict, Forbidden, Gone, NotFound
+from plutomi.domain.errors import Conflict, DuplicateItem, Forbidden, Gone, NotFound
 from plutomi.domain.identity import can_grant, normalize_email
 from plutomi.domain.models import Invite, InviteStatus, Membership, Role
 from plutomi.services.auth import Principal

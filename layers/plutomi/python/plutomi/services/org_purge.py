@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from plutomi.adapters.mongo_base import epoch_ms
 from plutomi.domain import events
+from plutomi.domain.epoch import epoch_ms
 from plutomi.domain.events import Event
 from plutomi.services.ports import Dependencies
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from plutomi.adapters.mongo_base import DuplicateItem
 from plutomi.domain import events
-from plutomi.domain.errors import Conflict, NotFound
+from plutomi.domain.errors import Conflict, DuplicateItem, NotFound
 from plutomi.domain.events import Event
 from plutomi.domain.identity import require_role, validate_org_id
 from plutomi.domain.models import Membership, Org, Role

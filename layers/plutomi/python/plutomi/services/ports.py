@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from plutomi.adapters.jetstream_client import ConsumerProgress, StoredMessage
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.adapters.resolver import HostResolver as HostResolver
 from plutomi.adapters.resolver import SystemResolver
 from plutomi.config import Settings
 from plutomi.domain.emails import OutgoingEmail
 from plutomi.domain.events import Event
+from plutomi.domain.stream import ConsumerProgress, StoredMessage
 from plutomi.domain.webhooks import SendResult
 
 
