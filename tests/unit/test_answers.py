@@ -1,4 +1,4 @@
-"""Unit tests for the answer side of plutomi.domain.pipeline: coerce_answer, validate_answers, is_complete."""
+"""Unit tests for the answer side: questions.coerce_answer, pipeline.validate_answers and is_complete."""
 
 from __future__ import annotations
 
@@ -7,14 +7,8 @@ from typing import Any
 
 import pytest
 
-from plutomi.domain.pipeline import (
-    Question,
-    QuestionType,
-    Stage,
-    coerce_answer,
-    is_complete,
-    validate_answers,
-)
+from plutomi.domain.pipeline import Stage, is_complete, validate_answers
+from plutomi.domain.questions import Question, QuestionType, coerce_answer
 
 NOW = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
 COLORS = ("red", "green", "blue")

@@ -25,9 +25,9 @@ from plutomi.domain.pipeline import (
     insert_at,
     move_to,
     rules_targeting,
-    validate_question,
     validate_rule,
 )
+from plutomi.domain.questions import validate_question
 
 NOW = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
 IDS = ["a", "b", "c", "d"]

@@ -42,14 +42,14 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("IdleRuleIn", "to_stage_id"): "an id, looked up in the application",
     ("MoveApplicant", "from_stage_id"): "an id, compared with the applicant's stage",
     ("MoveApplicant", "to_stage_id"): "an id, looked up in the application",
-    ("Answers", "answers"): "question ids to answers: pipeline.coerce_answer applies the text rules",
+    ("Answers", "answers"): "question ids to answers: questions.coerce_answer applies the text rules",
     ("CreateWebhook", "url"): "a URL: webhooks.validate_webhook_url",
     ("UpdateWebhook", "url"): "a URL: webhooks.validate_webhook_url",
     ("CreateWebhook", "event_types"): "event types: webhooks.validate_event_types",
     ("UpdateWebhook", "event_types"): "event types: webhooks.validate_event_types",
-    ("QuestionFields", "accepts"): "content types: pipeline.validate_question takes the allow-list only",
-    ("CreateQuestion", "accepts"): "content types: pipeline.validate_question takes the allow-list only",
-    ("UpdateQuestion", "accepts"): "content types: pipeline.validate_question takes the allow-list only",
+    ("QuestionFields", "accepts"): "content types: questions.validate_question takes the allow-list only",
+    ("CreateQuestion", "accepts"): "content types: questions.validate_question takes the allow-list only",
+    ("UpdateQuestion", "accepts"): "content types: questions.validate_question takes the allow-list only",
 }
 # Text that may have several lines; every other text field is one line.
 MULTI_LINE = {

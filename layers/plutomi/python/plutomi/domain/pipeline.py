@@ -1,4 +1,5 @@
-"""Applications, stages, questions and rules: the model and its pure rules.
+"""Applications, stages and rules: the model and its pure rules (questions and their types:
+domain/questions.py).
 
 A stage asks questions and carries rules, evaluated in order, first match wins:
 - an answer rule moves an applicant who completed the stage (every required question answered)
@@ -8,19 +9,20 @@ A stage asks questions and carries rules, evaluated in order, first match wins:
 
 from __future__ import annotations
 
-import math
-import re
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from plutomi.domain import file_types
 from plutomi.domain.errors import Conflict, InvalidInput
 from plutomi.domain.models import OrgItem
-from plutomi.domain.text import TextRejected, check_text, text_problem
+
+# Stages hold questions: their model is importable from here too.
+from plutomi.domain.questions import QUESTION_TYPES, Frozen, answered, coerce_answer, types_taking
+from plutomi.domain.questions import Operator as Operator
+from plutomi.domain.questions import Question as Question
+from plutomi.domain.questions import QuestionType as QuestionType
 
 MAX_STAGES = 200
 MAX_QUESTIONS_PER_STAGE = 100
@@ -33,67 +35,6 @@ class ApplicationStatus(StrEnum):
     DRAFT = "draft"
     OPEN = "open"
     CLOSED = "closed"
-
-
-class QuestionType(StrEnum):
-    TEXT = "text"
-    LONG_TEXT = "long_text"
-    NUMBER = "number"
-    BOOLEAN = "boolean"
-    EMAIL = "email"
-    URL = "url"
-    DATE = "date"
-    SINGLE_CHOICE = "single_choice"
-    MULTI_CHOICE = "multi_choice"
-    FILE = "file"  # documents the applicant uploads (answers name the uploads: domain/file_types.py)
-
-
-CHOICE_TYPES = frozenset({QuestionType.SINGLE_CHOICE, QuestionType.MULTI_CHOICE})
-
-
-class Operator(StrEnum):
-    EQ = "eq"
-    NEQ = "neq"
-    IN = "in"
-    NOT_IN = "not_in"
-    GT = "gt"
-    GTE = "gte"
-    LT = "lt"
-    LTE = "lte"
-    CONTAINS = "contains"
-    IS_TRUE = "is_true"
-    IS_FALSE = "is_false"
-    IS_PRESENT = "is_present"  # the question was answered (for a file question: a file is uploaded)
-
-
-UNARY_OPERATORS = frozenset({Operator.IS_TRUE, Operator.IS_FALSE})
-ORDERING_OPERATORS = frozenset({Operator.GT, Operator.GTE, Operator.LT, Operator.LTE})
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Question(Frozen):
-    id: str
-    type: QuestionType
-    title: str
-    help_text: str = ""
-    required: bool = True
-    options: tuple[str, ...] = ()
-    # File questions only: the accepted content types, the largest file, and whether several files
-    # may be given.
-    accepts: tuple[str, ...] = ()
-    max_size_bytes: int | None = None
-    multiple: bool = False
-
-    @property
-    def accepted_types(self) -> tuple[str, ...]:
-        return self.accepts or file_types.DEFAULT_ACCEPTED
-
-    @property
-    def max_file_bytes(self) -> int:
-        return self.max_size_bytes or file_types.DEFAULT_MAX_FILE_BYTES
 
 
 class Condition(Frozen):
@@ -166,115 +107,6 @@ def move_to(ids: list[str], moved_id: str, position: int) -> list[str]:
 # ---------------------------------------------------------------- questions and answers
 
 
-def validate_question(question: Question) -> None:
-    if question.type in CHOICE_TYPES:
-        if len(question.options) < 1:
-            raise InvalidInput(
-                "options_required", f"A {question.type.value} question needs at least one option"
-            )
-        if len(set(question.options)) != len(question.options):
-            raise InvalidInput("duplicate_options", "Each option must be different")
-    elif question.options:
-        raise InvalidInput("options_not_allowed", f"A {question.type.value} question takes no options")
-    if question.type is QuestionType.FILE:
-        unknown = [t for t in question.accepts if t not in file_types.FILE_TYPES]
-        if unknown or len(set(question.accepts)) != len(question.accepts):
-            raise InvalidInput(
-                "file_type_not_allowed",
-                f"accepts takes each of {', '.join(file_types.FILE_TYPES)} at most once",
-            )
-        if (
-            question.max_size_bytes is not None
-            and not 1 <= question.max_size_bytes <= file_types.MAX_FILE_BYTES
-        ):
-            raise InvalidInput(
-                "file_size_out_of_range",
-                f"max_size_bytes is between 1 and {file_types.MAX_FILE_BYTES} "
-                f"({file_types.megabytes(file_types.MAX_FILE_BYTES)})",
-            )
-    elif question.accepts or question.max_size_bytes is not None or question.multiple:
-        raise InvalidInput(
-            "file_settings_not_allowed",
-            f"accepts, max_size_bytes and multiple are for file questions, not {question.type.value}",
-        )
-
-
-EMAIL_ANSWER = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-URL_ANSWER = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-DATE_ANSWER = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-INT64_LIMIT = 2**63
-
-
-def coerce_answer(question: Question, value: Any) -> tuple[Any, str | None]:
-    """The stored form of an answer, or an error message a person can act on."""
-    kind = question.type
-    if kind in (QuestionType.TEXT, QuestionType.LONG_TEXT):
-        if not isinstance(value, str):
-            return None, "must be text"
-        multiline = kind is QuestionType.LONG_TEXT
-        try:
-            text = check_text(value, multiline=multiline)
-        except TextRejected as rejected:
-            return None, rejected.message
-        limit = 10_000 if multiline else 500
-        return (text, None) if len(text) <= limit else (None, f"must be at most {limit} characters")
-    if kind is QuestionType.NUMBER:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            return None, "must be a number"
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            return None, "must be a number"
-        if not number.is_finite():
-            return None, "must be a finite number"
-        # An int only within 64 bits: MongoDB stores no wider, and int("1e999999999") would never finish.
-        if -INT64_LIMIT <= number < INT64_LIMIT and number == number.to_integral_value():
-            return int(number), None
-        as_float = float(number)
-        return (as_float, None) if math.isfinite(as_float) else (None, "must be a finite number")
-    if kind is QuestionType.BOOLEAN:
-        return (value, None) if isinstance(value, bool) else (None, "must be true or false")
-    if kind in (QuestionType.EMAIL, QuestionType.URL) and isinstance(value, str):
-        # Addresses and links are shown to recruiters: no hidden or reordering characters either.
-        problem = text_problem(value)
-        if problem is not None:
-            return None, problem
-    if kind is QuestionType.EMAIL:
-        ok = isinstance(value, str) and EMAIL_ANSWER.match(value.strip()) is not None
-        return (value.strip().lower(), None) if ok else (None, "must be an email address")
-    if kind is QuestionType.URL:
-        ok = isinstance(value, str) and URL_ANSWER.match(value.strip()) is not None
-        return (value.strip(), None) if ok else (None, "must be an http(s) URL")
-    if kind is QuestionType.DATE:
-        if isinstance(value, str) and DATE_ANSWER.fullmatch(value):  # not 20260201 nor 2026-W05-1
-            try:
-                return date.fromisoformat(value).isoformat(), None
-            except ValueError:
-                pass
-        return None, "must be a date as YYYY-MM-DD"
-    if kind is QuestionType.FILE:
-        # The ids of the uploads the answer names; the service checks each upload before it counts.
-        ids = value if isinstance(value, list) else [value]
-        if not ids or not all(isinstance(i, str) and i.startswith("doc_") and len(i) <= 40 for i in ids):
-            return None, "must name an upload (the document id from the upload request)"
-        if len(ids) > (file_types.MAX_FILES_PER_QUESTION if question.multiple else 1):
-            return None, (
-                f"takes at most {file_types.MAX_FILES_PER_QUESTION} files"
-                if question.multiple
-                else "takes one file"
-            )
-        return list(dict.fromkeys(ids)), None
-    if kind is QuestionType.SINGLE_CHOICE:
-        ok = isinstance(value, str) and value in question.options
-        return (value, None) if ok else (None, f"must be one of: {', '.join(question.options)}")
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        return None, "must be a list of options"
-    unknown = [v for v in value if v not in question.options]
-    if unknown:
-        return None, f"unknown option(s) {', '.join(unknown)}; choose from: {', '.join(question.options)}"
-    return sorted(set(value), key=question.options.index), None
-
-
 def validate_answers(stage: Stage, submitted: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Valid answers in stored form, and a message per field for the rest."""
     accepted: dict[str, Any] = {}
@@ -284,7 +116,7 @@ def validate_answers(stage: Stage, submitted: dict[str, Any]) -> tuple[dict[str,
         if question is None:
             errors[question_id] = "is not a question of this stage"
             continue
-        if value is None or (isinstance(value, str) and not value.strip()) or value == []:
+        if not answered(value.strip() if isinstance(value, str) else value):
             if question.required:
                 errors[question_id] = "is required"
             else:
@@ -299,7 +131,7 @@ def validate_answers(stage: Stage, submitted: dict[str, Any]) -> tuple[dict[str,
 
 
 def is_complete(stage: Stage, answers: dict[str, Any]) -> bool:
-    return all(answers.get(q.id) not in (None, "", []) for q in stage.questions if q.required)
+    return all(answered(answers.get(q.id)) for q in stage.questions if q.required)
 
 
 # ---------------------------------------------------------------- rules
@@ -331,58 +163,31 @@ def validate_rule(rule: AnswerRule | IdleRule, stage: Stage, application: Applic
 
 
 def _validate_condition(condition: Condition, question: Question) -> None:
-    operator = condition.operator
+    operator, kind = condition.operator, QUESTION_TYPES[question.type]
+    if operator not in kind.operators:
+        raise InvalidInput(
+            "operator_not_allowed",
+            f"{operator.value} applies to {', '.join(types_taking(operator))} questions only; "
+            f"a {question.type.value} question takes {', '.join(o for o in Operator if o in kind.operators)}",
+        )
     if operator is Operator.IS_PRESENT:
         if condition.value is not None:
             raise InvalidInput("condition_value_invalid", "is_present takes no value")
         return
-    if question.type is QuestionType.FILE:
-        raise InvalidInput("operator_not_allowed", "A file question takes is_present only")
-    if operator in UNARY_OPERATORS:
-        if question.type is not QuestionType.BOOLEAN:
-            raise InvalidInput("operator_not_allowed", f"{operator.value} applies to boolean questions only")
+    if operator in (Operator.IS_TRUE, Operator.IS_FALSE):
         if condition.value is not None and not isinstance(condition.value, bool):
             # Kept with the rule, though never compared: nothing but what the operator could mean.
             raise InvalidInput("condition_value_invalid", f"{operator.value} takes no value")
         return
-    if operator in ORDERING_OPERATORS and question.type not in (QuestionType.NUMBER, QuestionType.DATE):
-        raise InvalidInput(
-            "operator_not_allowed", f"{operator.value} applies to number and date questions only"
-        )
     if operator in (Operator.IN, Operator.NOT_IN) and not isinstance(condition.value, list):
         raise InvalidInput("condition_value_invalid", f"{operator.value} needs a list of values")
-    if operator is Operator.CONTAINS and question.type not in (
-        QuestionType.TEXT,
-        QuestionType.LONG_TEXT,
-        QuestionType.MULTI_CHOICE,
-    ):
-        raise InvalidInput("operator_not_allowed", "contains applies to text and multi_choice questions only")
     if condition.value is None:
         raise InvalidInput("condition_value_invalid", f"{operator.value} needs a value")
-    # The values a condition compares with must be answers the question could have, or the rule
-    # would silently never hold.
-    if operator is Operator.CONTAINS and question.type is not QuestionType.MULTI_CHOICE:
-        problem = (
-            text_problem(condition.value, multiline=question.type is QuestionType.LONG_TEXT)
-            if isinstance(condition.value, str)
-            else None
-        )
-        if problem is not None:
-            raise InvalidInput("condition_value_invalid", f"The value to look for {problem}")
-        return
-    single = (
-        question.model_copy(update={"type": QuestionType.SINGLE_CHOICE})
-        if question.type in CHOICE_TYPES
-        else question
-    )
     values = condition.value if operator in (Operator.IN, Operator.NOT_IN) else [condition.value]
     for value in values:
-        _, problem = coerce_answer(single, value)
-        if problem:
-            raise InvalidInput(
-                "condition_value_invalid",
-                f"{value!r} is not a possible answer to {question.title!r}: it {problem}",
-            )
+        problem = kind.compared(question, operator, value)
+        if problem is not None:
+            raise InvalidInput("condition_value_invalid", problem)
 
 
 def _comparable(value: Any) -> Any:
@@ -397,7 +202,7 @@ def _comparable(value: Any) -> Any:
 def condition_holds(condition: Condition, answer: Any) -> bool:
     operator, expected = condition.operator, condition.value
     if operator is Operator.IS_PRESENT:
-        return answer not in (None, "", [])
+        return answered(answer)
     if operator is Operator.IS_TRUE:
         return answer is True
     if operator is Operator.IS_FALSE:

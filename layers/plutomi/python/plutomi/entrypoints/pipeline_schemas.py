@@ -18,6 +18,7 @@ from plutomi.domain.pipeline import (
     QuestionType,
     Stage,
 )
+from plutomi.domain.questions import QUESTION_TYPES, answer_schema
 from plutomi.entrypoints.schemas import Body, EmailText
 from plutomi.entrypoints.text_fields import DisplayName, HelpText, LongDescription, Option, PersonName, Title
 from plutomi.services.applicants import Page, Portal
@@ -146,7 +147,9 @@ class Apply(Body):
 
 
 class Answers(Body):
-    answers: dict[str, Any] = Field(description="question id -> answer")
+    answers: dict[str, Any] = Field(
+        description="question id -> answer, in the shape of the question's `answer_schema` (the portal)"
+    )
 
 
 class MoveApplicant(Body):
@@ -271,6 +274,23 @@ class PublicQuestion(BaseModel):
     accepts: list[str] = Field(description="file questions: the content types to upload")
     max_size_bytes: int | None = Field(description="file questions: the largest file")
     multiple: bool
+    answer_schema: dict[str, Any] = Field(description="the JSON schema of an answer to this question")
+
+    @classmethod
+    def of(cls, question: Question) -> PublicQuestion:
+        takes_files = QUESTION_TYPES[question.type].takes_file_settings
+        return cls(
+            id=question.id,
+            type=question.type,
+            title=question.title,
+            help_text=question.help_text,
+            required=question.required,
+            options=list(question.options),
+            accepts=list(question.accepted_types) if takes_files else [],
+            max_size_bytes=question.max_file_bytes if takes_files else None,
+            multiple=question.multiple,
+            answer_schema=answer_schema(question),
+        )
 
 
 class PublicApplication(BaseModel):
@@ -317,20 +337,7 @@ class PortalOut(BaseModel):
             stage = PortalStage(
                 id=portal.stage.id,
                 name=portal.stage.name,
-                questions=[
-                    PublicQuestion(
-                        id=q.id,
-                        type=q.type,
-                        title=q.title,
-                        help_text=q.help_text,
-                        required=q.required,
-                        options=list(q.options),
-                        accepts=list(q.accepted_types) if q.type is QuestionType.FILE else [],
-                        max_size_bytes=q.max_file_bytes if q.type is QuestionType.FILE else None,
-                        multiple=q.multiple,
-                    )
-                    for q in portal.stage.questions
-                ],
+                questions=[PublicQuestion.of(q) for q in portal.stage.questions],
                 answers={k: v for k, v in portal.applicant.answers.items() if k in asked},
                 complete=is_complete(portal.stage, portal.applicant.answers),
             )
