@@ -106,6 +106,24 @@ VALID_BODIES: dict[tuple[str, str], Callable[[], Body] | None] = {
     },
     ("DELETE", "/orgs/{org_id}/webhooks/{webhook_id}"): None,
     ("GET", "/orgs/{org_id}/webhooks/{webhook_id}/deliveries"): None,
+    ("GET", "/orgs/{org_id}/email-templates"): None,
+    ("GET", "/orgs/{org_id}/email-templates/rejected"): None,
+    ("PUT", "/orgs/{org_id}/email-templates/rejected"): lambda: {
+        "subject": "Planted {{org}}",
+        "body": "By mallory, {{first_name}}",
+    },
+    ("DELETE", "/orgs/{org_id}/email-templates/rejected"): None,
+    ("POST", "/orgs/{org_id}/email-templates/rejected/preview"): lambda: {"subject": "Peek {{org}}"},
+    ("GET", "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/email-template"): None,
+    ("PUT", "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/email-template"): lambda: {
+        "subject": "Planted {{stage}}",
+        "body": "By mallory, {{first_name}}: {{portal_link}}",
+    },
+    ("DELETE", "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/email-template"): None,
+    (
+        "POST",
+        "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/email-template/preview",
+    ): lambda: {"body": "Peek {{stage}}"},
     ("GET", "/public/orgs/{org_id}/applications"): None,
     ("GET", "/public/orgs/{org_id}/applications/{application_id}"): None,
     ("POST", "/public/orgs/{org_id}/applications/{application_id}/applicants"): lambda: {
@@ -246,6 +264,8 @@ def snapshot(world: TwoOrgs) -> dict[str, Any]:
         "applicant": f"/orgs/{org}/applicants/{ids['applicant_id']}",
         "draft": f"/orgs/{org}/applications/{world.draft_id}",
         "webhooks": f"/orgs/{org}/webhooks",
+        "email_templates": f"/orgs/{org}/email-templates",
+        "stage_email_template": f"{application}/stages/{ids['stage_id']}/email-template",
     }
     seen = {}
     for name, path in reads.items():

@@ -27,7 +27,13 @@ from tests.support.stack import RunningStack, wait_for_email
 # with rules of its own.
 NOT_TEXT = {"email", "code", "id", "url", "from_stage_id", "to_stage_id", "role", "status", "type"}
 # Fields of several lines: a line break is fine there.
-MULTI_LINE = {("POST", "/orgs/{org_id}/applications", "description")}
+STAGE_EMAIL_TEMPLATE = "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/email-template"
+MULTI_LINE = {
+    ("POST", "/orgs/{org_id}/applications", "description"),
+    ("PUT", "/orgs/{org_id}/email-templates/rejected", "body"),
+    ("PUT", STAGE_EMAIL_TEMPLATE, "body"),
+    ("POST", f"{STAGE_EMAIL_TEMPLATE}/preview", "body"),
+}
 HOSTILE = {
     "crlf-injection": ("Night Owls\r\nBcc: victim@example.com", {text.LINE_BREAK}),
     "nul": ("Acme\x00Inc", {text.CONTROL_CHARACTER}),

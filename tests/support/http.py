@@ -37,6 +37,9 @@ class Api:
     def post(self, path: str, json: Any = None, **kwargs: Any) -> httpx.Response:
         return self.request("POST", path, json=json, **kwargs)
 
+    def put(self, path: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        return self.request("PUT", path, json=json, **kwargs)
+
     def patch(self, path: str, json: Any = None, **kwargs: Any) -> httpx.Response:
         return self.request("PATCH", path, json=json, **kwargs)
 

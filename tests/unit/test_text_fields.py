@@ -50,6 +50,7 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("QuestionFields", "accepts"): "content types: questions.validate_question takes the allow-list only",
     ("CreateQuestion", "accepts"): "content types: questions.validate_question takes the allow-list only",
     ("UpdateQuestion", "accepts"): "content types: questions.validate_question takes the allow-list only",
+    ("PreviewTemplate", "applicant_id"): "an id, looked up among the org's applicants",
 }
 # Text that may have several lines; every other text field is one line.
 MULTI_LINE = {
@@ -58,6 +59,8 @@ MULTI_LINE = {
     ("QuestionFields", "help_text"),
     ("CreateQuestion", "help_text"),
     ("UpdateQuestion", "help_text"),
+    ("PutTemplate", "body"),
+    ("PreviewTemplate", "body"),
 }
 
 

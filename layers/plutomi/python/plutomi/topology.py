@@ -261,6 +261,31 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/orgs/{org_id}/webhooks/{webhook_id}", "api.webhooks"),
     Route("DELETE", "/orgs/{org_id}/webhooks/{webhook_id}", "api.webhooks"),
     Route("GET", "/orgs/{org_id}/webhooks/{webhook_id}/deliveries", "api.webhooks"),
+    Route("GET", "/orgs/{org_id}/email-templates", "api.email_templates"),
+    Route("GET", "/orgs/{org_id}/email-templates/rejected", "api.email_templates"),
+    Route("PUT", "/orgs/{org_id}/email-templates/rejected", "api.email_templates"),
+    Route("DELETE", "/orgs/{org_id}/email-templates/rejected", "api.email_templates"),
+    Route("POST", "/orgs/{org_id}/email-templates/rejected/preview", "api.email_templates"),
+    Route(
+        "GET",
+        "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/email-template",
+        "api.email_templates",
+    ),
+    Route(
+        "PUT",
+        "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/email-template",
+        "api.email_templates",
+    ),
+    Route(
+        "DELETE",
+        "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/email-template",
+        "api.email_templates",
+    ),
+    Route(
+        "POST",
+        "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/email-template/preview",
+        "api.email_templates",
+    ),
     Route("GET", "/public/orgs/{org_id}/applications", "api.public", public=True),
     Route("GET", "/public/orgs/{org_id}/applications/{application_id}", "api.public", public=True),
     Route(
@@ -291,6 +316,8 @@ CONSUMERS: tuple[Consumer, ...] = (
             events.INVITE_CREATED,
             events.APPLICANT_CREATED,
             events.APPLICANT_LINK_REQUESTED,
+            events.APPLICANT_REJECTED,
+            events.APPLICANT_MOVED,
         ),
     ),
     # Every event: the consumer delivers each to the org's webhooks that want it.

@@ -2,7 +2,8 @@
 
 Every tenant-owned read takes an `org_id` and puts it in the filter; no method reads another org's
 documents. The repositories for the applicant pipeline live in `mongo_pipeline`, those for webhooks
-in `mongo_webhooks`, those for email feedback (suppressions, unsubscribe links) in `mongo_suppressions`.
+in `mongo_webhooks`, those for email feedback (suppressions, unsubscribe links) in `mongo_suppressions`,
+an org's email templates in `mongo_email_templates`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pymongo.errors import DuplicateKeyError
 
 from plutomi.adapters.mongo_attempts import AttemptErrors
 from plutomi.adapters.mongo_base import Document, Repository, SafeWrites, current_session, to_document, where
+from plutomi.adapters.mongo_email_templates import EmailTemplates
 from plutomi.adapters.mongo_idempotency import IdempotencyRecords
 from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
 from plutomi.adapters.mongo_outbox import Outbox
@@ -311,6 +313,7 @@ class MongoStore:
         self.unsubscribe_links = UnsubscribeLinks(self.items)
         self.org_purge = OrgPurge(self.items)
         self.idempotency = IdempotencyRecords(self.items)
+        self.email_templates = EmailTemplates(self.items)
 
     @classmethod
     def connect(cls, url: str, database: str) -> MongoStore:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,6 +31,15 @@ class StageVisit(BaseModel):
     exited_by: Mover | None = None
 
 
+class ApplicantStatus(StrEnum):
+    """Where an applicant stands besides their stage; `accepted` is the final positive decision."""
+
+    ACTIVE = "active"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    ACCEPTED = "accepted"
+
+
 class Applicant(OrgItem):
     TYPE = "applicant"
     application_id: str
@@ -45,6 +55,7 @@ class Applicant(OrgItem):
     portal_secret_hashes: list[str] = Field(default_factory=list)  # the live portal links' hashes
     deleted_at: datetime | None = None
     version: int = 0
+    status: ApplicantStatus = ApplicantStatus.ACTIVE
 
     @property
     def is_deleted(self) -> bool:

@@ -35,8 +35,11 @@ APPLICANT_LINK_REQUESTED = "applicant.link_requested"
 APPLICANT_ANSWERED = "applicant.answered"
 APPLICANT_MOVED = "applicant.moved"
 APPLICANT_DELETED = "applicant.deleted"
+APPLICANT_REJECTED = "applicant.rejected"
 WEBHOOK_CREATED = "webhook.created"
 WEBHOOK_DELETED = "webhook.deleted"
+EMAIL_TEMPLATE_UPDATED = "email_template.updated"
+EMAIL_TEMPLATE_DELETED = "email_template.deleted"
 
 EVENT_TYPES = frozenset(
     {
@@ -66,8 +69,11 @@ EVENT_TYPES = frozenset(
         APPLICANT_ANSWERED,
         APPLICANT_MOVED,
         APPLICANT_DELETED,
+        APPLICANT_REJECTED,
         WEBHOOK_CREATED,
         WEBHOOK_DELETED,
+        EMAIL_TEMPLATE_UPDATED,
+        EMAIL_TEMPLATE_DELETED,
     }
 )
 

@@ -83,7 +83,12 @@ NOT_FOUND_BY_PARAMETER = {
     "webhook_id": "webhook_not_found",
 }
 # Changes under /orgs/{org_id} that any member may make.
-NO_ROLE_NEEDED = {"POST /orgs/{org_id}/applicants/{applicant_id}/move"}
+NO_ROLE_NEEDED = {
+    "POST /orgs/{org_id}/applicants/{applicant_id}/move",
+    # A preview changes nothing: members read templates, so they may preview them.
+    "POST /orgs/{org_id}/email-templates/rejected/preview",
+    "POST /orgs/{org_id}/applications/{application_id}/stages/{stage_id}/email-template/preview",
+}
 
 RULE_PROBLEMS = (
     "rule_targets_own_stage",
@@ -102,6 +107,8 @@ QUESTION_PROBLEMS = (
     "file_size_out_of_range",
     "file_settings_not_allowed",
 )
+TEMPLATE_PROBLEMS = ("unknown_placeholder", "invalid_template")
+STAGE_EMAIL_TEMPLATE = "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/email-template"
 SUCCESS = "success"  # in ROUTE_ERRORS: another success status, with the same body as the main one
 
 # What a route answers beyond its traits: status -> error codes (or SUCCESS).
@@ -180,6 +187,13 @@ ROUTE_ERRORS: dict[str, dict[int, tuple[str, ...] | str]] = {
         409: ("concurrent_change",),
     },
     "GET /orgs/{org_id}/webhooks/{webhook_id}/deliveries": {400: ("invalid_cursor",)},
+    "PUT /orgs/{org_id}/email-templates/rejected": {400: TEMPLATE_PROBLEMS, 409: ("concurrent_change",)},
+    "POST /orgs/{org_id}/email-templates/rejected/preview": {
+        400: TEMPLATE_PROBLEMS,
+        404: ("applicant_not_found", "application_not_found"),
+    },
+    f"PUT {STAGE_EMAIL_TEMPLATE}": {400: TEMPLATE_PROBLEMS, 409: ("concurrent_change",)},
+    f"POST {STAGE_EMAIL_TEMPLATE}/preview": {400: TEMPLATE_PROBLEMS, 404: ("applicant_not_found",)},
     "GET /public/orgs/{org_id}/applications/{application_id}": {404: ("application_not_found",)},
     "POST /public/orgs/{org_id}/applications/{application_id}/applicants": {
         400: ("invalid_email",),
