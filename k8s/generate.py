@@ -29,7 +29,9 @@ IMAGE = "plutomi"  # a placeholder: each overlay's `images:` names the real repo
 APP = "plutomi"
 CONFIG_MAP = "plutomi-config"
 SECRETS = "plutomi-secrets"  # MONGODB_URL, PLUTOMI_SESSION_SECRET: created by hand, never in a manifest
-AWS_SECRETS = "plutomi-aws"  # optional: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY for SES off AWS
+# Optional: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY off AWS, for SES, SQS and the documents store
+# (AWS S3, or the S3-compatible store at the ConfigMap's AWS_ENDPOINT_URL_S3).
+AWS_SECRETS = "plutomi-aws"
 SECRET_KEYS = ("MONGODB_URL", "PLUTOMI_SESSION_SECRET")
 # In the Secret only when NATS asks for credentials (the in-cluster NATS of k8s/nats-values.yaml does
 # not); then it wins over the ConfigMap's credential-free NATS_URL.
@@ -42,8 +44,9 @@ GATEWAY_WORKERS = 2
 BRIDGE_PROBE_PORT = 8081  # `--probe-port` of the bridge, relay and poller: GET /healthz and /livez
 POLLER_WAIT_SECONDS = 20  # SQS long polling: one receive request per 20 s while the queue is empty
 # Where the pods may connect to (NetworkPolicy egress): DNS, NATS (the Helm release's pods in the same
-# namespace), MongoDB and HTTPS (SES, SQS, S3, webhooks) anywhere. An overlay patches the policy
-# `plutomi-egress` to narrow the blocks or add a port (e.g. an S3-compatible store on another port).
+# namespace), MongoDB and HTTPS (SES, SQS, S3 or an S3-compatible store, webhooks) anywhere. An
+# overlay patches the policy `plutomi-egress` to narrow the blocks or add a port (e.g. MinIO in the
+# cluster on 9000, README "K3S").
 DNS_PORT = 53
 NATS_PORT = 4222
 NATS_POD_LABELS = {"app.kubernetes.io/name": "nats"}  # the official chart's pods
@@ -178,6 +181,10 @@ def config_map() -> Manifest:
             # -> this SQS queue) the poller Deployment reads. Both exist in AWS before a deploy (README).
             "PLUTOMI_SES_CONFIGURATION_SET": "plutomi",
             "PLUTOMI_SES_FEEDBACK_QUEUE": "plutomi-ses-feedback",
+            # Applicants' uploads: AWS S3 by default; any S3-compatible store (R2, MinIO) when an
+            # overlay sets AWS_ENDPOINT_URL_S3. GuardDuty scanning needs AWS S3 (README "K3S").
+            "PLUTOMI_DOCUMENTS_BUCKET": "plutomi-documents",
+            "PLUTOMI_MALWARE_SCANNING": "off",
             "PLUTOMI_GATEWAY_RELAY": "off",  # the relay has its own Deployment
             # K3S's Traefik ingress appends the client's address; the gateway is reachable only
             # through it (the Service is ClusterIP), so its entry is the one to trust for rate limits.
@@ -324,7 +331,9 @@ def poller_grace_seconds(consumer: SqsConsumer) -> int:
 
 def pollers() -> list[Manifest]:
     """`plutomi ses poll`: SES feedback from its SQS queue into `consumers.ses_feedback`, as the
-    email stack's Lambda event source does on AWS. One pod runs every SQS consumer's poller."""
+    email stack's Lambda event source does on AWS, and GuardDuty's scan results into
+    `consumers.malware_scan` when PLUTOMI_MALWARE_SCANNING=guardduty. One pod runs every SQS
+    consumer's poller."""
     main = container(
         ["ses", "poll", "--wait-seconds", str(POLLER_WAIT_SECONDS), "--probe-port", str(BRIDGE_PROBE_PORT)],
         resources("50m", "160Mi", "500m", "384Mi"),

@@ -8,6 +8,7 @@ import aws_cdk as cdk
 
 from stacks.api import ApiStack
 from stacks.consumers import ConsumersStack
+from stacks.documents import DocumentsStack
 from stacks.email import EmailStack
 from stacks.migrations import MigrationsStack
 from stacks.scheduling import SchedulingStack
@@ -22,6 +23,7 @@ class PlutomiStacks:
     scheduling: SchedulingStack
     consumers: ConsumersStack
     migrations: MigrationsStack
+    documents: DocumentsStack
 
 
 def _depends_on(stack: cdk.Stack, target: cdk.Stack, reason: str) -> None:
@@ -66,11 +68,25 @@ def build(app: cdk.App) -> PlutomiStacks:
         env=env,
         stack_name=name("consumers"),
     )
+    # After the API: the bucket's CORS allows the app's origin, the API's URL unless `base_url` is set.
+    # The API's functions name the bucket and are granted on it without an import, so on the very
+    # first deploy uploads work once this stack is up too (the same `cdk deploy --all`).
+    documents = DocumentsStack(
+        app,
+        name("documents"),
+        settings=settings,
+        origin=api.base_url,
+        env=env,
+        stack_name=name("documents"),
+    )
+    _depends_on(documents, api, "the bucket's CORS allows the app's origin")
+    for stack in (scheduling, consumers):
+        _depends_on(stack, documents, "functions delete documents from the bucket by name")
     # Every function sends through the configuration set by name: create it first.
-    for stack in (api, scheduling, consumers):
+    for stack in (api, scheduling, consumers, documents):
         _depends_on(stack, email, "functions send email through the configuration set")
-    for stack in (email, api, scheduling, consumers):
+    for stack in (email, api, scheduling, consumers, documents):
         _depends_on(stack, migrations, "functions need the indexes, streams and consumers migrated")
     cdk.Tags.of(app).add("project", "plutomi")
     cdk.Tags.of(app).add("stage", settings.stage)
-    return PlutomiStacks(settings, email, api, scheduling, consumers, migrations)
+    return PlutomiStacks(settings, email, api, scheduling, consumers, migrations, documents)

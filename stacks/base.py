@@ -27,6 +27,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
 from plutomi.config import SECRET_NAME_VARIABLES
+from plutomi.topology import DOCUMENT_ACCESS, SQS_CONSUMERS
 from stacks import alarms, packaging
 from stacks.settings import DeploySettings
 
@@ -51,6 +52,23 @@ SERVICE_NAME = "plutomi"
 BASIC_EXECUTION_POLICY = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 # Only for the unbuilt sources (the fallback): a built asset ships its .pyc.
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_cache"]
+
+# What each kind of access in `plutomi.topology.DOCUMENT_ACCESS` may do: on the objects, and on the
+# bucket itself (listing, which erasing everything under a prefix, every version, needs).
+DOCUMENT_OBJECT_ACTIONS: dict[str, tuple[str, ...]] = {
+    "upload": ("s3:PutObject", "s3:PutObjectTagging", "s3:GetObjectTagging"),
+    "read": ("s3:GetObject",),
+    "delete": ("s3:DeleteObject", "s3:DeleteObjectVersion"),
+}
+DOCUMENT_BUCKET_ACTIONS: dict[str, tuple[str, ...]] = {
+    "delete": ("s3:ListBucket", "s3:ListBucketVersions"),
+}
+# GuardDuty's scan results reach this function (stacks/documents.py).
+MALWARE_SCAN = next(consumer for consumer in SQS_CONSUMERS if consumer.name == "malware-scan")
+MALWARE_SCAN_FUNCTION = MALWARE_SCAN.function
+# Every object key is `orgs/{org_id}/applicants/{applicant_id}/{document_id}` (plutomi's, never a
+# user's): the grants reach nothing else in the bucket.
+DOCUMENT_KEY_PREFIX = "orgs/"
 
 LAMBDA_ASSETS_NOT_BUILT = (
     "The Lambda assets in build/lambda are not current ({reasons}): deploying would ship the sources "
@@ -202,7 +220,9 @@ class PlutomiStack(cdk.Stack):
             layers=[self.plutomi_layer, self.dependencies_layer],
             timeout=timeout,
             memory_size=memory_mb,
-            environment=self.function_environment() | (environment or {}),
+            environment=self.function_environment()
+            | self.documents_environment(function)
+            | (environment or {}),
             log_group=log_group,
             retry_attempts=retry_attempts,
             # Bounds the MongoDB connections a burst can open (README: Deploy to AWS, reserved concurrency).
@@ -210,6 +230,7 @@ class PlutomiStack(cdk.Stack):
         )
         for secret in self.secrets:
             secret.grant_read(fn)
+        self._grant_documents(function, fn)
         # plutomi.config reads every named secret in one BatchGetSecretValue call. That action has
         # no resource-level permissions (only "*"), and grants nothing alone: each secret still needs
         # the GetSecretValue granted above.
@@ -233,6 +254,66 @@ class PlutomiStack(cdk.Stack):
         self.functions[function] = fn
         self._function_alarms(function, fn)
         return fn
+
+    @property
+    def documents_bucket_name(self) -> str:
+        """The documents bucket (stacks/documents.py), named so every stack can grant on it without a
+        cross-stack export; account and region make the name unique, as S3 requires."""
+        return f"{self.settings.prefix}-documents-{self.account}-{self.region}"
+
+    @property
+    def documents_bucket_arn(self) -> str:
+        arn: str = self.format_arn(service="s3", region="", account="", resource=self.documents_bucket_name)
+        return arn
+
+    def documents_environment(self, function: str) -> dict[str, str]:
+        """The bucket and the scanner, for the functions that handle documents: those with access to the
+        bucket, and the one recording scan results."""
+        if function not in DOCUMENT_ACCESS and function != MALWARE_SCAN_FUNCTION:
+            return {}
+        return {
+            "PLUTOMI_DOCUMENTS_BUCKET": self.documents_bucket_name,
+            "PLUTOMI_MALWARE_SCANNING": "guardduty" if self.settings.malware_scanning else "off",
+        }
+
+    def _grant_documents(self, function: str, fn: lambda_.Function) -> None:
+        """Exactly what `DOCUMENT_ACCESS` says the function may do with the bucket; nothing without an
+        entry there."""
+        access = DOCUMENT_ACCESS.get(function, frozenset())
+        object_actions = sorted({a for kind in access for a in DOCUMENT_OBJECT_ACTIONS.get(kind, ())})
+        bucket_actions = sorted({a for kind in access for a in DOCUMENT_BUCKET_ACTIONS.get(kind, ())})
+        if object_actions:
+            objects = f"{self.documents_bucket_arn}/{DOCUMENT_KEY_PREFIX}*"
+            fn.add_to_role_policy(iam.PolicyStatement(actions=object_actions, resources=[objects]))
+            acknowledge_nag(
+                fn,
+                f"AwsSolutions-IAM5[Resource::{self.nag_name_of(objects)}]",
+                "object keys are minted per document at upload time; the grant covers only plutomi's "
+                "own key prefix of the one documents bucket",
+            )
+        if bucket_actions:
+            fn.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=bucket_actions,
+                    resources=[self.documents_bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [f"{DOCUMENT_KEY_PREFIX}*"]}},
+                )
+            )
+
+    def nag_name_of(self, value: str) -> str:
+        """A resource as cdk-nag names it in a finding id: `<AWS::AccountId>` for a `Ref`,
+        `<Bucket83908E77.Arn>` for a `Fn::GetAtt`, joined as the template joins them."""
+
+        def name(part: Any) -> str:
+            if isinstance(part, str):
+                return part
+            if "Ref" in part:
+                return f"<{part['Ref']}>"
+            if "Fn::GetAtt" in part:
+                return "<{}.{}>".format(*part["Fn::GetAtt"])
+            return "".join(name(inner) for inner in part["Fn::Join"][1])
+
+        return name(self.resolve(value))
 
     @property
     def alarm_topic(self) -> sns.ITopic:

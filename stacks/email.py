@@ -12,19 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from plutomi.topology import SQS_CONSUMERS
 from stacks import alarms
 from stacks.base import PlutomiStack
+from stacks.queues import queue_names, sqs_fed_function
 from stacks.settings import DeploySettings
 from stacks.topic_keys import publisher_key
 
@@ -38,15 +36,6 @@ FEEDBACK_EVENTS = (
     ses.EmailSendingEvent.REJECT,
     ses.EmailSendingEvent.DELIVERY_DELAY,
 )
-FEEDBACK_TIMEOUT = cdk.Duration.seconds(FEEDBACK.timeout_seconds)
-# AWS's advice for an SQS event source: visibility at least 6x the function timeout, so a batch that
-# is retried inside the poller never reappears while it is still being processed.
-FEEDBACK_VISIBILITY = cdk.Duration.seconds(
-    max(FEEDBACK.visibility_timeout_seconds, 6 * FEEDBACK.timeout_seconds)
-)
-FEEDBACK_RETENTION = cdk.Duration.days(4)
-# Longer than the source queue: a message moved to the DLQ on its last day still gets 10 days there.
-FEEDBACK_DLQ_RETENTION = cdk.Duration.days(14)
 
 
 class EmailStack(PlutomiStack):
@@ -84,8 +73,6 @@ class EmailStack(PlutomiStack):
         )
 
         self.feedback_topic_name = f"{settings.prefix}-ses-feedback"
-        self.feedback_queue_name = f"{settings.prefix}-ses-feedback"
-        self.feedback_dlq_name = f"{settings.prefix}-ses-feedback-dlq"
         self.feedback_topic_key = self._feedback_topic_key()
         self.feedback_topic = sns.Topic(
             self,
@@ -104,64 +91,25 @@ class EmailStack(PlutomiStack):
             events=list(FEEDBACK_EVENTS),
         )
 
-        self.feedback_dlq = sqs.Queue(
-            self,
-            "FeedbackDeadLetters",
-            queue_name=self.feedback_dlq_name,
-            retention_period=FEEDBACK_DLQ_RETENTION,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-        )
-        self.feedback_queue = sqs.Queue(
-            self,
-            "FeedbackQueue",
-            queue_name=self.feedback_queue_name,
-            retention_period=FEEDBACK_RETENTION,
-            visibility_timeout=FEEDBACK_VISIBILITY,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.feedback_dlq, max_receive_count=FEEDBACK.max_receive_count
-            ),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-        )
-        # Raw delivery off: the consumer unwraps SNS envelopes (and tolerates raw messages too).
-        self.feedback_topic.add_subscription(
-            subscriptions.SqsSubscription(self.feedback_queue, raw_message_delivery=False)
-        )
-
         # The module is written by the feedback side of the app; here it is only a handler path.
-        self.feedback_function = self.plutomi_function(
-            SES_FEEDBACK_FUNCTION,
-            timeout=FEEDBACK_TIMEOUT,
+        queue_name, dlq_name = queue_names(settings, FEEDBACK)
+        feedback = sqs_fed_function(
+            self,
+            FEEDBACK,
+            id_prefix="Feedback",
+            what="SES feedback messages",
             # The names `plutomi dev` and `plutomi ses ...` use locally, here the real ones.
             environment={
                 "PLUTOMI_SES_FEEDBACK_TOPIC": self.feedback_topic_name,
-                "PLUTOMI_SES_FEEDBACK_QUEUE": self.feedback_queue_name,
-                "PLUTOMI_SES_FEEDBACK_DLQ": self.feedback_dlq_name,
+                "PLUTOMI_SES_FEEDBACK_QUEUE": queue_name,
+                "PLUTOMI_SES_FEEDBACK_DLQ": dlq_name,
             },
         )
-        self.feedback_function.add_event_source(
-            event_sources.SqsEventSource(
-                self.feedback_queue,
-                batch_size=FEEDBACK.batch_size,
-                report_batch_item_failures=True,
-                # With reserved concurrency, the poller must not start more than it leaves room for:
-                # a throttled batch counts as a receive and would reach the DLQ.
-                max_concurrency=settings.reserved_concurrency_of(SES_FEEDBACK_FUNCTION),
-            )
-        )
-        # A feedback message that failed every receive waits in the DLQ for a person.
-        self.alarm(
-            alarms.at_least(
-                self,
-                "FeedbackDeadLettersAlarm",
-                name=f"{self.feedback_dlq_name}-not-empty",
-                description=f"SES feedback messages wait in {self.feedback_dlq_name} ({settings.stage})",
-                metric=self.feedback_dlq.metric_approximate_number_of_messages_visible(
-                    period=alarms.PERIOD, statistic=cloudwatch.Stats.MAXIMUM
-                ),
-                threshold=1,
-            )
+        self.feedback_queue, self.feedback_dlq = feedback.queue, feedback.dead_letters
+        self.feedback_function = feedback.function
+        # Raw delivery off: the consumer unwraps SNS envelopes (and tolerates raw messages too).
+        self.feedback_topic.add_subscription(
+            subscriptions.SqsSubscription(self.feedback_queue, raw_message_delivery=False)
         )
 
         self._outputs()

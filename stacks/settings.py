@@ -24,6 +24,10 @@ Context keys (README "Deploy to AWS" has the same list):
   and burst, over all callers together (default 100 and 200).
 - `api_tight_rate_limit`, `api_tight_burst_limit`: the same for each route marked `tight_throttle` in
   `plutomi.topology.ROUTES`, the public sign-in and apply routes (default 5 and 10).
+- `malware_scanning`: `true` puts GuardDuty Malware Protection for S3 on the documents bucket (a
+  protection plan that tags each new object with its result, and an EventBridge rule sending the
+  results to `consumers.malware_scan`); the functions get PLUTOMI_MALWARE_SCANNING=guardduty. Default
+  `false`: no plan, no rule, PLUTOMI_MALWARE_SCANNING=off, and documents say "not scanned".
 
 An empty string means unset, so cdk.json can list every key.
 
@@ -46,8 +50,8 @@ _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a
 _ACCOUNT = re.compile(r"^\d{12}$")
 _EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 ALL_OTHER_FUNCTIONS = "*"
-# An SQS event source's maximum concurrency is at least 2; the feedback function's reserved
-# concurrency bounds it, so it may not be lower.
+# An SQS event source's maximum concurrency is at least 2; an SQS-fed function's reserved
+# concurrency (SES feedback, malware scan results) bounds it, so it may not be lower.
 SQS_MINIMUM_CONCURRENCY = 2
 _SQS_FED = frozenset(consumer.function for consumer in SQS_CONSUMERS)
 
@@ -96,6 +100,7 @@ class DeploySettings:
     api_burst_limit: int = DEFAULT_API_BURST_LIMIT
     api_tight_rate_limit: float = DEFAULT_API_TIGHT_RATE_LIMIT
     api_tight_burst_limit: int = DEFAULT_API_TIGHT_BURST_LIMIT
+    malware_scanning: bool = False
 
     @property
     def secret_names(self) -> dict[str, str]:
@@ -156,6 +161,17 @@ class DeploySettings:
                 raise SettingsError(f"context {key!r} must be a positive number; got {raw!r}")
             return value
 
+        def flag(key: str) -> bool:
+            raw = lookup(key)
+            if isinstance(raw, bool):
+                return raw
+            value = str(raw).strip().lower() if isinstance(raw, str) else None
+            if raw is None or value == "":
+                return False
+            if value in ("true", "false"):
+                return value == "true"
+            raise SettingsError(f"context {key!r} must be true or false; got {raw!r}")
+
         def whole_number(key: str, default: int) -> int:
             value = number(key, float(default))
             if not value.is_integer():
@@ -201,6 +217,7 @@ class DeploySettings:
             api_burst_limit=whole_number("api_burst_limit", DEFAULT_API_BURST_LIMIT),
             api_tight_rate_limit=number("api_tight_rate_limit", DEFAULT_API_TIGHT_RATE_LIMIT),
             api_tight_burst_limit=whole_number("api_tight_burst_limit", DEFAULT_API_TIGHT_BURST_LIMIT),
+            malware_scanning=flag("malware_scanning"),
         )
 
 

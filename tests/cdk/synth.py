@@ -48,6 +48,8 @@ PRODUCTION_CONTEXT = {
     "api_burst_limit": "500",
     "api_tight_rate_limit": "2.5",
     "api_tight_burst_limit": "4",
+    # As `-c malware_scanning=true` passes it: a string.
+    "malware_scanning": "true",
 }
 
 
@@ -64,6 +66,7 @@ class Synth:
     scheduling: Template
     consumers: Template
     migrations: Template
+    documents: Template
     warnings: tuple[str, ...]
     errors: tuple[str, ...] = ()
 
@@ -74,6 +77,7 @@ class Synth:
             "scheduling": self.scheduling,
             "consumers": self.consumers,
             "migrations": self.migrations,
+            "documents": self.documents,
         }
 
     def asset_dir(self, s3_key: object) -> Path:
@@ -149,6 +153,7 @@ def synthesize(
         scheduling=Template.from_stack(stacks.scheduling),
         consumers=Template.from_stack(stacks.consumers),
         migrations=Template.from_stack(stacks.migrations),
+        documents=Template.from_stack(stacks.documents),
         warnings=messages(cx_api.SynthesisMessageLevel.WARNING),
         errors=messages(cx_api.SynthesisMessageLevel.ERROR),
     )
@@ -184,6 +189,16 @@ def only(template: Template, resource_type: str) -> tuple[str, dict[str, Any]]:
     assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
     logical_id, resource = next(iter(found.items()))
     return logical_id, resource["Properties"]
+
+
+def queue_and_dead_letters(template: Template) -> tuple[str, dict[str, Any], str, dict[str, Any]]:
+    """(queue id, queue props, DLQ id, DLQ props) of the template's two queues: the queue is the one
+    with a redrive policy."""
+    queues = resources(template, "AWS::SQS::Queue")
+    assert len(queues) == 2, sorted(queues)
+    (queue_id,) = [key for key, value in queues.items() if "RedrivePolicy" in value["Properties"]]
+    (dlq_id,) = [key for key in queues if key != queue_id]
+    return queue_id, queues[queue_id]["Properties"], dlq_id, queues[dlq_id]["Properties"]
 
 
 def functions_by_handler(template: Template) -> dict[str, tuple[str, dict[str, Any]]]:

@@ -45,7 +45,7 @@ def _all_functions(synth: Synth) -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
-def test_the_app_synthesises_five_environment_agnostic_stacks_from_the_defaults(staging: Synth) -> None:
+def test_the_app_synthesises_six_environment_agnostic_stacks_from_the_defaults(staging: Synth) -> None:
     manifest = json.loads((staging.assembly_dir / "manifest.json").read_text())
     stacks = {
         name: artifact
@@ -53,7 +53,8 @@ def test_the_app_synthesises_five_environment_agnostic_stacks_from_the_defaults(
         if artifact["type"] == "aws:cloudformation:stack"
     }
     assert sorted(stacks) == sorted(
-        f"plutomi-staging-{part}" for part in ("email", "api", "scheduling", "consumers", "migrations")
+        f"plutomi-staging-{part}"
+        for part in ("email", "api", "scheduling", "consumers", "migrations", "documents")
     )
     for name, artifact in stacks.items():
         assert artifact["environment"] == "aws://unknown-account/unknown-region", name
@@ -277,7 +278,14 @@ def test_every_function_uses_the_configuration_set_and_the_sender(staging: Synth
 
 def test_production_is_pinned_protected_and_configured_from_context(production: Synth) -> None:
     stacks = production.stacks
-    for stack in (stacks.email, stacks.api, stacks.scheduling, stacks.consumers, stacks.migrations):
+    for stack in (
+        stacks.email,
+        stacks.api,
+        stacks.scheduling,
+        stacks.consumers,
+        stacks.migrations,
+        stacks.documents,
+    ):
         assert stack.stack_name.startswith("plutomi-production-")
         assert stack.termination_protection
         assert (stack.account, stack.region) == ("123456789012", "eu-west-1")

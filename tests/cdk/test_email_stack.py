@@ -7,19 +7,22 @@ from typing import Any
 
 from aws_cdk.assertions import Match
 
-from tests.cdk.synth import Synth, functions_by_handler, get_att_arn, only, resources, template_json
+from tests.cdk.synth import (
+    Synth,
+    functions_by_handler,
+    get_att_arn,
+    only,
+    queue_and_dead_letters,
+    resources,
+    template_json,
+)
 
 FEEDBACK_HANDLER = "consumers/ses_feedback.handler"
 FEEDBACK_EVENT_TYPES = {"bounce", "complaint", "delivery", "reject", "deliveryDelay"}
 
 
 def _queues(synth: Synth) -> tuple[str, dict[str, Any], str, dict[str, Any]]:
-    """(queue id, queue props, DLQ id, DLQ props): the queue is the one with a redrive policy."""
-    queues = resources(synth.email, "AWS::SQS::Queue")
-    assert len(queues) == 2, sorted(queues)
-    (queue_id,) = [key for key, value in queues.items() if "RedrivePolicy" in value["Properties"]]
-    (dlq_id,) = [key for key in queues if key != queue_id]
-    return queue_id, queues[queue_id]["Properties"], dlq_id, queues[dlq_id]["Properties"]
+    return queue_and_dead_letters(synth.email)
 
 
 def _feedback_topic_id(synth: Synth) -> str:

@@ -81,7 +81,14 @@ def test_nats_url_in_the_context_is_refused_with_where_it_goes_now(url: str) -> 
         ({"reserved_concurrency": '{"api.orgs": 5'}, "'reserved_concurrency' is not valid JSON"),
         ({"reserved_concurrency": '{"api.nothing": 5}'}, "'api.nothing', which is no function"),
         ({"reserved_concurrency": {"api.docs": 5}}, "'api.docs', which opens no MongoDB pool"),
-        ({"reserved_concurrency": "1"}, "consumers.ses_feedback must be at least 2: its SQS event source"),
+        (
+            {"reserved_concurrency": "1"},
+            "consumers.(ses_feedback|malware_scan) must be at least 2: its SQS event",
+        ),
+        (
+            {"reserved_concurrency": '{"*": 5, "consumers.malware_scan": 1}'},
+            "consumers.malware_scan must be at least 2: its SQS event source",
+        ),
         ({"api_rate_limit": "fast"}, "'api_rate_limit' must be a positive number; got 'fast'"),
         ({"api_rate_limit": "0"}, "'api_rate_limit' must be a positive number"),
         ({"api_tight_rate_limit": -1}, "'api_tight_rate_limit' must be a positive number"),
@@ -112,6 +119,19 @@ def test_reserved_concurrency_is_for_the_functions_with_a_mongodb_pool() -> None
     only = settings(reserved_concurrency={"consumers.webhooks": 2})
     assert only.reserved_concurrency == {"consumers.webhooks": 2}
     assert only.reserved_concurrency_of("api.orgs") is None
+
+
+def test_malware_scanning_is_off_unless_the_context_turns_it_on() -> None:
+    assert settings().malware_scanning is False
+    assert settings(malware_scanning="").malware_scanning is False
+    # `-c malware_scanning=true` passes a string; cdk.json may hold a boolean.
+    assert settings(malware_scanning="true").malware_scanning is True
+    assert settings(malware_scanning=" TRUE ").malware_scanning is True
+    assert settings(malware_scanning=True).malware_scanning is True
+    assert settings(malware_scanning="false").malware_scanning is False
+    for wrong in ("yes", "1", 1):
+        with pytest.raises(SettingsError, match="'malware_scanning' must be true or false"):
+            settings(malware_scanning=wrong)
 
 
 def test_the_alarm_email_is_optional() -> None:

@@ -287,6 +287,21 @@ def test_stream_replicas_are_a_valid_setting_in_every_rendering(
     assert replicas == (3 if path.name == "production" else 1)  # production: a three-server NATS cluster
 
 
+@pytest.mark.parametrize("path", RENDERINGS, ids=lambda p: p.name)
+def test_every_rendering_names_the_documents_bucket_and_sweeps_unconfirmed_uploads(path: Path) -> None:
+    """No lifecycle rule is sure off AWS (R2's cannot filter by tag), so the upload sweeper's CronJob
+    deletes expired unconfirmed uploads; GuardDuty exists on AWS S3 only, so scanning is off."""
+    manifests = rendered(path)
+    config = by_kind(manifests, "ConfigMap")["plutomi-config"]["data"]
+    assert config["PLUTOMI_DOCUMENTS_BUCKET"].startswith("plutomi-")
+    assert config["PLUTOMI_MALWARE_SCANNING"] == "off"
+    # Unset means AWS S3; an empty value would be an endpoint of "".
+    assert config.get("AWS_ENDPOINT_URL_S3", "unset").strip()
+    sweeper = by_kind(manifests, "CronJob")["plutomi-upload-sweeper"]
+    assert sweeper["spec"]["schedule"] == "*/5 * * * *"
+    assert the_container(sweeper)["args"][:2] == ["job", "scheduled.upload_sweeper"]
+
+
 DIGEST = re.compile(r"^[a-z0-9./-]+@sha256:[0-9a-f]{64}$")
 
 
