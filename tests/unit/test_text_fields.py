@@ -42,6 +42,7 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("IdleRuleIn", "to_stage_id"): "an id, looked up in the application",
     ("MoveApplicant", "from_stage_id"): "an id, compared with the applicant's stage",
     ("MoveApplicant", "to_stage_id"): "an id, looked up in the application",
+    ("RejectApplicant", "reason_id"): "an id, looked up among the org's rejection reasons",
     ("Answers", "answers"): "question ids to answers: pipeline.coerce_answer applies the text rules",
     ("CreateWebhook", "url"): "a URL: webhooks.validate_webhook_url",
     ("UpdateWebhook", "url"): "a URL: webhooks.validate_webhook_url",
@@ -58,6 +59,8 @@ MULTI_LINE = {
     ("QuestionFields", "help_text"),
     ("CreateQuestion", "help_text"),
     ("UpdateQuestion", "help_text"),
+    ("RejectApplicant", "note"),
+    ("AcceptApplicant", "note"),
 }
 
 

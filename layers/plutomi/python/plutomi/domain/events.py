@@ -37,6 +37,13 @@ APPLICANT_MOVED = "applicant.moved"
 APPLICANT_DELETED = "applicant.deleted"
 WEBHOOK_CREATED = "webhook.created"
 WEBHOOK_DELETED = "webhook.deleted"
+APPLICANT_REJECTED = "applicant.rejected"
+APPLICANT_REOPENED = "applicant.reopened"
+APPLICANT_ACCEPTED = "applicant.accepted"
+APPLICANT_WITHDRAWN = "applicant.withdrawn"
+REJECTION_REASON_CREATED = "rejection_reason.created"
+REJECTION_REASON_UPDATED = "rejection_reason.updated"
+REJECTION_REASON_DELETED = "rejection_reason.deleted"
 
 EVENT_TYPES = frozenset(
     {
@@ -68,6 +75,13 @@ EVENT_TYPES = frozenset(
         APPLICANT_DELETED,
         WEBHOOK_CREATED,
         WEBHOOK_DELETED,
+        APPLICANT_REJECTED,
+        APPLICANT_REOPENED,
+        APPLICANT_ACCEPTED,
+        APPLICANT_WITHDRAWN,
+        REJECTION_REASON_CREATED,
+        REJECTION_REASON_UPDATED,
+        REJECTION_REASON_DELETED,
     }
 )
 
