@@ -44,6 +44,7 @@ def reject(
     send_email: bool = True,
 ) -> Applicant:
     require_membership(deps, principal, org_id)
+    load_applicant(deps, org_id, applicant_id)  # an unknown applicant is a 404 before any other complaint
     reason = reason_for_rejection(deps, org_id, reason_id)
     by = Mover(kind="user", id=principal.user.id)
     return _decide(
