@@ -84,6 +84,11 @@ def reasons(hiring: Hiring, org: str | None = None) -> dict[str, str]:
     return {r["label"]: r["id"] for r in listed.json()["rejection_reasons"]}
 
 
+def reject(hiring: Hiring, applicant_id: str, reason_id: str, **more: Any) -> Any:
+    body = {"reason_id": reason_id, **more}
+    return hiring.recruiter.post(f"/orgs/{hiring.org}/applicants/{applicant_id}/reject", json=body)
+
+
 def error(response: Any, status: int, code: str) -> str:
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code, response.text
@@ -144,10 +149,7 @@ def test_another_orgs_reason_is_unknown_here(stack: RunningStack, hiring: Hiring
     assert hiring.recruiter.post("/orgs", json={"id": other, "display_name": "Other"}).status_code == 201
     foreign = reasons(hiring, other)["Not qualified"]
     applicant, _ = apply(stack, hiring, "Ann")
-    refused = hiring.recruiter.post(
-        f"/orgs/{hiring.org}/applicants/{applicant}/reject", json={"reason_id": foreign}
-    )
-    error(refused, 400, "invalid_rejection_reason")
+    error(reject(hiring, applicant, foreign), 400, "invalid_rejection_reason")
     base = f"/orgs/{hiring.org}/rejection-reasons/{foreign}"
     error(hiring.recruiter.patch(base, json={"label": "Taken over"}), 404, "rejection_reason_not_found")
     error(hiring.recruiter.delete(base), 404, "rejection_reason_not_found")
@@ -165,14 +167,8 @@ def test_reject_reopen_accept_and_withdraw(
     by_label = reasons(hiring)
 
     # Ann is rejected with a reason and a note, and no email: her status, history and event say so.
-    rejected = recruiter.post(
-        f"/orgs/{org}/applicants/{ann}/reject",
-        json={
-            "reason_id": by_label["Not qualified"],
-            "note": "No licence yet.\nTry next year",
-            "send_email": False,
-        },
-    )
+    note = "No licence yet.\nTry next year"
+    rejected = reject(hiring, ann, by_label["Not qualified"], note=note, send_email=False)
     assert rejected.status_code == 200, rejected.text
     view = rejected.json()
     assert view["status"] == "rejected" and view["idle_deadline"] is None
@@ -199,7 +195,7 @@ def test_reject_reopen_accept_and_withdraw(
         }
     ]
     # A stale second rejection (another recruiter's old page) is refused and changes nothing.
-    stale = recruiter.post(f"/orgs/{org}/applicants/{ann}/reject", json={"reason_id": by_label["Other"]})
+    stale = reject(hiring, ann, by_label["Other"])
     assert "rejected" in error(stale, 409, "applicant_not_active")
     assert len(recruiter.get(f"/orgs/{org}/applicants/{ann}").json()["decisions"]) == 1
     assert len(events_about(deps, "applicant.rejected", ann)) == 1
@@ -320,12 +316,7 @@ def test_renaming_a_reason_keeps_the_label_decisions_were_made_with(
 ) -> None:
     cid, _ = apply(stack, hiring, "Cid")
     reason = reasons(hiring)["Position filled"]
-    assert (
-        hiring.recruiter.post(
-            f"/orgs/{hiring.org}/applicants/{cid}/reject", json={"reason_id": reason}
-        ).status_code
-        == 200
-    )
+    assert reject(hiring, cid, reason).status_code == 200
     renamed = hiring.recruiter.patch(
         f"/orgs/{hiring.org}/rejection-reasons/{reason}", json={"label": "Filled"}
     )
@@ -340,12 +331,7 @@ def test_deleting_a_stage_moves_decided_applicants_too_and_keeps_their_status(
     cid, _ = apply(stack, hiring, "Cid")
     eve, _ = apply(stack, hiring, "Eve")
     reason = reasons(hiring)["No response"]
-    assert (
-        hiring.recruiter.post(
-            f"/orgs/{hiring.org}/applicants/{cid}/reject", json={"reason_id": reason}
-        ).status_code
-        == 200
-    )
+    assert reject(hiring, cid, reason).status_code == 200
     screen = f"/orgs/{hiring.org}/applications/{hiring.app}/stages/{hiring.stages['Screen']}"
     deleted = hiring.recruiter.delete(f"{screen}?move_applicants_to={hiring.stages['Final']}")
     assert deleted.status_code == 200, deleted.text

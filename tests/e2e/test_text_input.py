@@ -18,10 +18,9 @@ from plutomi.domain import text
 from plutomi.services.ports import Dependencies
 from plutomi.topology import ROUTES, Route
 from tests.conftest import unique_email, unique_org_id
-from tests.e2e.test_delivery_driver_flow import portal_token
 from tests.e2e.test_tenant_isolation import VALID_BODIES, body_for, build_pipeline, fill_path, user_id
 from tests.support.http import Api, sign_in
-from tests.support.stack import RunningStack, wait_for_email
+from tests.support.stack import RunningStack, portal_token, wait_for_email
 
 # Strings in the valid bodies that are not typed text: ids, addresses, codes, URLs and enums, each
 # with rules of its own.
