@@ -24,9 +24,24 @@ from tests.support.stack import RunningStack, portal_token, wait_for_email
 
 # Strings in the valid bodies that are not typed text: ids, addresses, codes, URLs and enums, each
 # with rules of its own.
-NOT_TEXT = {"email", "code", "id", "url", "from_stage_id", "to_stage_id", "role", "status", "type"}
+NOT_TEXT = {
+    "email",
+    "code",
+    "id",
+    "url",
+    "from_stage_id",
+    "to_stage_id",
+    "reason_id",
+    "role",
+    "status",
+    "type",
+}
 # Fields of several lines: a line break is fine there.
-MULTI_LINE = {("POST", "/orgs/{org_id}/applications", "description")}
+MULTI_LINE = {
+    ("POST", "/orgs/{org_id}/applications", "description"),
+    ("POST", "/orgs/{org_id}/applicants/{applicant_id}/reject", "note"),
+    ("POST", "/orgs/{org_id}/applicants/{applicant_id}/accept", "note"),
+}
 HOSTILE = {
     "crlf-injection": ("Night Owls\r\nBcc: victim@example.com", {text.LINE_BREAK}),
     "nul": ("Acme\x00Inc", {text.CONTROL_CHARACTER}),
