@@ -46,6 +46,7 @@ from plutomi.adapters.mongo_base import Document, to_document, where
 from plutomi.adapters.mongo_pipeline import Applicants
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.domain.applicants import Applicant, Mover, StageVisit
+from plutomi.domain.decisions import ApplicantStatus
 from plutomi.domain.identity import hash_secret
 from plutomi.domain.ids import format_id
 from plutomi.domain.models import Session, User
@@ -178,6 +179,7 @@ def page_query(fixture: Fixture, after: str | None) -> Document:
         type=Applicant.TYPE, org_id=fixture.org_id, application_id=fixture.application_id, deleted_at=None
     )
     query["stage_id"] = {"$eq": fixture.stage_id}
+    query["status"] = {"$eq": ApplicantStatus.ACTIVE.value}  # the default list: active applicants
     if after is not None:
         query["sort_key"] = {"$gt": after}
     return query

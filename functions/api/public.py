@@ -10,7 +10,7 @@ from plutomi.bootstrap import dependencies
 from plutomi.entrypoints import pipeline_schemas as schemas
 from plutomi.entrypoints import schemas as common
 from plutomi.entrypoints.api import Router, client_address, create_resolver, json_response, lambda_handler
-from plutomi.services import applicants
+from plutomi.services import applicants, decisions
 
 router = Router()
 
@@ -54,6 +54,11 @@ def get_portal(token: str) -> schemas.PortalOut:
 @router.post("/public/applicants/<token>/answers", summary="Answer the current stage's questions")
 def submit_answers(token: str, body: schemas.Answers) -> schemas.PortalOut:
     return schemas.PortalOut.of(applicants.submit_answers(dependencies(), token, body.answers))
+
+
+@router.post("/public/applicants/<token>/withdraw", summary="Withdraw your application")
+def withdraw(token: str) -> schemas.PortalOut:
+    return schemas.PortalOut.of(decisions.withdraw(dependencies(), token))
 
 
 app = create_resolver(router)

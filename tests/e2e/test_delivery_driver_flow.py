@@ -4,7 +4,6 @@ Questionnaire (to Waiting List if not completed within 30 days) -> Waiting List 
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -14,16 +13,9 @@ from plutomi.runtime.aws_events import schedule_event
 from plutomi.runtime.functions import invoke
 from tests.conftest import unique_email, unique_org_id
 from tests.support.http import Api, sign_in
-from tests.support.stack import RunningStack, emails_to, wait_for_email
+from tests.support.stack import RunningStack, emails_to, portal_token
 
 STAGES = ["Questionnaire", "Waiting List", "Document Upload", "Final Review", "Ready to Drive"]
-
-
-def portal_token(email: str, after: int = 0) -> str:
-    message = wait_for_email(email, subject_contains="Your application", after=after)
-    found = re.search(r"/public/applicants/(apl_[A-Z0-9]+\.[\w-]+)", message.text)
-    assert found, message.text
-    return found.group(1)
 
 
 def design(recruiter: Api, org_id: str) -> tuple[str, dict[str, str], dict[str, str]]:

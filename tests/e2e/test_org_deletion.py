@@ -17,11 +17,11 @@ from plutomi.runtime.aws_events import schedule_event
 from plutomi.runtime.functions import invoke
 from plutomi.services.org_purge import GRACE
 from tests.conftest import unique_email, unique_org_id
-from tests.e2e.test_delivery_driver_flow import design, portal_token
+from tests.e2e.test_delivery_driver_flow import design
 from tests.integration.test_webhooks import Receiver
 from tests.support.http import Api, sign_in
 from tests.support.purge import EVENT_RECORDS, documents_of, wait_for_background_purge
-from tests.support.stack import RunningStack
+from tests.support.stack import RunningStack, portal_token
 
 
 def error_code(response: Any) -> str:

@@ -93,6 +93,17 @@ VALID_BODIES: dict[tuple[str, str], Callable[[], Body] | None] = {
         "to_stage_id": "stg_two",
     },
     ("DELETE", "/orgs/{org_id}/applicants/{applicant_id}"): None,
+    ("POST", "/orgs/{org_id}/applicants/{applicant_id}/reject"): lambda: {
+        "reason_id": "rjr_any",
+        "note": "by mallory",
+        "send_email": False,
+    },
+    ("POST", "/orgs/{org_id}/applicants/{applicant_id}/reopen"): None,
+    ("POST", "/orgs/{org_id}/applicants/{applicant_id}/accept"): lambda: {"note": "by mallory"},
+    ("GET", "/orgs/{org_id}/rejection-reasons"): None,
+    ("POST", "/orgs/{org_id}/rejection-reasons"): lambda: {"label": "Planted by mallory"},
+    ("PATCH", "/orgs/{org_id}/rejection-reasons/{reason_id}"): lambda: {"label": "Hijacked by mallory"},
+    ("DELETE", "/orgs/{org_id}/rejection-reasons/{reason_id}"): None,
     ("POST", "/orgs/{org_id}/webhooks"): lambda: {
         "url": "https://example.invalid/planted",
         "event_types": ["*"],
@@ -133,6 +144,7 @@ VALID_BODIES: dict[tuple[str, str], Callable[[], Body] | None] = {
     },
     ("GET", "/public/applicants/{token}"): None,
     ("POST", "/public/applicants/{token}/answers"): lambda: {"answers": {"qst_any": "an answer"}},
+    ("POST", "/public/applicants/{token}/withdraw"): None,
     ("GET", "/unsubscribe/{token}"): None,
     ("POST", "/unsubscribe/{token}"): None,  # one-click: mail clients send a form body, which is ignored
     ("GET", "/health"): None,
@@ -216,6 +228,8 @@ def build_pipeline(owner: Api, org: str, stack: RunningStack) -> dict[str, str]:
         json={"url": "https://example.invalid/hooks", "event_types": ["webhook.deleted"]},
     )
     assert hooked.status_code == 201, hooked.text
+    reasons = owner.get(f"/orgs/{org}/rejection-reasons")
+    assert reasons.status_code == 200, reasons.text
     return {
         "application_id": application,
         "stage_id": first,
@@ -224,6 +238,7 @@ def build_pipeline(owner: Api, org: str, stack: RunningStack) -> dict[str, str]:
         "applicant_id": applicant,
         "token": f"{applicant}.not-the-secret",  # the real secret only ever travels by email
         "webhook_id": hooked.json()["id"],
+        "reason_id": reasons.json()["rejection_reasons"][0]["id"],
         "asset": next(iter(swagger_ui.assets())),  # one of Swagger UI's files under /docs/
     }
 
@@ -266,6 +281,7 @@ def snapshot(world: TwoOrgs) -> dict[str, Any]:
         "webhooks": f"/orgs/{org}/webhooks",
         "email_templates": f"/orgs/{org}/email-templates",
         "stage_email_template": f"{application}/stages/{ids['stage_id']}/email-template",
+        "rejection_reasons": f"/orgs/{org}/rejection-reasons",
     }
     seen = {}
     for name, path in reads.items():
@@ -488,6 +504,13 @@ def test_a_member_reads_but_cannot_manage(roles: RoleOrg) -> None:
     assert_forbidden(mike.patch(f"/orgs/{org}/members/{roles.adam_id}", json={"role": "member"}), "demote")
     assert_forbidden(mike.patch(f"/orgs/{org}/members/{roles.mike_id}", json={"role": "owner"}), "promote")
     assert_forbidden(mike.delete(f"/orgs/{org}/members/{roles.adam_id}"), "remove another")
+    reasons = mike.get(f"/orgs/{org}/rejection-reasons")
+    assert reasons.status_code == 200 and reasons.json()["rejection_reasons"], reasons.text
+    reason = f"/orgs/{org}/rejection-reasons/{reasons.json()['rejection_reasons'][0]['id']}"
+    assert_forbidden(mike.post(f"/orgs/{org}/rejection-reasons", json={"label": "Mine"}), "add a reason")
+    assert_forbidden(mike.patch(reason, json={"label": "Mine"}), "rename a reason")
+    assert_forbidden(mike.delete(reason), "delete a reason")
+    assert mike.get(f"/orgs/{org}/rejection-reasons").json() == reasons.json()
     assert_forbidden(mike.delete(f"/orgs/{org}"), "delete org")
     assert_forbidden(mike.post(f"/orgs/{org}/applications", json={"name": "Mine"}), "create application")
     assert mike.get(f"/orgs/{org}/applications").status_code == 200

@@ -18,14 +18,24 @@ from plutomi.domain import text
 from plutomi.services.ports import Dependencies
 from plutomi.topology import ROUTES, Route
 from tests.conftest import unique_email, unique_org_id
-from tests.e2e.test_delivery_driver_flow import portal_token
 from tests.e2e.test_tenant_isolation import VALID_BODIES, body_for, build_pipeline, fill_path, user_id
 from tests.support.http import Api, sign_in
-from tests.support.stack import RunningStack, wait_for_email
+from tests.support.stack import RunningStack, portal_token, wait_for_email
 
 # Strings in the valid bodies that are not typed text: ids, addresses, codes, URLs and enums, each
 # with rules of its own.
-NOT_TEXT = {"email", "code", "id", "url", "from_stage_id", "to_stage_id", "role", "status", "type"}
+NOT_TEXT = {
+    "email",
+    "code",
+    "id",
+    "url",
+    "from_stage_id",
+    "to_stage_id",
+    "reason_id",
+    "role",
+    "status",
+    "type",
+}
 # Fields of several lines: a line break is fine there.
 STAGE_EMAIL_TEMPLATE = "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/email-template"
 MULTI_LINE = {
@@ -33,6 +43,8 @@ MULTI_LINE = {
     ("PUT", "/orgs/{org_id}/email-templates/rejected", "body"),
     ("PUT", STAGE_EMAIL_TEMPLATE, "body"),
     ("POST", f"{STAGE_EMAIL_TEMPLATE}/preview", "body"),
+    ("POST", "/orgs/{org_id}/applicants/{applicant_id}/reject", "note"),
+    ("POST", "/orgs/{org_id}/applicants/{applicant_id}/accept", "note"),
 }
 HOSTILE = {
     "crlf-injection": ("Night Owls\r\nBcc: victim@example.com", {text.LINE_BREAK}),

@@ -12,9 +12,12 @@ from typing import Any
 import pytest
 from pymongo import MongoClient, monitoring
 
-from plutomi.adapters.mongo_base import where
+from plutomi.adapters.mongo_base import to_document, where
 from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
+from plutomi.adapters.mongo_pipeline import Applicants
 from plutomi.adapters.mongo_store import MongoStore
+from plutomi.domain.applicants import Applicant
+from plutomi.domain.decisions import ApplicantStatus
 from plutomi.domain.errors import DuplicateItem
 from plutomi.domain.models import (
     Invite,
@@ -356,6 +359,22 @@ def test_every_listing_query_uses_an_index(deps: Dependencies) -> None:
                 {"type", "email", "expires_at"},
             ),
             "user by email": (lambda: store.users.get_by_email(tenant.owner.email), {"unique_key"}),
+            "active applicants of an application": (
+                lambda: store.applicants.page(org_id, "app_x", None, "apl_0", 26),
+                {"type", "org_id", "application_id", "status"},
+            ),
+            "rejected applicants of a stage": (
+                lambda: store.applicants.page(org_id, "app_x", "stg_x", None, 26, ApplicantStatus.REJECTED),
+                {"type", "org_id", "application_id", "stage_id", "status"},
+            ),
+            "applicants of any status": (
+                lambda: store.applicants.page(org_id, "app_x", None, None, 26, None),
+                {"type", "org_id", "application_id"},
+            ),
+            "rejection reasons of an org": (
+                lambda: store.rejection_reasons.list_for_org(org_id),
+                {"type", "org_id"},
+            ),
         }
         for label, (call, fields) in calls.items():
             call()
@@ -404,3 +423,38 @@ def test_sorted_listings_come_back_oldest_first(deps: Dependencies) -> None:
     expected = sorted(members, key=lambda m: m.created_at)
     assert deps.store.memberships.list_for_org(tenant.org.org_id) == expected
     assert [m.id for m in deps.store.memberships.list_for_user(tenant.owner.id)] == [tenant.membership.id]
+
+
+def test_migrate_gives_applicants_from_before_decisions_the_active_status(deps: Dependencies) -> None:
+    now = deps.clock.now()
+    org_id = unique_org_id("backfill")
+    stored = {}
+    for label, status in (("old", None), ("rejected", ApplicantStatus.REJECTED)):
+        applicant = Applicant(
+            id=deps.clock.new_id("apl"),
+            org_id=org_id,
+            application_id="app_x",
+            email=unique_email(label),
+            first_name=label,
+            last_name="",
+            stage_id="stg_x",
+            stage_entered_at=now,
+            created_at=now,
+            updated_at=now,
+            status=status or ApplicantStatus.ACTIVE,
+            version=2,
+        )
+        document = to_document(applicant, **Applicants.index_fields(applicant))
+        if status is None:  # as written before applicants had a status
+            del document["status"], document["decisions"]
+        deps.store.items.insert_one(document)
+        stored[label] = applicant.id
+    assert deps.store.applicants.page(org_id, "app_x", None, None, 10) == []  # the index misses it
+
+    assert deps.store.applicants.backfill_status() >= 1
+    old = deps.store.applicants.get(org_id, stored["old"])
+    rejected = deps.store.applicants.get(org_id, stored["rejected"])
+    assert old is not None and (old.status, old.version) == (ApplicantStatus.ACTIVE, 3)
+    assert rejected is not None and (rejected.status, rejected.version) == (ApplicantStatus.REJECTED, 2)
+    assert [a.id for a in deps.store.applicants.page(org_id, "app_x", None, None, 10)] == [stored["old"]]
+    assert deps.store.applicants.backfill_status() == 0

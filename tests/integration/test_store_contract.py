@@ -175,6 +175,32 @@ def test_unset_and_update_many_with_in(items: Collection[Document]) -> None:
     assert [("s" in d) for d in items.find({}).sort("_id")] == [False, True, False, True]
 
 
+def test_update_many_on_a_missing_field_writes_only_the_documents_without_it(
+    items: Collection[Document],
+) -> None:
+    """`Applicants.backfill_status` (`plutomi migrate`): `$set` a field where it is missing (`None`
+    also matches a null) and `$inc` the version, on those documents only; again, nothing matches."""
+    items.insert_many(
+        [
+            {"_id": "old", "type": "applicant", "org_id": "o1", "version": 3},
+            {"_id": "null", "type": "applicant", "org_id": "o2", "status": None, "version": 0},
+            {"_id": "decided", "type": "applicant", "org_id": "o1", "status": "rejected", "version": 7},
+            {"_id": "other", "type": "stage", "org_id": "o1", "version": 1},
+        ]
+    )
+    backfill = ({"$set": {"status": "active"}, "$inc": {"version": 1}},)
+    first = items.update_many(where(type="applicant", status=None), *backfill)
+    assert (first.matched_count, first.modified_count) == (2, 2)
+    found = {d["_id"]: (d.get("status"), d["version"]) for d in items.find({})}
+    assert found == {
+        "old": ("active", 4),
+        "null": ("active", 1),
+        "decided": ("rejected", 7),
+        "other": (None, 1),
+    }
+    assert items.update_many(where(type="applicant", status=None), *backfill).modified_count == 0
+
+
 def test_upserts(items: Collection[Document]) -> None:
     items.update_one(where(_id="k"), {"$inc": {"runs": 1}, "$set": {"type": "r"}}, upsert=True)
     items.update_one(where(_id="k"), {"$inc": {"runs": 1}, "$set": {"type": "r"}}, upsert=True)

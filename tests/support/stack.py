@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 import urllib.request
@@ -14,9 +15,10 @@ import uvicorn
 from plutomi.config import get_settings
 from plutomi.runtime.bridge import Bridge
 from plutomi.runtime.embedded import free_port
+from plutomi.runtime.functions import preload
 from plutomi.runtime.gateway import Gateway, gateway_config
 from plutomi.runtime.local_mail import SentEmail, list_sent_emails
-from plutomi.topology import all_tiers
+from plutomi.topology import all_functions, all_tiers
 
 
 @dataclass
@@ -41,6 +43,9 @@ class RunningStack:
 
 
 def start_stack() -> RunningStack:
+    # Every handler imported here, in the main thread, before the gateway's thread and the bridges
+    # import theirs at the same moment (`functions.preload` says why that fails).
+    preload(all_functions())
     port = free_port()
     config = gateway_config("127.0.0.1", port, app=Gateway())
     server = uvicorn.Server(config)
@@ -81,6 +86,14 @@ def wait_for_email(
         if time.monotonic() > deadline:
             raise AssertionError(f"no email to {to} with {subject_contains!r} within {timeout} s")
         time.sleep(0.1)
+
+
+def portal_token(email: str, after: int = 0) -> str:
+    """The portal token in the newest "Your application" email to `email` (after `after` of them)."""
+    message = wait_for_email(email, subject_contains="Your application", after=after)
+    found = re.search(r"/public/applicants/(apl_[A-Z0-9]+\.[\w-]+)", message.text)
+    assert found, message.text
+    return found.group(1)
 
 
 def emails_to(to: str, subject_contains: str = "") -> list[SentEmail]:

@@ -43,6 +43,7 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("MoveApplicant", "from_stage_id"): "an id, compared with the applicant's stage",
     ("MoveApplicant", "to_stage_id"): "an id, looked up in the application",
     ("Answers", "answers"): "question ids to answers: questions.coerce_answer applies the text rules",
+    ("RejectApplicant", "reason_id"): "an id, looked up among the org's rejection reasons",
     ("CreateWebhook", "url"): "a URL: webhooks.validate_webhook_url",
     ("UpdateWebhook", "url"): "a URL: webhooks.validate_webhook_url",
     ("CreateWebhook", "event_types"): "event types: webhooks.validate_event_types",
@@ -61,6 +62,8 @@ MULTI_LINE = {
     ("UpdateQuestion", "help_text"),
     ("PutTemplate", "body"),
     ("PreviewTemplate", "body"),
+    ("RejectApplicant", "note"),
+    ("AcceptApplicant", "note"),
 }
 
 

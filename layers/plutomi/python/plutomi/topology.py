@@ -255,6 +255,13 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/orgs/{org_id}/applicants/{applicant_id}", "api.applicants"),
     Route("POST", "/orgs/{org_id}/applicants/{applicant_id}/move", "api.applicants"),
     Route("DELETE", "/orgs/{org_id}/applicants/{applicant_id}", "api.applicants"),
+    Route("POST", "/orgs/{org_id}/applicants/{applicant_id}/reject", "api.applicants"),
+    Route("POST", "/orgs/{org_id}/applicants/{applicant_id}/reopen", "api.applicants"),
+    Route("POST", "/orgs/{org_id}/applicants/{applicant_id}/accept", "api.applicants"),
+    Route("GET", "/orgs/{org_id}/rejection-reasons", "api.rejection_reasons"),
+    Route("POST", "/orgs/{org_id}/rejection-reasons", "api.rejection_reasons"),
+    Route("PATCH", "/orgs/{org_id}/rejection-reasons/{reason_id}", "api.rejection_reasons"),
+    Route("DELETE", "/orgs/{org_id}/rejection-reasons/{reason_id}", "api.rejection_reasons"),
     Route("POST", "/orgs/{org_id}/webhooks", "api.webhooks"),
     Route("GET", "/orgs/{org_id}/webhooks", "api.webhooks"),
     Route("GET", "/orgs/{org_id}/webhooks/{webhook_id}", "api.webhooks"),
@@ -297,6 +304,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("GET", "/public/applicants/{token}", "api.public", public=True),
     Route("POST", "/public/applicants/{token}/answers", "api.public", public=True),
+    Route("POST", "/public/applicants/{token}/withdraw", "api.public", public=True),
     # In every email: stops invitations and other email the person did not ask for (GET: the link;
     # POST: RFC 8058 one-click from the List-Unsubscribe-Post header). No sign-in.
     Route("GET", "/unsubscribe/{token}", "api.unsubscribe", public=True),

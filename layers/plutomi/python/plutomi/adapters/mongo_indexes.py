@@ -37,6 +37,15 @@ ITEMS_INDEXES: tuple[IndexSpec, ...] = (
         "type_org_app_stage_sort",
         (("type", 1), ("org_id", 1), ("application_id", 1), ("stage_id", 1), ("sort_key", 1)),
     ),
+    # The recruiter's lists by status (active by default): an application's applicants, and a stage's.
+    IndexSpec(
+        "type_org_app_status_sort",
+        (("type", 1), ("org_id", 1), ("application_id", 1), ("status", 1), ("sort_key", 1)),
+    ),
+    IndexSpec(
+        "type_org_app_stage_status_sort",
+        (("type", 1), ("org_id", 1), ("application_id", 1), ("stage_id", 1), ("status", 1), ("sort_key", 1)),
+    ),
     # A webhook's delivery attempts, newest first (cursor pagination by delivery id).
     IndexSpec("type_org_webhook_sort", (("type", 1), ("org_id", 1), ("webhook_id", 1), ("sort_key", 1))),
     # The attempts so far at delivering one event to one webhook.

@@ -6,13 +6,18 @@ that names the stage they are leaving, so two movers never both succeed.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from pymongo.errors import DuplicateKeyError
+
 from plutomi.adapters.mongo_base import Document, Repository, to_document, where
 from plutomi.domain.applicants import Applicant
+from plutomi.domain.decisions import ApplicantStatus, RejectionReason, label_key
 from plutomi.domain.epoch import epoch_ms
+from plutomi.domain.errors import DuplicateItem
 from plutomi.domain.pipeline import Application, Stage
 
 
@@ -109,13 +114,21 @@ class Applicants(Repository):
         )
 
     def page(
-        self, org_id: str, application_id: str, stage_id: str | None, after: str | None, limit: int
+        self,
+        org_id: str,
+        application_id: str,
+        stage_id: str | None,
+        after: str | None,
+        limit: int,
+        status: ApplicantStatus | None = ApplicantStatus.ACTIVE,
     ) -> list[Applicant]:
         """Applicants in id order after the cursor: stable when others apply meanwhile. Erased ones are
-        left out (they keep only an anonymous history)."""
+        left out (they keep only an anonymous history). `status` None: every status."""
         query = where(type=Applicant.TYPE, org_id=org_id, application_id=application_id, deleted_at=None)
         if stage_id is not None:
             query["stage_id"] = {"$eq": stage_id}
+        if status is not None:
+            query["status"] = {"$eq": status.value}
         if after is not None:
             query["sort_key"] = {"$gt": after}
         cursor = self._items.find(query).sort([("sort_key", 1)]).limit(limit)
@@ -159,9 +172,77 @@ class Applicants(Repository):
         )
         return saved if result.matched_count == 1 else None
 
+    def backfill_status(self) -> int:
+        """`plutomi migrate`: gives applicants stored before decisions existed `status: active`, so the
+        status indexes list them. Idempotent (only documents without one match); the version moves on,
+        so a change read before the backfill is written again rather than lost."""
+        result = self._items.update_many(
+            where(type=Applicant.TYPE, status=None),
+            {"$set": {"status": ApplicantStatus.ACTIVE.value}, "$inc": {"version": 1}},
+        )
+        return result.modified_count
+
     def due_for_idle_move(self, now: datetime, limit: int) -> list[Applicant]:
         """Applicants whose idle deadline has passed, earliest first. Uses the `idle_deadline_ms` index,
         so the cost follows the number due, not the number of applicants (see `index_fields`)."""
         query = {"idle_deadline_ms": {"$lte": epoch_ms(now)}}
         cursor = self._items.find(query).sort([("idle_deadline_ms", 1)]).limit(limit)
         return [Applicant.model_validate(document) for document in cursor]
+
+
+class RejectionReasons(Repository):
+    """An org's rejection reasons. Each label is unique in its org (case-insensitively) through
+    `unique_key`, which also makes creating the defaults idempotent; `seeded` records that the
+    defaults were created once, so a default the org deleted stays deleted."""
+
+    def create(self, reason: RejectionReason) -> None:
+        self._insert(reason, unique_key=label_key(reason.org_id, reason.label), sort_key=reason.id)
+
+    def get(self, org_id: str, reason_id: str) -> RejectionReason | None:
+        return self._find_one(RejectionReason, where(_id=reason_id, type=RejectionReason.TYPE, org_id=org_id))
+
+    def list_for_org(self, org_id: str) -> list[RejectionReason]:
+        query = where(type=RejectionReason.TYPE, org_id=org_id)
+        return list(self._find(RejectionReason, query, [("created_at", 1)]))
+
+    def count_for_org(self, org_id: str, up_to: int) -> int:
+        """The org's reasons, counted no further than `up_to` (enough to check a limit)."""
+        return self._count_up_to(where(type=RejectionReason.TYPE, org_id=org_id), up_to)
+
+    def update(
+        self, before: RejectionReason, after: RejectionReason, now: datetime
+    ) -> RejectionReason | None:
+        """Replaces the reason with `after` if nobody changed it since `before` was read; None otherwise.
+        Raises DuplicateItem when another reason of the org has the new label."""
+        saved = after.model_copy(update={"version": before.version + 1, "updated_at": now})
+        document = to_document(saved, unique_key=label_key(saved.org_id, saved.label), sort_key=saved.id)
+        try:
+            result = self._items.replace_one(
+                where(_id=before.id, type=RejectionReason.TYPE, org_id=before.org_id, version=before.version),
+                document,
+            )
+        except DuplicateKeyError as error:
+            raise DuplicateItem(str(error)) from error
+        return saved if result.matched_count == 1 else None
+
+    def delete(self, org_id: str, reason_id: str) -> bool:
+        result = self._items.delete_one(where(_id=reason_id, type=RejectionReason.TYPE, org_id=org_id))
+        return result.deleted_count == 1
+
+    @staticmethod
+    def _seeded_id(org_id: str) -> str:
+        return f"rejection_reasons_seeded_{org_id}"
+
+    def seeded(self, org_id: str) -> bool:
+        return self._items.find_one(where(_id=self._seeded_id(org_id), org_id=org_id)) is not None
+
+    def mark_seeded(self, org_id: str, now: datetime) -> None:
+        """Records that the org's defaults exist; carries the org id, so the org's purge removes it."""
+        document = {
+            "type": "rejection_reasons_seeded",
+            "org_id": org_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        with contextlib.suppress(DuplicateKeyError):  # another first read got there first
+            self._items.insert_one({"_id": self._seeded_id(org_id), **document})

@@ -24,7 +24,7 @@ from plutomi.adapters.mongo_email_templates import EmailTemplates
 from plutomi.adapters.mongo_idempotency import IdempotencyRecords
 from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
 from plutomi.adapters.mongo_outbox import Outbox
-from plutomi.adapters.mongo_pipeline import Applicants, Applications, Stages
+from plutomi.adapters.mongo_pipeline import Applicants, Applications, RejectionReasons, Stages
 from plutomi.adapters.mongo_purge import LEASE_UNTIL, PURGE_PENDING, OrgPurge, tombstone_id
 from plutomi.adapters.mongo_suppressions import FeedbackRecords, Suppressions, UnsubscribeLinks
 from plutomi.adapters.mongo_webhooks import Deliveries, Webhooks
@@ -304,6 +304,7 @@ class MongoStore:
         self.applications = Applications(self.items)
         self.stages = Stages(self.items)
         self.applicants = Applicants(self.items)
+        self.rejection_reasons = RejectionReasons(self.items)
         self.webhooks = Webhooks(self.items)
         self.deliveries = Deliveries(self.items)
         self.outbox = Outbox(self.items)

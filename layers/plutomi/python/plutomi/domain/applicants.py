@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from plutomi.domain.decisions import ApplicantStatus, DecisionAction
 from plutomi.domain.models import OrgItem
 from plutomi.domain.pipeline import Stage, idle_deadline
 
@@ -31,13 +31,21 @@ class StageVisit(BaseModel):
     exited_by: Mover | None = None
 
 
-class ApplicantStatus(StrEnum):
-    """Where an applicant stands besides their stage; `accepted` is the final positive decision."""
+class Decision(BaseModel):
+    """One decision in the applicant's history: who decided what, when, in which stage and why. The
+    reason's label is copied as it read then; the note is for recruiters only (never in events or the
+    applicant's portal)."""
 
-    ACTIVE = "active"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
-    ACCEPTED = "accepted"
+    model_config = ConfigDict(frozen=True)
+    action: DecisionAction
+    from_status: ApplicantStatus
+    to_status: ApplicantStatus
+    stage_id: str | None
+    reason_id: str | None = None
+    reason_label: str | None = None
+    note: str = ""
+    by: Mover
+    at: datetime
 
 
 class Applicant(OrgItem):
@@ -50,27 +58,39 @@ class Applicant(OrgItem):
     stage_entered_at: datetime | None
     answers: dict[str, Any] = Field(default_factory=dict)
     history: list[StageVisit] = Field(default_factory=list)
+    status: ApplicantStatus = ApplicantStatus.ACTIVE  # absent in documents from before decisions
+    decisions: list[Decision] = Field(default_factory=list)
     idle_deadline: datetime | None = None
     idle_rule_id: str | None = None
     portal_secret_hashes: list[str] = Field(default_factory=list)  # the live portal links' hashes
     deleted_at: datetime | None = None
     version: int = 0
-    status: ApplicantStatus = ApplicantStatus.ACTIVE
 
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
+    @property
+    def is_active(self) -> bool:
+        """Still in the process: rules, the idle sweeper and recruiters' moves only touch these."""
+        return self.status is ApplicantStatus.ACTIVE
+
 
 def entering(stage: Stage, now: datetime, by: Mover) -> dict[str, Any]:
     """The fields that change when an applicant enters `stage` now (the caller closes the old visit)."""
-    deadline = idle_deadline(stage, now)
+    return {"stage_id": stage.id, "stage_entered_at": now, **idle_fields(stage, now)}
+
+
+def idle_fields(stage: Stage, since: datetime) -> dict[str, Any]:
+    """The idle deadline (and its rule) of waiting in `stage` from `since`: the first idle rule's."""
+    deadline = idle_deadline(stage, since)
     return {
-        "stage_id": stage.id,
-        "stage_entered_at": now,
         "idle_deadline": deadline[0] if deadline else None,
         "idle_rule_id": deadline[1].id if deadline else None,
     }
+
+
+NO_IDLE_DEADLINE: dict[str, Any] = {"idle_deadline": None, "idle_rule_id": None}
 
 
 def history_after_move(

@@ -35,11 +35,17 @@ APPLICANT_LINK_REQUESTED = "applicant.link_requested"
 APPLICANT_ANSWERED = "applicant.answered"
 APPLICANT_MOVED = "applicant.moved"
 APPLICANT_DELETED = "applicant.deleted"
-APPLICANT_REJECTED = "applicant.rejected"
 WEBHOOK_CREATED = "webhook.created"
 WEBHOOK_DELETED = "webhook.deleted"
 EMAIL_TEMPLATE_UPDATED = "email_template.updated"
 EMAIL_TEMPLATE_DELETED = "email_template.deleted"
+APPLICANT_REJECTED = "applicant.rejected"
+APPLICANT_REOPENED = "applicant.reopened"
+APPLICANT_ACCEPTED = "applicant.accepted"
+APPLICANT_WITHDRAWN = "applicant.withdrawn"
+REJECTION_REASON_CREATED = "rejection_reason.created"
+REJECTION_REASON_UPDATED = "rejection_reason.updated"
+REJECTION_REASON_DELETED = "rejection_reason.deleted"
 
 EVENT_TYPES = frozenset(
     {
@@ -69,11 +75,17 @@ EVENT_TYPES = frozenset(
         APPLICANT_ANSWERED,
         APPLICANT_MOVED,
         APPLICANT_DELETED,
-        APPLICANT_REJECTED,
         WEBHOOK_CREATED,
         WEBHOOK_DELETED,
         EMAIL_TEMPLATE_UPDATED,
         EMAIL_TEMPLATE_DELETED,
+        APPLICANT_REJECTED,
+        APPLICANT_REOPENED,
+        APPLICANT_ACCEPTED,
+        APPLICANT_WITHDRAWN,
+        REJECTION_REASON_CREATED,
+        REJECTION_REASON_UPDATED,
+        REJECTION_REASON_DELETED,
     }
 )
 

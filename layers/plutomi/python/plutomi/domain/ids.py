@@ -26,6 +26,7 @@ PREFIXES = frozenset(
         "fbk",
         "prg",
         "tpl",
+        "rjr",
     }
 )
 

@@ -81,6 +81,7 @@ NOT_FOUND_BY_PARAMETER = {
     "rule_id": "rule_not_found",
     "applicant_id": "applicant_not_found",
     "webhook_id": "webhook_not_found",
+    "reason_id": "rejection_reason_not_found",
 }
 # Changes under /orgs/{org_id} that any member may make.
 NO_ROLE_NEEDED = {
@@ -88,6 +89,9 @@ NO_ROLE_NEEDED = {
     # A preview changes nothing: members read templates, so they may preview them.
     "POST /orgs/{org_id}/email-templates/rejected/preview",
     "POST /orgs/{org_id}/applications/{application_id}/stages/{stage_id}/email-template/preview",
+    "POST /orgs/{org_id}/applicants/{applicant_id}/reject",
+    "POST /orgs/{org_id}/applicants/{applicant_id}/reopen",
+    "POST /orgs/{org_id}/applicants/{applicant_id}/accept",
 }
 
 RULE_PROBLEMS = (
@@ -175,7 +179,21 @@ ROUTE_ERRORS: dict[str, dict[int, tuple[str, ...] | str]] = {
     "POST /orgs/{org_id}/applicants/{applicant_id}/move": {
         400: ("same_stage", "invalid_move_target"),
         404: ("stage_not_found",),
-        409: ("applicant_not_in_stage", "concurrent_change"),
+        409: ("applicant_not_in_stage", "applicant_not_active", "concurrent_change"),
+    },
+    "POST /orgs/{org_id}/applicants/{applicant_id}/reject": {
+        400: ("invalid_rejection_reason",),
+        409: ("applicant_not_active", "concurrent_change"),
+    },
+    "POST /orgs/{org_id}/applicants/{applicant_id}/reopen": {
+        409: ("applicant_not_reopenable", "concurrent_change"),
+    },
+    "POST /orgs/{org_id}/applicants/{applicant_id}/accept": {
+        409: ("applicant_not_active", "concurrent_change"),
+    },
+    "POST /orgs/{org_id}/rejection-reasons": {409: ("rejection_reason_exists", "too_many_rejection_reasons")},
+    "PATCH /orgs/{org_id}/rejection-reasons/{reason_id}": {
+        409: ("rejection_reason_exists", "concurrent_change"),
     },
     "DELETE /orgs/{org_id}/applicants/{applicant_id}": {409: ("concurrent_change",)},
     "POST /orgs/{org_id}/webhooks": {
@@ -205,8 +223,12 @@ ROUTE_ERRORS: dict[str, dict[int, tuple[str, ...] | str]] = {
     "POST /public/applicants/{token}/answers": {
         400: ("no_answers",),
         404: ("portal_not_found",),
-        409: ("stage_changed", "concurrent_change"),
+        409: ("stage_changed", "applicant_not_active", "concurrent_change"),
         422: ("invalid_answers",),
+    },
+    "POST /public/applicants/{token}/withdraw": {
+        404: ("portal_not_found",),
+        409: ("applicant_not_withdrawable", "concurrent_change"),
     },
     "GET /unsubscribe/{token}": {404: ("unsubscribe_link_not_found",)},
     "POST /unsubscribe/{token}": {404: ("unsubscribe_link_not_found",)},

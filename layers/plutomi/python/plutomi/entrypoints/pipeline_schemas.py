@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from plutomi.domain.applicants import Applicant, Mover
+from plutomi.domain.applicants import Applicant, Decision, Mover
+from plutomi.domain.decisions import ApplicantStatus, DecisionAction, RejectionReason
 from plutomi.domain.pipeline import (
     AnswerRule,
     Application,
@@ -20,9 +21,18 @@ from plutomi.domain.pipeline import (
 )
 from plutomi.domain.questions import QUESTION_TYPES, answer_schema
 from plutomi.entrypoints.schemas import Body, EmailText
-from plutomi.entrypoints.text_fields import DisplayName, HelpText, LongDescription, Option, PersonName, Title
-from plutomi.services.applicants import Page, Portal
+from plutomi.entrypoints.text_fields import (
+    DisplayName,
+    HelpText,
+    LongDescription,
+    Option,
+    PersonName,
+    RecruiterNote,
+    Title,
+)
+from plutomi.services.applicants import Page
 from plutomi.services.designs import Design
+from plutomi.services.portals import Portal
 
 AppName = DisplayName
 FileContentType = Annotated[str, Field(max_length=100, description="e.g. application/pdf")]
@@ -155,6 +165,39 @@ class Answers(Body):
 class MoveApplicant(Body):
     from_stage_id: str
     to_stage_id: str
+    send_email: bool = Field(default=True, description="false: no email about entering the stage")
+
+
+class RejectApplicant(Body):
+    reason_id: str = Field(description="one of the org's rejection reasons")
+    note: RecruiterNote = Field(default="", description="for recruiters only; never shown to the applicant")
+    send_email: bool = Field(default=True, description="false: no rejection email for this decision")
+
+
+class AcceptApplicant(Body):
+    note: RecruiterNote = Field(default="", description="for recruiters only; never shown to the applicant")
+    send_email: bool = Field(default=True, description="false: no email for this decision")
+
+
+class ReasonLabel(Body):
+    label: DisplayName
+
+
+class RejectionReasonOut(BaseModel):
+    id: str
+    label: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, reason: RejectionReason) -> RejectionReasonOut:
+        return cls(
+            id=reason.id, label=reason.label, created_at=reason.created_at, updated_at=reason.updated_at
+        )
+
+
+class RejectionReasonList(BaseModel):
+    rejection_reasons: list[RejectionReasonOut]
 
 
 # ---------------------------------------------------------------- responses
@@ -324,6 +367,7 @@ class PortalStage(BaseModel):
 class PortalOut(BaseModel):
     applicant_id: str
     first_name: str
+    status: ApplicantStatus = Field(description="active: in review; rejected, withdrawn or accepted: decided")
     application: PublicApplication
     stage: PortalStage | None
 
@@ -344,6 +388,7 @@ class PortalOut(BaseModel):
         return cls(
             applicant_id=portal.applicant.id,
             first_name=portal.applicant.first_name,
+            status=portal.applicant.status,
             application=PublicApplication.of(portal.application),
             stage=stage,
         )
@@ -357,11 +402,28 @@ class VisitOut(BaseModel):
     exited_by: Mover | None
 
 
+class DecisionOut(BaseModel):
+    action: DecisionAction
+    from_status: ApplicantStatus
+    to_status: ApplicantStatus
+    stage_id: str | None
+    reason_id: str | None = Field(description="the rejection reason; it may have been deleted since")
+    reason_label: str | None = Field(description="the reason's label when the decision was made")
+    note: str
+    by: Mover
+    at: datetime
+
+    @classmethod
+    def of(cls, decision: Decision) -> DecisionOut:
+        return cls(**decision.model_dump())
+
+
 class ApplicantSummary(BaseModel):
     id: str
     email: str | None
     first_name: str
     last_name: str
+    status: ApplicantStatus
     stage_id: str | None
     stage_entered_at: datetime | None
     created_at: datetime
@@ -373,6 +435,7 @@ class ApplicantSummary(BaseModel):
             email=applicant.email,
             first_name=applicant.first_name,
             last_name=applicant.last_name,
+            status=applicant.status,
             stage_id=applicant.stage_id,
             stage_entered_at=applicant.stage_entered_at,
             created_at=applicant.created_at,
@@ -392,6 +455,7 @@ class ApplicantOut(ApplicantSummary):
     application_id: str
     answers: dict[str, Any]
     history: list[VisitOut]
+    decisions: list[DecisionOut] = Field(description="rejections, reopenings, acceptances, withdrawals")
     idle_deadline: datetime | None
 
     @classmethod
@@ -402,4 +466,5 @@ class ApplicantOut(ApplicantSummary):
             answers=applicant.answers,
             idle_deadline=applicant.idle_deadline,
             history=[VisitOut(**v.model_dump()) for v in applicant.history],
+            decisions=[DecisionOut.of(d) for d in applicant.decisions],
         )

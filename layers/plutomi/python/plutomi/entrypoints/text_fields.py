@@ -70,3 +70,4 @@ ShortDescription = Annotated[str, Text(max_length=500)]
 # Several lines: descriptions and help text.
 LongDescription = Annotated[str, Text(max_length=5000, multiline=True)]
 HelpText = Annotated[str, Text(max_length=2000, multiline=True)]
+RecruiterNote = Annotated[str, Text(max_length=2000, multiline=True)]  # a decision's note: recruiters only

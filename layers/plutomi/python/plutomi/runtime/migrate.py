@@ -1,7 +1,7 @@
-"""`plutomi migrate`: indexes, tombstones for data that outlived its org (orgs deleted before deleting
-purged), JetStream streams and consumers, and (on a local endpoint) the SES sender identity and the
-SES feedback path (configuration set -> SNS topic -> SQS queue + DLQ). Idempotent; safe to run on
-every deploy."""
+"""`plutomi migrate`: indexes, `status: active` for applicants stored before decisions, tombstones
+for data that outlived its org (orgs deleted before deleting purged), JetStream streams and
+consumers, and (on a local endpoint) the SES sender identity and the SES feedback path
+(configuration set -> SNS topic -> SQS queue + DLQ). Idempotent; safe to run on every deploy."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ def migrate(settings: Settings, say: Callable[[str], None] = print) -> None:
     try:
         for name in store.create_indexes():
             say(f"index {name}: ok")
+        backfilled = store.applicants.backfill_status()
+        say(f"applicants without a status: {backfilled} set to active")
         orphans = store.org_purge.tombstone_orphans(SystemClock().now())
         say(f"data of deleted orgs: {len(orphans)} org id(s) queued for the purge")
     finally:

@@ -11,14 +11,16 @@ from typing import Any
 
 from plutomi.domain import events, limits
 from plutomi.domain.applicants import (
+    NO_IDLE_DEADLINE,
     Applicant,
     Mover,
     StageVisit,
     entering,
     history_closed,
 )
+from plutomi.domain.decisions import ApplicantStatus, not_active
 from plutomi.domain.errors import Conflict, DuplicateItem, InvalidFields, InvalidInput, NotFound
-from plutomi.domain.identity import hash_secret, normalize_email, secrets_match
+from plutomi.domain.identity import hash_secret, normalize_email
 from plutomi.domain.models import Role
 from plutomi.domain.pipeline import (
     Application,
@@ -35,17 +37,9 @@ from plutomi.services.designs import load_application, load_stage, ordered_stage
 from plutomi.services.moves import load_applicant, move, update_applicant
 from plutomi.services.orgs import live_org, require_live_org, require_membership
 from plutomi.services.pagination import cursor_position, encode_cursor
+from plutomi.services.portals import PORTAL_NOT_FOUND, Portal, applicant_from_token, portal_of
 from plutomi.services.ports import Dependencies
 from plutomi.services.unit_of_work import transactional
-
-PORTAL_NOT_FOUND = "This link is not valid any more; apply again with your email to get a new one"
-
-
-@dataclass(frozen=True)
-class Portal:
-    applicant: Applicant
-    application: Application
-    stage: Stage | None
 
 
 @dataclass(frozen=True)
@@ -170,43 +164,19 @@ def issue_portal_link(
     return updated, application, f"{deps.settings.base_url}/public/applicants/{applicant.id}.{secret}"
 
 
-def _from_token(deps: Dependencies, token: str) -> Applicant:
-    applicant_id, _, secret = token.partition(".")
-    applicant = (
-        deps.store.applicants.get_for_portal(applicant_id) if applicant_id.startswith("apl_") else None
-    )
-    if applicant is None or applicant.is_deleted or not secret:
-        raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
-    candidate = hash_secret(deps.settings.session_secret, "portal", applicant.id, secret)
-    matched = False
-    for live in applicant.portal_secret_hashes:  # every one compared: timing tells nothing
-        matched |= secrets_match(live, candidate)
-    if not matched:
-        raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
-    require_live_org(deps, applicant.org_id, NotFound("portal_not_found", PORTAL_NOT_FOUND))
-    return applicant
-
-
 def portal(deps: Dependencies, token: str) -> Portal:
-    applicant = _from_token(deps, token)
-    application = deps.store.applications.get(applicant.org_id, applicant.application_id)
-    if application is None:
-        raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
-    stage = (
-        deps.store.stages.get(applicant.org_id, applicant.application_id, applicant.stage_id)
-        if applicant.stage_id
-        else None
-    )
-    return Portal(applicant=applicant, application=application, stage=stage)
+    return portal_of(deps, applicant_from_token(deps, token))
 
 
 @transactional
 def submit_answers(deps: Dependencies, token: str, submitted: dict[str, Any]) -> Portal:
     """Stores valid answers for the current stage; when it becomes complete, applies its answer rules
     at once, so the response already shows where the person is now."""
-    applicant = _from_token(deps, token)
+    applicant = applicant_from_token(deps, token)
     if applicant.stage_id is None:
         raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
+    if not applicant.is_active:
+        raise _closed(applicant.status)
     stage = load_stage(deps, applicant.org_id, applicant.application_id, applicant.stage_id)
     accepted, problems = validate_answers(stage, submitted)
     if problems:
@@ -216,6 +186,8 @@ def submit_answers(deps: Dependencies, token: str, submitted: dict[str, Any]) ->
         raise InvalidInput("no_answers", "Send at least one answer")
 
     def record(current: Applicant) -> Applicant:
+        if not current.is_active:
+            raise _closed(current.status)
         if current.stage_id != stage.id:
             raise Conflict(
                 "stage_changed", "You were moved to another stage meanwhile; reload to see its questions"
@@ -223,7 +195,7 @@ def submit_answers(deps: Dependencies, token: str, submitted: dict[str, Any]) ->
         answers = {**current.answers, **accepted}
         changes: dict[str, Any] = {"answers": answers}
         if is_complete(stage, answers):  # a completed stage is not idle any more
-            changes |= {"idle_deadline": None, "idle_rule_id": None}
+            changes |= NO_IDLE_DEADLINE
         return current.model_copy(update=changes)
 
     updated = update_applicant(deps, applicant.org_id, applicant.id, record)
@@ -244,8 +216,18 @@ def submit_answers(deps: Dependencies, token: str, submitted: dict[str, Any]) ->
     if rule is not None:
         target = deps.store.stages.get(applicant.org_id, applicant.application_id, rule.to_stage_id)
         if target is not None:
-            move(deps, updated, stage, target, Mover(kind="rule", id=rule.id))
+            move(deps, updated, stage, target, Mover(kind="rule", id=rule.id), _still_active)
     return portal(deps, token)
+
+
+def _closed(status: ApplicantStatus) -> Conflict:
+    return Conflict(
+        "applicant_not_active", f"Your application is {status.value}, so it takes no more answers"
+    )
+
+
+def _still_active(applicant: Applicant) -> bool:
+    return applicant.is_active
 
 
 # ---------------------------------------------------------------- recruiters
@@ -259,11 +241,13 @@ def list_applicants(
     stage_id: str | None,
     cursor: str | None,
     limit: int,
+    status: ApplicantStatus | None = ApplicantStatus.ACTIVE,
 ) -> Page:
+    """A page of the application's applicants (of one stage, if given) with `status` (None: any)."""
     require_membership(deps, principal, org_id)
     load_application(deps, org_id, application_id)
     after = cursor_position(cursor, "apl_")
-    found = deps.store.applicants.page(org_id, application_id, stage_id, after, limit + 1)
+    found = deps.store.applicants.page(org_id, application_id, stage_id, after, limit + 1, status)
     more = len(found) > limit
     found = found[:limit]
     return Page(applicants=found, next_cursor=encode_cursor(found[-1].id) if more and found else None)
@@ -281,9 +265,13 @@ def move_applicant(
     applicant_id: str,
     from_stage_id: str,
     to_stage_id: str,
+    send_email: bool = True,
 ) -> Applicant:
+    """Moves an active applicant by hand; `send_email` False asks for no "entered stage" email."""
     require_membership(deps, principal, org_id)
     applicant = load_applicant(deps, org_id, applicant_id)
+    if not applicant.is_active:
+        raise not_active(applicant.status, "reopen them first to move them")
     if applicant.stage_id != from_stage_id:
         raise Conflict(
             "applicant_not_in_stage",
@@ -299,8 +287,11 @@ def move_applicant(
             "invalid_move_target", "to_stage_id must be a stage of the applicant's application"
         )
     mover = Mover(kind="user", id=principal.user.id)
-    moved = move(deps, applicant, source, target, mover)
+    moved = move(deps, applicant, source, target, mover, _still_active, send_email=send_email)
     if moved is None:
+        current = load_applicant(deps, org_id, applicant_id)
+        if not current.is_active:
+            raise not_active(current.status, "reopen them first to move them")
         raise Conflict(
             "applicant_not_in_stage",
             f"The applicant left stage {from_stage_id!r} meanwhile; reload and retry",
@@ -326,8 +317,7 @@ def delete_applicant(deps: Dependencies, principal: Principal, org_id: str, appl
                 "last_name": "",
                 "answers": {},
                 "portal_secret_hashes": [],
-                "idle_deadline": None,
-                "idle_rule_id": None,
+                **NO_IDLE_DEADLINE,
                 "stage_id": None,
                 "deleted_at": now,
                 "history": history_closed(current.history, now, mover),
@@ -382,6 +372,12 @@ def sweep_idle(deps: Dependencies, batch_size: int = 500) -> SweepResult:
             result.due += 1
             if applicant.stage_id is None:
                 continue
+            if not applicant.is_active:
+                # Deciding clears the deadline; one left behind (a write from before, a restore) is
+                # forgotten, never acted on.
+                update_applicant(deps, applicant.org_id, applicant.id, _forget_decided_deadline)
+                result.skipped += 1
+                continue
             if not org_is_live(applicant.org_id):
                 result.skipped += 1  # its org is being deleted: nobody moves, the purge removes them
                 continue
@@ -402,14 +398,22 @@ def sweep_idle(deps: Dependencies, batch_size: int = 500) -> SweepResult:
 
 
 def _still_due(now: datetime, rule_id: str) -> Callable[[Applicant], bool]:
-    return lambda a: a.idle_rule_id == rule_id and a.idle_deadline is not None and a.idle_deadline <= now
+    return lambda a: (
+        a.is_active and a.idle_rule_id == rule_id and a.idle_deadline is not None and a.idle_deadline <= now
+    )
+
+
+def _forget_decided_deadline(current: Applicant) -> Applicant | None:
+    if current.is_active or current.idle_deadline is None:
+        return None
+    return current.model_copy(update=NO_IDLE_DEADLINE)
 
 
 def _forget_deadline(stage_id: str, rule_id: str | None) -> Callable[[Applicant], Applicant | None]:
     def forget(current: Applicant) -> Applicant | None:
         if current.stage_id != stage_id or current.idle_rule_id != rule_id:
             return None
-        return current.model_copy(update={"idle_deadline": None, "idle_rule_id": None})
+        return current.model_copy(update=NO_IDLE_DEADLINE)
 
     return forget
 

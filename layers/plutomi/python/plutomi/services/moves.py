@@ -10,9 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from plutomi.domain import events
-from plutomi.domain.applicants import Applicant, Mover, entering, history_after_move
+from plutomi.domain.applicants import (
+    NO_IDLE_DEADLINE,
+    Applicant,
+    Mover,
+    entering,
+    history_after_move,
+    idle_fields,
+)
 from plutomi.domain.errors import Conflict, NotFound
-from plutomi.domain.pipeline import Stage, idle_deadline, is_complete
+from plutomi.domain.pipeline import Stage, is_complete
 from plutomi.services.auth import Principal
 from plutomi.services.ports import Dependencies
 from plutomi.services.unit_of_work import transactional
@@ -53,19 +60,20 @@ def move(
     target: Stage,
     by: Mover,
     still_applies: Callable[[Applicant], bool] = lambda _: True,
+    send_email: bool = True,
 ) -> Applicant | None:
     """Moves the applicant from `source` to `target` if, when written, they are still in `source` and
-    `still_applies` holds; None when someone else moved them first."""
+    `still_applies` holds; None when someone else moved them first. Only an active applicant gets
+    the target's idle deadline (a decided one moves only when their stage is deleted).
+    `send_email` goes into the event: False when the recruiter asked for no email about this move."""
 
     def entered_target(current: Applicant) -> Applicant | None:
         if current.stage_id != source.id or not still_applies(current):
             return None
         now = deps.clock.now()
+        entered = entering(target, now, by) | ({} if current.is_active else NO_IDLE_DEADLINE)
         return current.model_copy(
-            update={
-                **entering(target, now, by),
-                "history": history_after_move(current.history, target.id, now, by),
-            }
+            update={**entered, "history": history_after_move(current.history, target.id, now, by)}
         )
 
     moved = update_applicant(deps, applicant.org_id, applicant.id, entered_target)
@@ -79,6 +87,7 @@ def move(
                 "from_stage_id": source.id,
                 "to_stage_id": target.id,
                 "by": by.model_dump(),
+                "send_email": send_email,
             },
         )
     return moved
@@ -101,17 +110,12 @@ def reschedule_idle_deadlines(deps: Dependencies, stage: Stage) -> None:
     def reschedule(current: Applicant) -> Applicant | None:
         if (
             current.stage_id != stage.id
+            or not current.is_active
             or current.stage_entered_at is None
             or is_complete(stage, current.answers)
         ):
             return None
-        deadline = idle_deadline(stage, current.stage_entered_at)
-        return current.model_copy(
-            update={
-                "idle_deadline": deadline[0] if deadline else None,
-                "idle_rule_id": deadline[1].id if deadline else None,
-            }
-        )
+        return current.model_copy(update=idle_fields(stage, current.stage_entered_at))
 
     for applicant in list(deps.store.applicants.in_stage(stage.org_id, stage.application_id, stage.id)):
         update_applicant(deps, stage.org_id, applicant.id, reschedule)

@@ -12,7 +12,7 @@ A portal link is minted only when the template uses `{{portal_link}}`."""
 from __future__ import annotations
 
 from plutomi.domain import events
-from plutomi.domain.applicants import ApplicantStatus
+from plutomi.domain.decisions import ApplicantStatus
 from plutomi.domain.email_templates import TemplateValues, render, uses_portal_link
 from plutomi.domain.emails import OutgoingEmail, applicant_link_email, invite_email, login_code_email
 from plutomi.domain.events import Event
