@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from plutomi.domain import events
-from plutomi.domain.applicants import Applicant, ApplicantStatus, Mover, StageVisit
+from plutomi.domain.applicants import Applicant, Mover, StageVisit
+from plutomi.domain.decisions import ApplicantStatus
 from plutomi.domain.email_feedback import Suppression, SuppressionReason, SuppressionScope
 from plutomi.domain.models import Membership, Role
 from plutomi.domain.pipeline import Application, ApplicationStatus, Stage
