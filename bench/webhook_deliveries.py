@@ -254,7 +254,13 @@ def fresh_events(deps: Dependencies, seeded: Seeded, count: int) -> list[Event]:
         deps.event(
             events.APPLICANT_MOVED,
             seeded.org_id,
-            {"applicant_id": people[number % len(people)], "to_stage_id": "stg_2"},
+            {
+                "applicant_id": people[number % len(people)],
+                "application_id": "apn_bench",
+                "from_stage_id": "stg_1",
+                "to_stage_id": "stg_2",
+                "by": {"kind": "user", "id": "usr_bench"},
+            },
         )
         for number in range(count)
     ]

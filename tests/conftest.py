@@ -80,6 +80,17 @@ def unique_email(label: str = "person") -> str:
     return f"{label}-{uuid.uuid4().hex[:10]}@example.com"
 
 
+def login_code_request(deps: Dependencies, email: str) -> dict[str, str]:
+    """`totp.requested` data as POST /auth/totp leaves them (no code: the consumer issues one), for a
+    sending slot nobody holds."""
+    return {
+        "email": email,
+        "requested_at": deps.clock.now().isoformat(),
+        "slot_id": f"otpslot_0_{email}",
+        "slot_claim": "unclaimed",
+    }
+
+
 _clients = itertools.count(1)
 
 

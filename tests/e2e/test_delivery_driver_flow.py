@@ -8,10 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 from plutomi.adapters.clock import FixedClock
+from plutomi.bootstrap import dependencies
 from plutomi.domain.limits import PORTAL_EMAILS_PER_APPLICANT
 from plutomi.runtime.aws_events import schedule_event
 from plutomi.runtime.functions import invoke
 from tests.conftest import unique_email, unique_org_id
+from tests.support.contracts import assert_events_keep_the_contract, stream_position
 from tests.support.http import Api, sign_in
 from tests.support.stack import RunningStack, emails_to, portal_token
 
@@ -84,6 +86,7 @@ def design(recruiter: Api, org_id: str) -> tuple[str, dict[str, str], dict[str, 
 def test_the_delivery_driver_flow(stack: RunningStack, clock: FixedClock) -> None:
     org_id = unique_org_id("drivers")
     recruiter_email = unique_email("recruiter")
+    since = stream_position(dependencies())
     recruiter = sign_in(stack.base_url, recruiter_email)
     assert recruiter.post("/orgs", json={"id": org_id, "display_name": "Fast Vans"}).status_code == 201
     app_id, stages, questions = design(recruiter, org_id)
@@ -194,3 +197,6 @@ def test_the_delivery_driver_flow(stack: RunningStack, clock: FixedClock) -> Non
     )
     assert moved_out.status_code == 200, moved_out.text
     assert recruiter.get(f"/orgs/{org_id}/applicants/{bob_id}").json()["stage_id"] == stages["Final Review"]
+
+    # Every event of the flow is valid by the schema /openapi.json publishes for its type.
+    assert_events_keep_the_contract(stack.base_url, dependencies(), org_id, since)

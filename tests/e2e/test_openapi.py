@@ -12,14 +12,42 @@ from urllib.parse import urljoin, urlparse
 import httpx
 import pytest
 
+from plutomi import bootstrap
+from plutomi.adapters.clock import FixedClock
+from plutomi.domain import events
+from plutomi.domain.events import PAYLOADS, Event, happens_when
+from plutomi.domain.limits import PORTAL_EMAILS_PER_APPLICANT
+from plutomi.domain.webhooks import (
+    EVENT_TYPE_HEADER,
+    ORG_EVENT_TYPES,
+    PERSONAL_EVENT_TYPES,
+    delivery_headers,
+    verify_signature,
+)
 from plutomi.entrypoints.headers import HTML_POLICY
 from plutomi.entrypoints.openapi import ROUTE_ERRORS
 from plutomi.topology import ROUTES
+from tests.conftest import unique_email
 from tests.e2e.test_tenant_isolation import PATH_PARAM, VALID_BODIES, body_for
+from tests.integration.test_webhooks import (
+    Received,
+    Receiver,
+    create_webhook,
+    new_org,
+    signature_time,
+    wait_until,
+)
+from tests.support.contracts import (
+    assert_events_keep_the_contract,
+    body_validators,
+    contract_problems,
+    published_document,
+    stream_position,
+)
 from tests.support.csp import Page, refusals
-from tests.support.http import Api
+from tests.support.http import Api, sign_in
 from tests.support.observed import undocumented
-from tests.support.stack import RunningStack
+from tests.support.stack import RunningStack, portal_token
 from tests.unit.test_error_codes import collect
 
 SELF_DESCRIBING = {"/openapi.json", "/docs", "/docs/{asset}"}
@@ -199,3 +227,124 @@ def test_health_reports_ok(stack: RunningStack) -> None:
     response = httpx.get(f"{stack.base_url}/health", timeout=20)
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "checks": {"store": "ok", "events": "ok"}}
+
+
+# ---------------------------------------------------------------------- webhooks: the event contract
+
+
+def test_the_webhooks_section_lists_every_org_event_type(document: dict[str, Any]) -> None:
+    assert str(document["openapi"]).startswith("3.1"), "the webhooks section needs OpenAPI 3.1"
+    assert set(document["webhooks"]) == ORG_EVENT_TYPES
+    for event_type, item in document["webhooks"].items():
+        operation = item["post"]
+        assert operation["description"] == happens_when(event_type)
+        headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header" and p["required"]}
+        assert set(headers) == set(delivery_headers("evt_1", event_type, "t=1,v1=0"))
+        assert headers[EVENT_TYPE_HEADER]["schema"]["const"] == event_type
+        body = operation["requestBody"]["content"]["application/json"]["schema"]
+        envelope = resolve(document, body["$ref"])
+        assert envelope["properties"]["type"] == {"const": event_type}
+        assert set(envelope["required"]) == set(Event.model_fields)
+        data = resolve(document, envelope["properties"]["data"]["$ref"])
+        assert data["additionalProperties"] is False
+        assert set(data["properties"]) == {
+            field.alias or name for name, field in PAYLOADS[event_type].model_fields.items()
+        }
+    assert not PERSONAL_EVENT_TYPES & set(document["webhooks"]), "a person's events are never delivered"
+
+
+def test_every_org_event_type_is_emitted_as_published_and_delivered_so(
+    stack: RunningStack, clock: FixedClock
+) -> None:
+    """One org's life, through every org event type: each event on the events stream, and each
+    delivery a webhook subscribed to `*` receives (with its headers), is valid by the schema
+    /openapi.json publishes for its type."""
+    deps = bootstrap.dependencies()
+    since = stream_position(deps)
+    receiver = Receiver()
+    try:
+        owner = sign_in(stack.base_url, unique_email("contracts"))
+        org_id = new_org(owner, "contracts")
+        path = receiver.path("contract")
+        hook = create_webhook(owner, org_id, receiver.url(path), ["*"])
+        life_of_an_org(stack, owner, org_id, clock)
+        delivered_types = ORG_EVENT_TYPES - {events.ORG_CREATED, events.ORG_DELETED}  # before / after hooks
+
+        def all_delivered() -> list[Received] | None:
+            got = receiver.to(path)
+            return got if {r.headers["plutomi-event-type"] for r in got} >= delivered_types else None
+
+        deliveries = wait_until(all_delivered, "a delivery of every org event type")
+        assert owner.delete(f"/orgs/{org_id}").status_code == 204
+        published = assert_events_keep_the_contract(stack.base_url, deps, org_id, since)
+    finally:
+        receiver.stop()
+    assert {envelope["type"] for envelope in published} == ORG_EVENT_TYPES, "drive the missing types above"
+
+    validators = body_validators(published_document(stack.base_url))
+    problems = []
+    for request in deliveries:
+        envelope = request.envelope
+        problems += contract_problems(validators, envelope)
+        assert request.headers["plutomi-event-type"] == envelope["type"]
+        assert request.headers["plutomi-event-id"] == envelope["id"]
+        signature = request.headers["plutomi-signature"]  # its time is checked in test_webhooks.py
+        assert verify_signature(hook["secret"], signature, request.body, signature_time(request))
+    assert problems == [], "\n".join(problems)
+    by_id = {envelope["id"]: envelope for envelope in published}
+    assert all(request.envelope == by_id[request.envelope["id"]] for request in deliveries), (
+        "a delivery's body is the event as published"
+    )
+
+
+def life_of_an_org(stack: RunningStack, owner: Api, org_id: str, clock: FixedClock) -> None:
+    """Every org event type but `org.created` and `org.deleted`, through the API."""
+    ok = {200, 201, 202, 204}
+
+    def call(method: str, path: str, body: Any = None, by: Api = owner) -> Any:
+        response = by.request(method, path, json=body)
+        assert response.status_code in ok, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json() if response.content else None
+
+    call("PATCH", f"/orgs/{org_id}", {"display_name": "Contracts renamed"})  # org.updated
+    app_id = call("POST", f"/orgs/{org_id}/applications", {"name": "Couriers"})["id"]  # application.created
+    app = f"/orgs/{org_id}/applications/{app_id}"
+    for name in ("Screening", "Offer", "Spare"):
+        stages = call("POST", f"{app}/stages", {"name": name})["stages"]  # stage.created
+    screening, offer, spare = (stage["id"] for stage in stages)
+    call("PATCH", f"{app}/stages/{offer}", {"name": "Offer call"})  # stage.updated
+    question = call("POST", f"{app}/stages/{screening}/questions", {"type": "boolean", "title": "Licence?"})
+    call("DELETE", f"{app}/stages/{spare}")  # stage.deleted
+    call("PATCH", app, {"description": "Vans", "status": "open"})  # application.updated, .opened
+
+    public = Api(stack.base_url)
+    applicant_email = unique_email("courier")
+    apply = {"email": applicant_email, "first_name": "Cy", "last_name": "Courier"}
+    apply_path = f"/public/orgs/{org_id}/applications/{app_id}/applicants"
+    call("POST", apply_path, apply, by=public)  # applicant.created
+    token = portal_token(applicant_email)
+    licence = question["questions"][0]["id"]
+    call("POST", f"/public/applicants/{token}/answers", {"answers": {licence: True}}, by=public)  # .answered
+    applicant_id = token.split(".")[0]
+    move = {"from_stage_id": screening, "to_stage_id": offer}
+    call("POST", f"/orgs/{org_id}/applicants/{applicant_id}/move", move)  # applicant.moved
+    clock.advance(PORTAL_EMAILS_PER_APPLICANT.window)
+    call("POST", apply_path, apply, by=public)  # applicant.link_requested
+    call("DELETE", f"/orgs/{org_id}/applicants/{applicant_id}")  # applicant.deleted
+    call("PATCH", app, {"status": "closed"})  # application.updated, application.closed
+    spare_app = call("POST", f"/orgs/{org_id}/applications", {"name": "Spare"})["id"]
+    call("DELETE", f"/orgs/{org_id}/applications/{spare_app}")  # application.deleted
+
+    joiner_email, decliner_email = unique_email("joiner"), unique_email("decliner")
+    invite = call("POST", f"/orgs/{org_id}/invites", {"email": joiner_email})  # invite.created
+    joiner = sign_in(stack.base_url, joiner_email)
+    joined = call("POST", f"/invites/{invite['id']}/accept", by=joiner)  # invite.accepted
+    member = f"/orgs/{org_id}/members/{joined['user_id']}"
+    call("PATCH", member, {"role": "admin"})  # member.role_changed
+    call("DELETE", member)  # member.removed
+    canceled = call("POST", f"/orgs/{org_id}/invites", {"email": unique_email("canceled")})
+    call("DELETE", f"/orgs/{org_id}/invites/{canceled['id']}")  # invite.canceled
+    declined = call("POST", f"/orgs/{org_id}/invites", {"email": decliner_email})
+    call("POST", f"/invites/{declined['id']}/decline", by=sign_in(stack.base_url, decliner_email))
+    other_hook = create_webhook(owner, org_id, "https://hooks.example.com/other", ["org.updated"])
+    call("DELETE", f"/orgs/{org_id}/webhooks/{other_hook['id']}")  # webhook.created, webhook.deleted

@@ -22,6 +22,7 @@ from plutomi.runtime.bridge import Bridge
 from plutomi.services.ports import Dependencies
 from plutomi.topology import EVENTS_STREAM, Consumer, all_tiers, module_of
 from tests.support.import_watch import first_imports
+from tests.support.numbered import number_of, numbered
 
 
 async def _with_consumer(
@@ -53,7 +54,7 @@ def test_failed_records_are_redelivered_and_succeeded_ones_acked(
         batch_size=10,
         backoff_seconds=(0.1,),
     )
-    events = [deps.event("org.updated", org_id, {"n": n}) for n in range(6)]
+    events = [deps.event("org.updated", org_id, numbered(org_id, n)) for n in range(6)]
     calls: list[list[tuple[str, int]]] = []
     lock = threading.Lock()
 
@@ -65,7 +66,7 @@ def test_failed_records_are_redelivered_and_succeeded_ones_acked(
             attempt = int(record["attributes"]["ApproximateReceiveCount"])
             assert record["eventSource"] == "aws:sqs"
             seen.append((body["id"], attempt))
-            if body["org_id"] == org_id and body["data"]["n"] % 2 == 0 and attempt == 1:
+            if body["org_id"] == org_id and number_of(body["data"]) % 2 == 0 and attempt == 1:
                 failures.append({"itemIdentifier": record["messageId"]})
         with lock:
             calls.append(seen)
@@ -93,7 +94,7 @@ def test_failed_records_are_redelivered_and_succeeded_ones_acked(
     by_event: dict[str, list[int]] = {}
     for event_id, attempt in delivered:
         by_event.setdefault(event_id, []).append(attempt)
-    assert by_event == {e.id: ([1, 2] if e.data["n"] % 2 == 0 else [1]) for e in events}
+    assert by_event == {e.id: ([1, 2] if number_of(e.data) % 2 == 0 else [1]) for e in events}
     assert state == {"ack_pending": 0, "pending": 0}
 
 
@@ -101,7 +102,8 @@ def test_a_crashing_handler_gets_the_whole_batch_again(services: dict[str, str],
     consumer = Consumer(
         f"test-crash-{uuid.uuid4().hex[:8]}", "unused", ("org.deleted",), backoff_seconds=(0.1,)
     )
-    event = deps.event("org.deleted", f"crash-{uuid.uuid4().hex[:8]}", {})
+    org_id = f"crash-{uuid.uuid4().hex[:8]}"
+    event = deps.event("org.deleted", org_id, {"org_id": org_id, "by": "usr_test"})
     attempts: list[int] = []
 
     def handler(sqs_event: dict[str, Any]) -> dict[str, Any]:
@@ -187,7 +189,7 @@ def test_concurrency_above_the_default_thread_pool_runs_that_many_batches_at_onc
     )
     org_id = f"wide-{uuid.uuid4().hex[:8]}"
     # Two per worker: each worker holds one batch in the handler and the next fetched ahead.
-    events = [deps.event("org.updated", org_id, {"n": n}) for n in range(2 * concurrency)]
+    events = [deps.event("org.updated", org_id, numbered(org_id, n)) for n in range(2 * concurrency)]
     together = threading.Barrier(concurrency, timeout=15)
     lock = threading.Lock()
     inside, most_inside = 0, 0

@@ -23,6 +23,7 @@ from plutomi.services.ports import Dependencies
 from plutomi.topology import CONSUMER_TIMEOUT_SECONDS, Consumer
 from tests.integration.test_bridge import _with_consumer
 from tests.support.lambda_endpoint import NEVER, LambdaEndpoint, Reply, throttled
+from tests.support.numbered import numbered
 
 FUNCTION = "plutomi-test-consumers-notifications"
 
@@ -41,7 +42,7 @@ def _consumer(label: str, backoff_seconds: float, batch_size: int = 10) -> Consu
 async def _publish(jetstream: Any, deps: Dependencies, count: int) -> None:
     org_id = f"lambda-{uuid.uuid4().hex[:8]}"
     for n in range(count):
-        event = deps.event("org.updated", org_id, {"n": n})
+        event = deps.event("org.updated", org_id, numbered(org_id, n))
         await jetstream.publish(
             event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
         )

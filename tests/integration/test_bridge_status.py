@@ -33,6 +33,7 @@ from plutomi.runtime.embedded import EmbeddedServices, free_port
 from plutomi.services.ports import Dependencies
 from plutomi.topology import EVENTS_STREAM, Consumer
 from tests.support.cli import ROOT
+from tests.support.numbered import number_of, numbered
 
 FIGURES = ("tier", "connected", "pending", "ack_pending", "redelivered", "processed", "failed", "retried")
 
@@ -73,7 +74,7 @@ def test_a_bridge_reports_lag_and_counts_in_its_log_lines_and_on_its_probe(
         batch_size=2,
         backoff_seconds=(0.1,),
     )
-    events = [deps.event("org.updated", org_id, {"n": n}) for n in range(5)]
+    events = [deps.event("org.updated", org_id, numbered(org_id, n)) for n in range(5)]
     release = threading.Event()
 
     def target(sqs_event: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +82,7 @@ def test_a_bridge_reports_lag_and_counts_in_its_log_lines_and_on_its_probe(
         failures = []
         for record in sqs_event["Records"]:
             body = json.loads(record["body"])
-            if body["data"]["n"] == 0 and record["attributes"]["ApproximateReceiveCount"] == "1":
+            if number_of(body["data"]) == 0 and record["attributes"]["ApproximateReceiveCount"] == "1":
                 failures.append({"itemIdentifier": record["messageId"]})
         return {"batchItemFailures": failures}
 

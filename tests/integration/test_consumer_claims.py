@@ -27,8 +27,8 @@ def test_each_batch_claims_its_events_for_its_own_remaining_time(deps: Dependenc
     def process(event: Event) -> dict[str, Any]:
         claim = deps.store.items.find_one(where(type=RECORD_TYPE, org_id=event.org_id))
         assert claim is not None and claim["status"] == "INPROGRESS"
-        left_ms[event.data["name"]] = claim["in_progress_expiry"] - int(time.time() * 1000)
-        if event.data["name"] == "a1":
+        left_ms[event.data["display_name"]] = claim["in_progress_expiry"] - int(time.time() * 1000)
+        if event.data["display_name"] == "a1":
             a1_inside.set()
             assert b1_done.wait(30), "batch B did not run"
         return {}
@@ -36,8 +36,12 @@ def test_each_batch_claims_its_events_for_its_own_remaining_time(deps: Dependenc
     handler = consumer_handler(name, process)
 
     def batch(*names: str) -> dict[str, Any]:
-        events = [deps.event("org.updated", f"{name}-{n}-{uuid.uuid4().hex[:6]}", {"name": n}) for n in names]
-        return sqs_event([sqs_record(event.model_dump_json()) for event in events])
+        records = []
+        for n in names:  # the name travels as the display name
+            org_id = f"{name}-{n}-{uuid.uuid4().hex[:6]}"
+            event = deps.event("org.updated", org_id, {"org_id": org_id, "display_name": n, "by": "usr_test"})
+            records.append(sqs_record(event.model_dump_json()))
+        return sqs_event(records)
 
     answers: dict[str, Any] = {}
 

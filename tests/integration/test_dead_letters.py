@@ -17,6 +17,7 @@ from plutomi.services import dead_letters
 from plutomi.services.dead_letters import DeadLetter
 from plutomi.services.ports import Dependencies
 from plutomi.topology import DLQ_STREAM, EVENTS_STREAM, RETRY_STREAM
+from tests.support.numbered import number_of, numbered
 from tests.support.stack import RunningStack
 from tests.support.tiers import fast_consumer, running_tiers
 
@@ -48,14 +49,14 @@ def test_a_failing_event_moves_through_the_tiers_and_can_be_redriven(
     def process(event: Event) -> dict[str, Any]:
         if event.org_id != org_id:
             return {"ignored": True}
-        if event.data["n"] in broken:
-            raise RuntimeError(f"cannot handle {event.data['n']}")
+        if number_of(event.data) in broken:
+            raise RuntimeError(f"cannot handle {number_of(event.data)}")
         handled.append(event.id)
         return {"ok": True}
 
     with running_tiers(deps.settings.nats_url, consumer, process) as handler:
         # Written to the outbox; the relay in the running stack publishes them to the main tier.
-        events = [deps.emit("org.updated", org_id, {"n": n}) for n in range(3)]
+        events = [deps.emit("org.updated", org_id, numbered(org_id, n)) for n in range(3)]
         wait_for(lambda: len(dead_letters.dead_letters(deps, consumer.name)) == 1)
         [entry] = dead_letters.dead_letters(deps, consumer.name)
         assert entry.event is not None and entry.event.id == events[1].id

@@ -84,9 +84,7 @@ def test_the_webhooks_consumer_delivers_hostile_text_intact_and_signed(
     org_id = unique_org_id("hostile-hooks")
     stored_org(deps, org_id)
     webhook = stored_webhook(deps, org_id)
-    event = deps.event(
-        events.APPLICATION_CREATED, org_id, {"application_id": "app_x", "name": name, "by": "usr_x"}
-    )
+    event = deps.event(events.APPLICATION_CREATED, org_id, {"application_id": "app_x", "name": name})
 
     assert invoke(event) == NO_FAILURES
     [(url, body, headers)] = recording.sent

@@ -22,7 +22,7 @@ from plutomi.runtime.functions import LocalContext
 from plutomi.runtime.local_mail import SentEmail, list_sent_emails
 from plutomi.services import auth
 from plutomi.services.ports import Dependencies
-from tests.conftest import stored_org, unique_email, unique_org_id
+from tests.conftest import login_code_request, stored_org, unique_email, unique_org_id
 from tests.support.http import code_from
 
 
@@ -42,9 +42,7 @@ def sent_to(deps: Dependencies, email: str) -> list[SentEmail]:
 
 def code_event(deps: Dependencies, email: str) -> Event:
     """What POST /auth/totp leaves in the outbox: no code; the consumer issues one."""
-    return deps.event(
-        events.TOTP_REQUESTED, None, {"email": email, "requested_at": deps.clock.now().isoformat()}
-    )
+    return deps.event(events.TOTP_REQUESTED, None, login_code_request(deps, email))
 
 
 NO_FAILURES: dict[str, Any] = {"batchItemFailures": []}
@@ -107,7 +105,7 @@ def test_an_invite_sends_an_email_naming_the_org(deps: Dependencies) -> None:
 def test_events_without_an_email_are_acknowledged_and_ignored(deps: Dependencies) -> None:
     org_id, watcher = unique_org_id("quiet"), unique_email("watcher")
     # Even with an address in its data, an event this consumer has no email for sends nothing.
-    data = {"org_id": org_id, "display_name": "Quiet", "by": "usr_x", "email": watcher, "code": "K7M2PQ"}
+    data = {"org_id": org_id, "display_name": watcher, "by": "usr_x"}
     event = deps.event(events.ORG_CREATED, org_id, data)
 
     assert invoke(event.model_dump_json())[0] == NO_FAILURES
@@ -242,7 +240,10 @@ def test_a_portal_link_for_a_hostile_stored_application_is_sent_cleanly(
         updated_at=now,
     )
     deps.store.applicants.create(applicant)
-    event = deps.event(kind, org_id, {"applicant_id": applicant.id, "application_id": application.id})
+    data = {"applicant_id": applicant.id, "application_id": application.id}
+    if kind == events.APPLICANT_CREATED:
+        data["stage_id"] = "stg_first"
+    event = deps.event(kind, org_id, data)
 
     assert invoke(event.model_dump_json())[0] == NO_FAILURES
     [mail] = sent_to(deps, email)
@@ -275,7 +276,11 @@ def test_a_stored_address_that_cannot_be_sent_to_is_skipped_not_dead_lettered(de
         updated_at=now,
     )
     deps.store.applicants.create(applicant)
-    event = deps.event(events.APPLICANT_CREATED, org_id, {"applicant_id": applicant.id})
+    event = deps.event(
+        events.APPLICANT_CREATED,
+        org_id,
+        {"applicant_id": applicant.id, "application_id": application.id, "stage_id": "stg_first"},
+    )
 
     response, _ = invoke(event.model_dump_json())
     assert response == NO_FAILURES

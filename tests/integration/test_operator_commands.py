@@ -29,6 +29,7 @@ from plutomi.runtime.functions import LocalContext
 from plutomi.services.ports import Dependencies
 from plutomi.topology import EVENTS_STREAM, RETRY_STREAM, Consumer, tiers_of
 from tests.support.cli import run_plutomi
+from tests.support.numbered import numbered
 from tests.support.stack import RunningStack
 from tests.support.tiers import declare_tiers, running_tiers
 
@@ -87,7 +88,7 @@ def test_dlq_list_shows_parked_retries_and_retry_now_runs_them_once(
 
     with running_tiers(deps.settings.nats_url, consumer, process) as target:
         monkeypatch.setattr(dlq, "consumer_target", lambda name: target)
-        event = deps.emit("org.updated", org_id, {"n": 1})
+        event = deps.emit("org.updated", org_id, numbered(org_id, 1))
 
         def retry_failures() -> list[Any]:
             found = deps.store.attempt_errors.for_event(consumer.name, event.id)
@@ -162,7 +163,7 @@ def test_a_pointer_not_delivered_yet_is_due_now_and_a_failing_retry_now_keeps_it
     tiers = tiers_of(consumer)
     asyncio.run(declare_tiers(deps.settings.nats_url, tiers))  # no bridges: nothing takes the pointer
     try:
-        event = deps.event("org.updated", None, {"n": 2})
+        event = deps.event("org.updated", None, numbered(None, 2))
         seq = deps.event_bus.publish(event.subject, event.model_dump_json().encode(), message_id=event.id)
         pointer = Pointer(
             stream=EVENTS_STREAM, seq=seq, consumer=consumer.name, deliveries=3, advisory_id="t"
@@ -213,8 +214,8 @@ def idempotency_records(deps: Dependencies, name: str) -> dict[str, tuple[str, E
 
     handler = consumer_handler(name, process)
     made = {}
-    for kind, seconds in (("completed", 30.0), ("live", 300.0), ("lapsed", 0.05)):
-        event = deps.event("org.updated", None, {"kind": kind})
+    for n, (kind, seconds) in enumerate((("completed", 30.0), ("live", 300.0), ("lapsed", 0.05))):
+        event = deps.event("org.updated", None, numbered(None, n))
         if kind != "completed":
             crash_in[event.id] = Crash()
         batch = sqs_event([sqs_record(event.model_dump_json(), attributes={"plutomi-tier": "main"})])

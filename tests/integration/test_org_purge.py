@@ -138,7 +138,7 @@ def tenant(deps: Dependencies, label: str) -> Tenant:
     )
     # What consumers leave behind about the org's events: an idempotency record and an attempt error
     # (`test_records_of_an_orgs_events_carry_its_id` checks the consumer wrapper writes them so).
-    event = deps.event(events.APPLICANT_MOVED, org_id, {"applicant_id": applicant.id})
+    event = deps.event(events.APPLICANT_MOVED, org_id, moved(applicant.id, application.id))
     idempotency = MongoIdempotencyStore(lambda: deps.store.items)
     idempotency.configure(IdempotencyConfig(event_key_jmespath="id"), f"purge-test-{uuid.uuid4().hex[:6]}")
     token_org = record_org.set(org_id)
@@ -202,20 +202,36 @@ def assert_gone_for_every_reader(deps: Dependencies, world: Tenant) -> None:
         with pytest.raises(NotFound):
             answer(deps, world.invitee, _invite_id(deps, org_id))
     # Consumers: no email and no webhook for the org's events, not even for `org.deleted`.
-    for event_type in (events.APPLICANT_LINK_REQUESTED, events.INVITE_CREATED, events.ORG_DELETED):
-        event = deps.event(
-            event_type,
-            org_id,
-            {
-                "applicant_id": world.applicant_id,
-                "email": world.invitee.user.email,
-                "org_display_name": "x",
-                "inviter_email": world.owner.user.email,
-                "role": "member",
-            },
-        )
+    sent: dict[str, dict[str, Any]] = {
+        events.APPLICANT_LINK_REQUESTED: {
+            "applicant_id": world.applicant_id,
+            "application_id": world.application_id,
+        },
+        events.INVITE_CREATED: {
+            "invite_id": _invite_id(deps, org_id),
+            "email": world.invitee.user.email,
+            "role": "member",
+            "org_display_name": "x",
+            "inviter_email": world.owner.user.email,
+            "expires_at": deps.clock.now().isoformat(),
+        },
+        events.ORG_DELETED: {"org_id": org_id, "by": world.owner.user.id},
+    }
+    for event_type, data in sent.items():
+        event = deps.event(event_type, org_id, data)
         assert notifications.notify(event, NoMail(), deps) is None
         assert webhooks.deliver(deps, NoPosts(), event).get("org_gone") == 1
+
+
+def moved(applicant_id: str, application_id: str) -> dict[str, Any]:
+    """`applicant.moved` data, as a recruiter's move emits them."""
+    return {
+        "applicant_id": applicant_id,
+        "application_id": application_id,
+        "from_stage_id": "stg_first",
+        "to_stage_id": "stg_second",
+        "by": {"kind": "user", "id": "usr_recruiter"},
+    }
 
 
 def _invite_id(deps: Dependencies, org_id: str) -> str:
@@ -310,7 +326,7 @@ def test_records_of_an_orgs_events_carry_its_id(deps: Dependencies) -> None:
     """The consumer wrapper stamps the event's org on its idempotency record and on each failed
     attempt's error, so purging the org finds them by `org_id` like everything else."""
     org_id = unique_org_id("stamped")
-    event = deps.event(events.APPLICANT_MOVED, org_id, {"applicant_id": "apl_x"})
+    event = deps.event(events.APPLICANT_MOVED, org_id, moved("apl_x", "app_x"))
     record = sqs_event([sqs_record(event.model_dump_json())])
     context: Any = LocalContext("consumers.test")
     ok = consumer_handler(f"stamp-ok-{uuid.uuid4().hex[:6]}", lambda _: {"ok": True})

@@ -40,6 +40,7 @@ from plutomi.services.dead_letters import DeadLetter
 from plutomi.services.ports import Dependencies
 from plutomi.topology import tiers_of
 from tests.support.fault_consumer import EFFECT_TYPE, RUNS_TYPE, fault_consumer, holding_id, process
+from tests.support.numbered import number_of, numbered
 from tests.support.stack import RunningStack
 from tests.support.tiers import declare_tiers
 
@@ -265,7 +266,7 @@ def test_no_event_is_lost_under_faults(
         chaos = threading.Thread(target=inject_faults)
         chaos.start()
         for n in range(EVENTS):
-            deps.emit("org.updated", org_id, {"n": n})
+            deps.emit("org.updated", org_id, numbered(org_id, n))
         published_at = time.monotonic() - started
         chaos.join()
         if chaos_errors:
@@ -276,7 +277,8 @@ def test_no_event_is_lost_under_faults(
         deadline = time.monotonic() + SETTLE_SECONDS
         while True:
             effects = set(effects_of(items))
-            dead = {int(e.event.data["n"]) for e in dead_letters.dead_letters(deps, consumer.name) if e.event}
+            entries = dead_letters.dead_letters(deps, consumer.name)
+            dead = {number_of(e.event.data) for e in entries if e.event}
             counts = asyncio.run(tier_counts(deps.settings.nats_url, durables))
             quiet = all(pending == ack_pending == 0 for pending, ack_pending in counts.values())
             if len(effects | dead) >= EVENTS and not deps.store.outbox.any_pending() and quiet:
@@ -295,7 +297,7 @@ def test_no_event_is_lost_under_faults(
 
     problems: list[str] = []
     entries = dead_letters.dead_letters(deps, consumer.name)
-    dead_numbers = {int(e.event.data["n"]) for e in entries if e.event is not None}
+    dead_numbers = {number_of(e.event.data) for e in entries if e.event is not None}
     effect_numbers = set(effects_of(items))
     executions = sum(int(r["runs"]) for r in items.find(where(type=RUNS_TYPE), {"runs": 1}))
     if not any(kill.cut_off for kill in kills):
@@ -304,9 +306,9 @@ def test_no_event_is_lost_under_faults(
     if stuck:
         why = {}
         for entry in entries:
-            if entry.event is not None and int(entry.event.data["n"]) in stuck[:5]:
+            if entry.event is not None and number_of(entry.event.data) in stuck[:5]:
                 errors = dead_letters.attempts_of(deps, entry)
-                why[int(entry.event.data["n"])] = sorted({a.error_type for a in errors})
+                why[number_of(entry.event.data)] = sorted({a.error_type for a in errors})
         problems.append(
             f"after the back-offs {len(stuck)} event(s) that do not always fail sit in the DLQ instead of "
             f"having had their effect: {stuck[:10]}; their errors: {why}"

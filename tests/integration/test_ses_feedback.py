@@ -56,7 +56,7 @@ from plutomi.runtime.ses_feedback_local import (
 from plutomi.runtime.sqs_poller import PollResult, SqsPoller
 from plutomi.services import email_feedback
 from plutomi.services.ports import Dependencies
-from tests.conftest import stored_org, unique_email, unique_org_id
+from tests.conftest import login_code_request, stored_org, unique_email, unique_org_id
 from tests.integration.test_store import CommandRecorder, uses_index
 from tests.support.cli import run_plutomi
 from tests.support.csp import refusals
@@ -101,19 +101,19 @@ def send_through_consumer(event: Event) -> dict[str, Any]:
 
 def invite_event(deps: Dependencies, email: str) -> Event:
     data = {
+        "invite_id": deps.clock.new_id("inv"),
         "email": email,
+        "role": "member",
         "org_display_name": "Acme",
         "inviter_email": "owner@example.com",
-        "role": "member",
+        "expires_at": deps.clock.now().isoformat(),
     }
     org = stored_org(deps, unique_org_id("acme"))
     return deps.event(events.INVITE_CREATED, org.org_id, data)
 
 
 def code_event(deps: Dependencies, email: str) -> Event:
-    return deps.event(
-        events.TOTP_REQUESTED, None, {"email": email, "requested_at": deps.clock.now().isoformat()}
-    )
+    return deps.event(events.TOTP_REQUESTED, None, login_code_request(deps, email))
 
 
 def sent_to(email: str) -> list[SentEmail]:

@@ -47,7 +47,7 @@ from plutomi.runtime.functions import LocalContext
 from plutomi.services import webhooks
 from plutomi.services.auth import authenticate
 from plutomi.services.ports import Dependencies
-from tests.conftest import stored_org, unique_email, unique_org_id
+from tests.conftest import login_code_request, stored_org, unique_email, unique_org_id
 from tests.integration.test_store import CommandRecorder, uses_index
 from tests.support.http import Api, sign_in
 from tests.support.network import FakeResolver, RecordingConnect, only_loopback_connections
@@ -387,7 +387,7 @@ def test_urls_and_event_types_are_checked_on_create_and_update(stack: RunningSta
     assert hook["event_types"] == ["applicant.moved"]
     path = f"{base}/{hook['id']}"
     refused({"url": "http://example.com/hook"}, 400, "invalid_webhook_url", "PATCH", path)
-    refused({"event_types": ["session.created"]}, 400, "invalid_event_type", "PATCH", path)
+    refused({"event_types": ["user.updated"]}, 400, "invalid_event_type", "PATCH", path)
     unchanged = owner.get(path).json()
     assert (unchanged["url"], unchanged["event_types"]) == (
         "https://example.invalid/hooks",
@@ -892,17 +892,14 @@ def test_personal_events_and_orgs_without_webhooks_send_nothing(
     org_id = unique_org_id("quiet")
     path = receiver.path("everything")
     stored_webhook(deps, org_id, receiver.url(path), ["*"])
-    code = deps.event(
-        events.TOTP_REQUESTED, None, {"email": unique_email(), "code": "K7M2PQ", "code_id": "otp_x"}
-    )
+    code = deps.event(events.TOTP_REQUESTED, None, login_code_request(deps, unique_email()))
     assert invoke(code)[0] == NO_FAILURES
     # Even an event of the org that no webhook of its wants.
     assert invoke(org_updated(deps, unique_org_id("no-hooks")))[0] == NO_FAILURES
     assert receiver.to(path) == []
     # The webhook does get what it wants, webhook-management events included.
-    created = deps.event(
-        events.WEBHOOK_CREATED, org_id, {"webhook_id": "whk_x", "url": "https://x", "by": "usr_x"}
-    )
+    data = {"webhook_id": "whk_x", "url": "https://x", "event_types": ["*"], "by": "usr_x"}
+    created = deps.event(events.WEBHOOK_CREATED, org_id, data)
     assert invoke(created)[0] == NO_FAILURES
     assert [r.headers["plutomi-event-type"] for r in receiver.to(path)] == ["webhook.created"]
 

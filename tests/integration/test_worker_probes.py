@@ -29,6 +29,7 @@ from plutomi.topology import EVENTS_STREAM, Consumer
 from tests.conftest import unique_email
 from tests.integration.test_bridge_status import connect_with_new_consumer, probe, wait_until
 from tests.support.cli import ROOT
+from tests.support.numbered import numbered
 
 STALL_AFTER_SECONDS = 1.0
 
@@ -70,7 +71,7 @@ def test_a_bridge_whose_handler_hangs_is_stalled_on_livez_yet_ready(
             # Idle, fetching and finding nothing, for longer than the stall bound: alive.
             await asyncio.sleep(3 * STALL_AFTER_SECONDS)
             idle = await answer(port, "/livez")
-            event = deps.event("org.updated", "org-stall", {"n": 1})
+            event = deps.event("org.updated", "org-stall", numbered("org-stall", 1))
             await jetstream.publish(
                 event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
             )

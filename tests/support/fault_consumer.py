@@ -32,6 +32,7 @@ from plutomi.entrypoints.consumer import consumer_handler
 from plutomi.runtime.bridge import Bridge
 from plutomi.runtime.functions import LocalContext
 from plutomi.topology import Consumer, tiers_of
+from tests.support.numbered import number_of
 
 EFFECT_TYPE = "fault_effect"
 RUNS_TYPE = "fault_runs"
@@ -65,7 +66,7 @@ def holding_id(tier: str) -> str:
 def process(event: Event) -> dict[str, Any]:
     if event.org_id != os.environ["FAULT_ORG"]:
         return {"ignored": True}
-    number = int(event.data["n"])
+    number = number_of(event.data)
     items = dependencies().store.items
     effect_seconds = float(os.environ.get("FAULT_EFFECT_SECONDS", "0"))
     if effect_seconds > 0:

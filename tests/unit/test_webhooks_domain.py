@@ -212,7 +212,7 @@ def test_unknown_or_personal_event_types_are_refused(event_types: list[str]) -> 
 
 def test_org_event_types_exclude_personal_ones() -> None:
     assert events.TOTP_REQUESTED not in ORG_EVENT_TYPES
-    assert events.SESSION_CREATED not in ORG_EVENT_TYPES
+    assert events.USER_CREATED not in ORG_EVENT_TYPES
     assert {events.ORG_UPDATED, events.APPLICANT_MOVED, events.WEBHOOK_DELETED} <= ORG_EVENT_TYPES
 
 
@@ -328,7 +328,7 @@ def test_star_wants_every_org_event_and_no_personal_one() -> None:
     hook = webhook(["*"])
     assert all(wants(hook, event_type) for event_type in ORG_EVENT_TYPES)
     assert wants(hook, "webhook.created")
-    for personal in (events.TOTP_REQUESTED, events.USER_CREATED, events.USER_UPDATED, events.SESSION_CREATED):
+    for personal in (events.TOTP_REQUESTED, events.USER_CREATED, events.USER_UPDATED):
         assert not wants(hook, personal)
     assert not wants(webhook(["totp.requested"]), "totp.requested")  # even if stored somehow
 

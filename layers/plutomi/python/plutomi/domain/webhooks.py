@@ -27,9 +27,7 @@ from plutomi.domain.network import IPAddress, host_refusal, parse_host, resolved
 ALL_ORG_EVENTS = "*"
 # Events about a person rather than an org: they carry no org id and are never delivered (a login
 # code in particular must never leave Plutomi), so nobody may subscribe to them.
-PERSONAL_EVENT_TYPES = frozenset(
-    {events.TOTP_REQUESTED, events.USER_CREATED, events.USER_UPDATED, events.SESSION_CREATED}
-)
+PERSONAL_EVENT_TYPES = frozenset({events.TOTP_REQUESTED, events.USER_CREATED, events.USER_UPDATED})
 ORG_EVENT_TYPES = events.EVENT_TYPES - PERSONAL_EVENT_TYPES
 # Plain http is allowed to these hosts (however spelled: 127.1 is 127.0.0.1), in development only.
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -39,6 +37,9 @@ MAX_URL_LENGTH = 2048
 MAX_WEBHOOKS_PER_ORG = 20
 SIGNATURE_TOLERANCE_SECONDS = 300
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+EVENT_ID_HEADER = "Plutomi-Event-Id"
+EVENT_TYPE_HEADER = "Plutomi-Event-Type"
+SIGNATURE_HEADER = "Plutomi-Signature"
 
 Outcome = Literal["delivered", "failed_permanent", "failed_will_retry"]
 DELIVERED: Outcome = "delivered"
@@ -284,4 +285,4 @@ def wants(webhook: Webhook, event_type: str) -> bool:
 
 def delivery_headers(event_id: str, event_type: str, signature: str) -> dict[str, str]:
     """The Plutomi headers of a delivery; the sender adds Content-Type and User-Agent."""
-    return {"Plutomi-Event-Id": event_id, "Plutomi-Event-Type": event_type, "Plutomi-Signature": signature}
+    return {EVENT_ID_HEADER: event_id, EVENT_TYPE_HEADER: event_type, SIGNATURE_HEADER: signature}

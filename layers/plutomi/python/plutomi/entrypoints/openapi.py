@@ -15,6 +15,10 @@ depend on what the use case checks:
 
 `tests/e2e/test_openapi.py` and `test_bad_input.py` check that every status and error code the tests
 see a route answer is documented for it.
+
+The `webhooks` section (OpenAPI 3.1) is the delivery contract: for each org event type a POST whose
+body is the envelope with that type's `data` (`plutomi.domain.events.PAYLOADS`), and the signature
+headers. `tests/e2e/test_openapi.py` validates real emitted events against it.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from plutomi.domain import limits
+from plutomi.domain import events, limits
+from plutomi.domain.webhooks import EVENT_ID_HEADER, EVENT_TYPE_HEADER, ORG_EVENT_TYPES, SIGNATURE_HEADER
 from plutomi.entrypoints.api import SESSION_COOKIE, UNSAFE_METHODS
 from plutomi.topology import ROUTES, Route
 
@@ -235,6 +241,22 @@ ROUTE_ERRORS: dict[str, dict[int, tuple[str, ...] | str]] = {
     "GET /health": {503: SUCCESS},
 }
 
+# What a webhook delivery carries besides its body (`domain.webhooks.delivery_headers`).
+DELIVERY_HEADERS = {
+    EVENT_ID_HEADER: "The event id (`evt_...`), the same on every retry: use it to ignore duplicates",
+    EVENT_TYPE_HEADER: "The event type, as in the body",
+    SIGNATURE_HEADER: (
+        '`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed with the webhook\'s secret>`: '
+        "check it on the raw body and refuse old timestamps (README, Webhooks)"
+    ),
+}
+DELIVERY_ANSWERS = {
+    "2XX": {"description": "Received"},
+    "4XX": {"description": "Refused for good (never sent again), except 408 and 429, which are retried"},
+    "default": {"description": "Anything else, or no answer within 10 s: retried"},
+}
+SCHEMA_REF = "#/components/schemas/{model}"
+
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
 POWERTOOLS_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 _PARAMETER = re.compile(r"\{(\w+)\}")
@@ -304,8 +326,73 @@ def _referenced(document: Any) -> set[str]:
     return set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(document)))
 
 
+def event_schemas() -> tuple[dict[str, str], dict[str, Any]]:
+    """For each org event type, the component name of the envelope it is delivered in; and the
+    components: those envelopes (`<Payload>Event`), the payloads and what they share."""
+    delivered = sorted(ORG_EVENT_TYPES)
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (events.PAYLOADS[event_type], "serialization") for event_type in delivered
+    ]
+    payload_refs, definitions = models_json_schema(models, ref_template=SCHEMA_REF)
+    components: dict[str, Any] = dict(definitions.get("$defs", {}))
+    envelope = TypeAdapter(events.Event).json_schema(mode="serialization")
+    names: dict[str, str] = {}
+    for event_type, model in zip(delivered, models, strict=True):
+        name = f"{model[0].__name__}Event"
+        components[name] = {
+            "title": name,
+            "description": f"`{event_type}`: {events.happens_when(event_type)}",
+            "type": "object",
+            "properties": {
+                **envelope["properties"],
+                "type": {"const": event_type},
+                "org_id": {"type": "string"},
+                "data": payload_refs[model],
+            },
+            "required": list(envelope["properties"]),
+            "additionalProperties": False,
+        }
+        names[event_type] = name
+    return names, components
+
+
+def _webhook(event_type: str, envelope: str) -> dict[str, Any]:
+    header_schemas = {EVENT_TYPE_HEADER: {"type": "string", "const": event_type}}
+    return {
+        "post": {
+            "operationId": f"event_{event_type.replace('.', '_')}",
+            "summary": event_type,
+            "description": events.happens_when(event_type),
+            "parameters": [
+                {
+                    "name": name,
+                    "in": "header",
+                    "required": True,
+                    "description": description,
+                    "schema": header_schemas.get(name, {"type": "string"}),
+                }
+                for name, description in DELIVERY_HEADERS.items()
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": SCHEMA_REF.format(model=envelope)}}},
+            },
+            "responses": DELIVERY_ANSWERS,
+        }
+    }
+
+
+def _add_webhooks(document: dict[str, Any], schemas: dict[str, Any]) -> None:
+    names, components = event_schemas()
+    for name, schema in components.items():
+        if schemas.get(name, schema) != schema:
+            raise ValueError(f"the event schema {name!r} differs from the API's schema of that name")
+        schemas[name] = schema
+    document["webhooks"] = {event_type: _webhook(event_type, name) for event_type, name in names.items()}
+
+
 def describe(powertools_document: dict[str, Any], routes: tuple[Route, ...] = ROUTES) -> dict[str, Any]:
-    """`powertools_document` (from `get_openapi_schema`) completed: security, errors, 204s."""
+    """`powertools_document` (from `get_openapi_schema`) completed: security, errors, 204s, webhooks."""
     document = copy.deepcopy(powertools_document)
     by_key = {route.route_key: route for route in routes}
     for path, item in document.get("paths", {}).items():
@@ -328,6 +415,7 @@ def describe(powertools_document: dict[str, Any], routes: tuple[Route, ...] = RO
     error_schema = TypeAdapter(ErrorOut).json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(error_schema.pop("$defs", {}))
     schemas["Error"] = error_schema
+    _add_webhooks(document, schemas)
     components["securitySchemes"] = SECURITY_SCHEMES
     ours = {name: schema for name, schema in schemas.items() if name not in POWERTOOLS_SCHEMAS}
     used = _referenced({"paths": document.get("paths"), "schemas": ours})

@@ -13,7 +13,7 @@ from plutomi.adapters.resolver import HostResolver as HostResolver
 from plutomi.adapters.resolver import SystemResolver
 from plutomi.config import Settings
 from plutomi.domain.emails import OutgoingEmail
-from plutomi.domain.events import Event
+from plutomi.domain.events import Event, validated_data
 from plutomi.domain.stream import ConsumerProgress, StoredMessage
 from plutomi.domain.webhooks import SendResult
 
@@ -72,16 +72,18 @@ class Dependencies:
     # Resolves host names (a webhook URL's, when it is saved); the system's resolver unless replaced.
     resolver: HostResolver = field(default_factory=SystemResolver)
 
-    def event(self, event_type: str, org_id: str | None, data: dict[str, Any]) -> Event:
+    def event(self, event_type: str, org_id: str | None, data: Mapping[str, Any]) -> Event:
+        """A new event of the type, its data checked against the type's payload model (EventDataMismatch
+        otherwise) and replaced by the model's JSON dump: what is stored and sent is the contract."""
         return Event(
             id=self.clock.new_id("evt"),
             type=event_type,
             org_id=org_id,
             occurred_at=self.clock.now(),
-            data=data,
+            data=validated_data(event_type, data),
         )
 
-    def emit(self, event_type: str, org_id: str | None, data: dict[str, Any]) -> Event:
+    def emit(self, event_type: str, org_id: str | None, data: Mapping[str, Any]) -> Event:
         """Writes an event to the outbox, in the caller's transaction when there is one; the relay
         publishes it to JetStream. The request never waits for NATS."""
         event = self.event(event_type, org_id, data)
