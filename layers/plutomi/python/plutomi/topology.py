@@ -255,6 +255,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/orgs/{org_id}/applicants/{applicant_id}", "api.applicants"),
     Route("POST", "/orgs/{org_id}/applicants/{applicant_id}/move", "api.applicants"),
     Route("DELETE", "/orgs/{org_id}/applicants/{applicant_id}", "api.applicants"),
+    Route("GET", "/orgs/{org_id}/applicants/{applicant_id}/documents", "api.documents"),
+    Route("GET", "/orgs/{org_id}/documents/{document_id}", "api.documents"),
+    Route("GET", "/orgs/{org_id}/documents/{document_id}/open", "api.documents"),
     Route("POST", "/orgs/{org_id}/webhooks", "api.webhooks"),
     Route("GET", "/orgs/{org_id}/webhooks", "api.webhooks"),
     Route("GET", "/orgs/{org_id}/webhooks/{webhook_id}", "api.webhooks"),
@@ -272,6 +275,8 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("GET", "/public/applicants/{token}", "api.public", public=True),
     Route("POST", "/public/applicants/{token}/answers", "api.public", public=True),
+    # A presigned POST for one file; the bytes go straight to the bucket, never through a handler.
+    Route("POST", "/public/applicants/{token}/uploads", "api.public", public=True),
     # In every email: stops invitations and other email the person did not ask for (GET: the link;
     # POST: RFC 8058 one-click from the List-Unsubscribe-Post header). No sign-in.
     Route("GET", "/unsubscribe/{token}", "api.unsubscribe", public=True),
@@ -301,8 +306,12 @@ CONSUMERS: tuple[Consumer, ...] = (
 )
 
 
-# SES bounces, complaints and deliveries: configuration set -> SNS topic -> SQS queue -> this function.
-SQS_CONSUMERS: tuple[SqsConsumer, ...] = (SqsConsumer("ses-feedback", "consumers.ses_feedback"),)
+# SES bounces, complaints and deliveries: configuration set -> SNS topic -> SQS queue -> ses_feedback.
+# GuardDuty Malware Protection for S3 scan results: EventBridge -> SQS queue -> malware_scan (AWS only).
+SQS_CONSUMERS: tuple[SqsConsumer, ...] = (
+    SqsConsumer("ses-feedback", "consumers.ses_feedback"),
+    SqsConsumer("malware-scan", "consumers.malware_scan"),
+)
 
 
 SCHEDULED: tuple[Scheduled, ...] = (
@@ -311,7 +320,18 @@ SCHEDULED: tuple[Scheduled, ...] = (
     Scheduled("org-purge-sweeper", "scheduled.org_purge_sweeper", every_minutes=1),
     # Publishes how many entries each consumer's DLQ holds (zero too), for the CloudWatch alarms.
     Scheduled("dead-letter-depth", "scheduled.dead_letter_depth", every_minutes=1),
+    Scheduled("upload-sweeper", "scheduled.upload_sweeper", every_minutes=5),
 )
+
+# What each function may do with the documents bucket; the CDK grants exactly this, nobody else gets any.
+DOCUMENT_ACCESS: dict[str, frozenset[str]] = {
+    "api.public": frozenset({"upload", "read", "delete"}),  # presign POST; confirm; delete a bad upload
+    "api.documents": frozenset({"read"}),  # presigned GETs
+    "api.applicants": frozenset({"delete"}),  # erasing an applicant
+    "consumers.org_purge": frozenset({"delete"}),
+    "scheduled.org_purge_sweeper": frozenset({"delete"}),
+    "scheduled.upload_sweeper": frozenset({"delete"}),
+}
 
 # The metrics our functions publish (CloudWatch embedded metric format, through their logs), with the
 # dimensions `stage` (PLUTOMI_ENV) and `service` (POWERTOOLS_SERVICE_NAME); the CDK alarms read them.

@@ -37,6 +37,8 @@ APPLICANT_MOVED = "applicant.moved"
 APPLICANT_DELETED = "applicant.deleted"
 WEBHOOK_CREATED = "webhook.created"
 WEBHOOK_DELETED = "webhook.deleted"
+DOCUMENT_UPLOADED = "document.uploaded"
+DOCUMENT_SCANNED = "document.scanned"
 
 EVENT_TYPES = frozenset(
     {
@@ -68,6 +70,8 @@ EVENT_TYPES = frozenset(
         APPLICANT_DELETED,
         WEBHOOK_CREATED,
         WEBHOOK_DELETED,
+        DOCUMENT_UPLOADED,
+        DOCUMENT_SCANNED,
     }
 )
 

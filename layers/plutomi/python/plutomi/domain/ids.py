@@ -25,6 +25,7 @@ PREFIXES = frozenset(
         "sup",
         "fbk",
         "prg",
+        "doc",
     }
 )
 

@@ -81,6 +81,7 @@ NOT_FOUND_BY_PARAMETER = {
     "rule_id": "rule_not_found",
     "applicant_id": "applicant_not_found",
     "webhook_id": "webhook_not_found",
+    "document_id": "document_not_found",
 }
 # Changes under /orgs/{org_id} that any member may make.
 NO_ROLE_NEEDED = {"POST /orgs/{org_id}/applicants/{applicant_id}/move"}
@@ -194,6 +195,12 @@ ROUTE_ERRORS: dict[str, dict[int, tuple[str, ...] | str]] = {
         409: ("stage_changed", "concurrent_change"),
         422: ("invalid_answers",),
     },
+    "POST /public/applicants/{token}/uploads": {
+        404: ("portal_not_found",),
+        422: ("invalid_upload",),
+        429: (limits.UPLOADS_PER_APPLICANT.code,),
+    },
+    "GET /orgs/{org_id}/documents/{document_id}/open": {409: ("document_infected", "document_scan_pending")},
     "GET /unsubscribe/{token}": {404: ("unsubscribe_link_not_found",)},
     "POST /unsubscribe/{token}": {404: ("unsubscribe_link_not_found",)},
     "GET /health": {503: SUCCESS},

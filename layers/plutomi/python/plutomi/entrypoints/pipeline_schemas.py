@@ -18,6 +18,7 @@ from plutomi.domain.pipeline import (
     QuestionType,
     Stage,
 )
+from plutomi.entrypoints.document_schemas import DocumentSummary
 from plutomi.entrypoints.schemas import Body, EmailText
 from plutomi.entrypoints.text_fields import DisplayName, HelpText, LongDescription, Option, PersonName, Title
 from plutomi.services.applicants import Page, Portal
@@ -331,7 +332,7 @@ class PortalOut(BaseModel):
                     )
                     for q in portal.stage.questions
                 ],
-                answers={k: v for k, v in portal.applicant.answers.items() if k in asked},
+                answers=_portal_answers(portal, asked),
                 complete=is_complete(portal.stage, portal.applicant.answers),
             )
         return cls(
@@ -340,6 +341,23 @@ class PortalOut(BaseModel):
             application=PublicApplication.of(portal.application),
             stage=stage,
         )
+
+
+def _portal_answers(portal: Portal, asked: set[str]) -> dict[str, Any]:
+    """The current stage's answers; a file answer as its uploads (id, name, type, size, scan status)."""
+    uploads = {document.id: DocumentSummary.of(document) for document in portal.documents}
+    file_questions = (
+        {q.id for q in portal.stage.questions if q.type is QuestionType.FILE} if portal.stage else set()
+    )
+    shown: dict[str, Any] = {}
+    for question_id, answer in portal.applicant.answers.items():
+        if question_id not in asked:
+            continue
+        if question_id in file_questions and isinstance(answer, list):
+            shown[question_id] = [uploads[i].model_dump(mode="json") for i in answer if i in uploads]
+        else:
+            shown[question_id] = answer
+    return shown
 
 
 class VisitOut(BaseModel):

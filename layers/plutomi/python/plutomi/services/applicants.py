@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,8 +17,9 @@ from plutomi.domain.applicants import (
     entering,
     history_closed,
 )
+from plutomi.domain.documents import Document
 from plutomi.domain.errors import Conflict, DuplicateItem, InvalidFields, InvalidInput, NotFound
-from plutomi.domain.identity import hash_secret, normalize_email, secrets_match
+from plutomi.domain.identity import hash_secret, normalize_email
 from plutomi.domain.models import Role
 from plutomi.domain.pipeline import (
     Application,
@@ -29,16 +30,15 @@ from plutomi.domain.pipeline import (
     is_complete,
     validate_answers,
 )
-from plutomi.services import rate_limits
+from plutomi.services import documents, rate_limits
 from plutomi.services.auth import Principal
 from plutomi.services.designs import load_application, load_stage, ordered_stages
 from plutomi.services.moves import load_applicant, move, update_applicant
 from plutomi.services.orgs import live_org, require_live_org, require_membership
 from plutomi.services.pagination import cursor_position, encode_cursor
+from plutomi.services.portal_access import PORTAL_NOT_FOUND, applicant_from_token
 from plutomi.services.ports import Dependencies
 from plutomi.services.unit_of_work import transactional
-
-PORTAL_NOT_FOUND = "This link is not valid any more; apply again with your email to get a new one"
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Portal:
     applicant: Applicant
     application: Application
     stage: Stage | None
+    documents: list[Document] = field(default_factory=list)  # what the file answers name
 
 
 @dataclass(frozen=True)
@@ -170,25 +171,8 @@ def issue_portal_link(
     return updated, application, f"{deps.settings.base_url}/public/applicants/{applicant.id}.{secret}"
 
 
-def _from_token(deps: Dependencies, token: str) -> Applicant:
-    applicant_id, _, secret = token.partition(".")
-    applicant = (
-        deps.store.applicants.get_for_portal(applicant_id) if applicant_id.startswith("apl_") else None
-    )
-    if applicant is None or applicant.is_deleted or not secret:
-        raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
-    candidate = hash_secret(deps.settings.session_secret, "portal", applicant.id, secret)
-    matched = False
-    for live in applicant.portal_secret_hashes:  # every one compared: timing tells nothing
-        matched |= secrets_match(live, candidate)
-    if not matched:
-        raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
-    require_live_org(deps, applicant.org_id, NotFound("portal_not_found", PORTAL_NOT_FOUND))
-    return applicant
-
-
 def portal(deps: Dependencies, token: str) -> Portal:
-    applicant = _from_token(deps, token)
+    applicant = applicant_from_token(deps, token)
     application = deps.store.applications.get(applicant.org_id, applicant.application_id)
     if application is None:
         raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
@@ -197,24 +181,37 @@ def portal(deps: Dependencies, token: str) -> Portal:
         if applicant.stage_id
         else None
     )
-    return Portal(applicant=applicant, application=application, stage=stage)
+    return Portal(
+        applicant=applicant,
+        application=application,
+        stage=stage,
+        documents=documents.documents_of(deps, applicant),
+    )
 
 
-@transactional
 def submit_answers(deps: Dependencies, token: str, submitted: dict[str, Any]) -> Portal:
     """Stores valid answers for the current stage; when it becomes complete, applies its answer rules
-    at once, so the response already shows where the person is now."""
-    applicant = _from_token(deps, token)
+    at once, so the response already shows where the person is now. A file answer counts only once
+    each upload it names passed its checks (`documents.confirm_uploads`)."""
+    applicant = applicant_from_token(deps, token)
     if applicant.stage_id is None:
         raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
     stage = load_stage(deps, applicant.org_id, applicant.application_id, applicant.stage_id)
     accepted, problems = validate_answers(stage, submitted)
+    if not problems:
+        problems = documents.confirm_uploads(deps, applicant, stage, accepted)
     if problems:
-        summary = "; ".join(f"{field}: {message}" for field, message in problems.items())
+        summary = "; ".join(f"{name}: {message}" for name, message in problems.items())
         raise InvalidFields("invalid_answers", summary, problems)
     if not accepted:
         raise InvalidInput("no_answers", "Send at least one answer")
+    return _record_answers(deps, token, applicant, stage, accepted)
 
+
+@transactional
+def _record_answers(
+    deps: Dependencies, token: str, applicant: Applicant, stage: Stage, accepted: dict[str, Any]
+) -> Portal:
     def record(current: Applicant) -> Applicant:
         if current.stage_id != stage.id:
             raise Conflict(
@@ -310,10 +307,12 @@ def move_applicant(
 
 @transactional
 def delete_applicant(deps: Dependencies, principal: Principal, org_id: str, applicant_id: str) -> None:
-    """Erases the person's data (name, email, answers, portal link) and keeps an anonymous history."""
+    """Erases the person's data (name, email, answers, portal link, documents and their objects) and
+    keeps an anonymous history."""
     require_membership(deps, principal, org_id, Role.ADMIN)
     applicant = load_applicant(deps, org_id, applicant_id)
     mover = Mover(kind="user", id=principal.user.id)
+    documents.erase_for_applicant(deps, org_id, applicant_id)
 
     def erase(current: Applicant) -> Applicant | None:
         if current.is_deleted:

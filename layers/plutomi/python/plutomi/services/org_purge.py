@@ -25,6 +25,7 @@ from typing import Any, Literal
 from plutomi.domain import events
 from plutomi.domain.epoch import epoch_ms
 from plutomi.domain.events import Event
+from plutomi.services import documents
 from plutomi.services.ports import Dependencies
 
 # Longer than any function runs (API requests 30 s, consumers 120 s, scheduled functions 55 s).
@@ -81,7 +82,10 @@ def purge_org(deps: Dependencies, org_id: str, keep_going: KeepGoing) -> PurgeRe
         grace_over = _now_ms(deps) >= epoch_ms(tombstone.deleted_at + GRACE)
         if not grace_over or purge.has_unpublished_events(org_id):
             result.outcome = "waiting"
-        elif purge.remove_tombstone(org_id, owner):
+            return result
+        # The org's uploads go before its tombstone, which is what lets a purge run again if this fails.
+        documents.erase_for_org(deps, org_id)
+        if purge.remove_tombstone(org_id, owner):
             result.outcome = "finished"
         else:
             result.outcome = "busy"
