@@ -14,9 +14,10 @@ import uvicorn
 from plutomi.config import get_settings
 from plutomi.runtime.bridge import Bridge
 from plutomi.runtime.embedded import free_port
+from plutomi.runtime.functions import preload
 from plutomi.runtime.gateway import Gateway, gateway_config
 from plutomi.runtime.local_mail import SentEmail, list_sent_emails
-from plutomi.topology import all_tiers
+from plutomi.topology import all_functions, all_tiers
 
 
 @dataclass
@@ -41,6 +42,9 @@ class RunningStack:
 
 
 def start_stack() -> RunningStack:
+    # Every handler imported here first: the gateway's thread (its startup) and this one (the bridges)
+    # would otherwise import Powertools' packages at once, which fails half-way (`functions.preload`).
+    preload(all_functions())
     port = free_port()
     config = gateway_config("127.0.0.1", port, app=Gateway())
     server = uvicorn.Server(config)

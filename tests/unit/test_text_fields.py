@@ -50,6 +50,9 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("QuestionFields", "accepts"): "content types: pipeline.validate_question takes the allow-list only",
     ("CreateQuestion", "accepts"): "content types: pipeline.validate_question takes the allow-list only",
     ("UpdateQuestion", "accepts"): "content types: pipeline.validate_question takes the allow-list only",
+    ("RequestUpload", "question_id"): "an id, looked up in the stage",
+    ("RequestUpload", "content_type"): "a content type: file_types.file_type takes the allow-list only",
+    ("RequestUpload", "file_name"): "a file's name: documents.safe_file_name makes it one safe line",
 }
 # Text that may have several lines; every other text field is one line.
 MULTI_LINE = {

@@ -247,8 +247,9 @@ def test_topology_dataclasses_are_frozen() -> None:
 
 
 def test_sqs_consumers_are_not_jetstream_consumers() -> None:
-    """SES feedback comes from SQS (SNS from SES), never from NATS: no tiers, no durable, no subjects."""
-    assert [c.name for c in SQS_CONSUMERS] == ["ses-feedback"]
+    """SES feedback and malware scan results come from SQS (SNS from SES, EventBridge from GuardDuty),
+    never from NATS: no tiers, no durable, no subjects."""
+    assert [c.name for c in SQS_CONSUMERS] == ["ses-feedback", "malware-scan"]
     durables = {t.durable for t in all_tiers()}
     tier_functions = {t.function for t in all_tiers()}
     for consumer in SQS_CONSUMERS:

@@ -31,7 +31,6 @@ from plutomi.domain.documents import (
     content_disposition,
     document_key,
     ids_of_key,
-    org_prefix,
     safe_file_name,
     stored_upload_problem,
     upload_request_problem,
@@ -288,11 +287,6 @@ def erase_for_applicant(deps: Dependencies, org_id: str, applicant_id: str) -> i
     deleted = deps.storage.delete_prefix(applicant_prefix(org_id, applicant_id))
     deps.store.documents.delete_for_applicant(org_id, applicant_id)
     return deleted
-
-
-def erase_for_org(deps: Dependencies, org_id: str) -> int:
-    """Deletes every object of the org (every version); its records go with the org's other data."""
-    return deps.storage.delete_prefix(org_prefix(org_id))
 
 
 @dataclass

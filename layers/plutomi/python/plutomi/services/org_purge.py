@@ -23,9 +23,9 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from plutomi.domain import events
+from plutomi.domain.documents import org_prefix
 from plutomi.domain.epoch import epoch_ms
 from plutomi.domain.events import Event
-from plutomi.services import documents
 from plutomi.services.ports import Dependencies
 
 # Longer than any function runs (API requests 30 s, consumers 120 s, scheduled functions 55 s).
@@ -83,8 +83,9 @@ def purge_org(deps: Dependencies, org_id: str, keep_going: KeepGoing) -> PurgeRe
         if not grace_over or purge.has_unpublished_events(org_id):
             result.outcome = "waiting"
             return result
-        # The org's uploads go before its tombstone, which is what lets a purge run again if this fails.
-        documents.erase_for_org(deps, org_id)
+        # The org's objects (every version) go before its tombstone, which lets a purge that fails
+        # here run again; their records went with the rest of its documents.
+        deps.storage.delete_prefix(org_prefix(org_id))
         if purge.remove_tombstone(org_id, owner):
             result.outcome = "finished"
         else:
