@@ -51,7 +51,6 @@ def _build() -> Dependencies:
         clock=_overrides.get("clock") or SystemClock(),
         settings=settings,
         resolver=_overrides.get("resolver") or SystemResolver(),
-        storage_factory=documents_storage,
     )
 
 

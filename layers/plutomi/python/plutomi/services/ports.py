@@ -106,6 +106,12 @@ class ObjectStorage(Protocol):
         ...
 
 
+def _documents_storage() -> ObjectStorage:
+    from plutomi.bootstrap import documents_storage
+
+    return documents_storage()
+
+
 @dataclass
 class Dependencies:
     store: MongoStore
@@ -115,14 +121,12 @@ class Dependencies:
     # Resolves host names (a webhook URL's, when it is saved); the system's resolver unless replaced.
     resolver: HostResolver = field(default_factory=SystemResolver)
     # The documents bucket, built on first use: functions that never touch documents never import boto3.
-    storage_factory: Callable[[], ObjectStorage] | None = None
+    storage_factory: Callable[[], ObjectStorage] = _documents_storage
     _storage: ObjectStorage | None = field(default=None, init=False, repr=False)
 
     @property
     def storage(self) -> ObjectStorage:
         if self._storage is None:
-            if self.storage_factory is None:
-                raise RuntimeError("no object storage is configured")
             self._storage = self.storage_factory()
         return self._storage
 
