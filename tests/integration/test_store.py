@@ -356,6 +356,14 @@ def test_every_listing_query_uses_an_index(deps: Dependencies) -> None:
                 {"type", "email", "expires_at"},
             ),
             "user by email": (lambda: store.users.get_by_email(tenant.owner.email), {"unique_key"}),
+            "an applicant's documents": (
+                lambda: store.documents.for_applicant(org_id, "apl_01JEXAMPLE"),
+                {"type", "org_id", "applicant_id"},
+            ),
+            "expired pending uploads": (
+                lambda: store.documents.expired_pending(now, 10),
+                {"upload_expires_ms"},
+            ),
         }
         for label, (call, fields) in calls.items():
             call()
