@@ -214,6 +214,24 @@ def test_an_upload_within_limits_counts_once_answered_and_the_rule_moves_them(
         "filename*=UTF-8''Carta%20de%20condu%C3%A7%C3%A3o%20%E2%9C%93.pdf"
     )
 
+    # Back in Document Upload, the portal shows the answer as the upload, not a bare id.
+    back = {"from_stage_id": pipeline.review_stage, "to_stage_id": pipeline.upload_stage}
+    moved = pipeline.recruiter.post(f"/orgs/{pipeline.org_id}/applicants/{bob.applicant_id}/move", json=back)
+    assert moved.status_code == 200, moved.text
+    shown = pipeline.public.get(f"/public/applicants/{bob.token}").json()["stage"]["answers"]
+    assert shown == {
+        pipeline.question_id: [
+            {
+                "id": document_id,
+                "question_id": pipeline.question_id,
+                "file_name": "Carta de condução ✓.pdf",
+                "content_type": "application/pdf",
+                "size_bytes": len(PDF),
+                "scan_status": "not_scanned",
+            }
+        ]
+    }
+
 
 def test_a_file_larger_than_the_limit_is_refused_and_deleted(deps: Dependencies, pipeline: Pipeline) -> None:
     bob = applicant(deps, pipeline)
