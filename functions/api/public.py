@@ -7,10 +7,11 @@ from http import HTTPStatus
 from aws_lambda_powertools.event_handler import Response
 
 from plutomi.bootstrap import dependencies
+from plutomi.entrypoints import document_schemas
 from plutomi.entrypoints import pipeline_schemas as schemas
 from plutomi.entrypoints import schemas as common
 from plutomi.entrypoints.api import Router, client_address, create_resolver, json_response, lambda_handler
-from plutomi.services import applicants, decisions
+from plutomi.services import applicants, decisions, documents
 
 router = Router()
 
@@ -59,6 +60,18 @@ def submit_answers(token: str, body: schemas.Answers) -> schemas.PortalOut:
 @router.post("/public/applicants/<token>/withdraw", summary="Withdraw your application")
 def withdraw(token: str) -> schemas.PortalOut:
     return schemas.PortalOut.of(decisions.withdraw(dependencies(), token))
+
+
+@router.post(
+    "/public/applicants/<token>/uploads",
+    status_code=HTTPStatus.CREATED,
+    summary="Ask to upload a file for a file question: a form to POST the file to, straight to storage",
+)
+def request_upload(token: str, body: document_schemas.RequestUpload) -> Response[document_schemas.UploadOut]:
+    ticket = documents.request_upload(
+        dependencies(), token, body.question_id, body.file_name, body.content_type, body.size_bytes
+    )
+    return json_response(HTTPStatus.CREATED, document_schemas.UploadOut.of(ticket))
 
 
 app = create_resolver(router)

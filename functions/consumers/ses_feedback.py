@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from plutomi.bootstrap import dependencies
 from plutomi.domain.email_feedback import Ignored, MalformedFeedback, parse_record_body
-from plutomi.entrypoints.consumer import new_batch_processor
-from plutomi.observability import invocation_log_keys, logger
+from plutomi.entrypoints.consumer import batch_handler
+from plutomi.observability import logger
 from plutomi.services import email_feedback
 
 
@@ -42,10 +40,4 @@ def handle(record: SQSRecord) -> dict[str, Any]:
     return outcome
 
 
-@invocation_log_keys()
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dict(
-        process_partial_response(
-            event=event, record_handler=handle, processor=new_batch_processor(), context=context
-        )
-    )
+handler = batch_handler(handle)

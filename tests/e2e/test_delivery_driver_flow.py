@@ -1,11 +1,14 @@
 """The delivery-driver pipeline over HTTP, as the issue tells it:
 Questionnaire (to Waiting List if not completed within 30 days) -> Waiting List -> Document Upload
--> Final Review -> Ready to Drive; a recruiter can always move someone by hand."""
+(uploading the licence moves them on) -> Final Review -> Ready to Drive; a recruiter can always move
+someone by hand."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+
+import httpx
 
 from plutomi.adapters.clock import FixedClock
 from plutomi.bootstrap import dependencies
@@ -17,6 +20,7 @@ from tests.support.contracts import assert_events_keep_the_contract, stream_posi
 from tests.support.http import Api, sign_in
 from tests.support.stack import RunningStack, emails_to, portal_token
 
+LICENCE_PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 STAGES = ["Questionnaire", "Waiting List", "Document Upload", "Final Review", "Ready to Drive"]
 
 
@@ -75,6 +79,19 @@ def design(recruiter: Api, org_id: str) -> tuple[str, dict[str, str], dict[str, 
     elsewhere = {**idle_rule, "to_stage_id": foreign["stages"][0]["id"]}
     refused = recruiter.post(f"{questionnaire}/rules", json={"rule": elsewhere})
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "rule_target_not_in_application"
+
+    # Document Upload collects the licence; uploading it moves the applicant to Final Review.
+    uploads = f"{base}/stages/{stages['Document Upload']}"
+    file_question = {"type": "file", "title": "Driving licence", "accepts": ["application/pdf", "image/jpeg"]}
+    added = recruiter.post(f"{uploads}/questions", json=file_question)
+    assert added.status_code == 201, added.text
+    questions["Driving licence"] = added.json()["questions"][-1]["id"]
+    uploaded_rule = {
+        "kind": "answer",
+        "to_stage_id": stages["Final Review"],
+        "conditions": [{"question_id": questions["Driving licence"], "operator": "is_present"}],
+    }
+    assert recruiter.post(f"{uploads}/rules", json={"rule": uploaded_rule}).status_code == 201
 
     targeted = recruiter.delete(f"{base}/stages/{stages['Waiting List']}")
     assert targeted.status_code == 409 and targeted.json()["error"]["code"] == "stage_targeted_by_rules"
@@ -187,6 +204,32 @@ def test_the_delivery_driver_flow(stack: RunningStack, clock: FixedClock) -> Non
     assert public.get(f"/public/applicants/{carol_token}").status_code == 404
     remaining = recruiter.get(f"/orgs/{org_id}/applications/{app_id}/applicants").json()["applicants"]
     assert [a["id"] for a in remaining] == [bob_id]
+
+    # Bob uploads his licence: he asks for an upload, posts the form straight to storage, answers with
+    # the document id, and the is_present rule moves him to Final Review, where a recruiter opens it.
+    asked = public.post(
+        f"/public/applicants/{new_token}/uploads",
+        json={
+            "question_id": questions["Driving licence"],
+            "file_name": "licence.pdf",
+            "content_type": "application/pdf",
+            "size_bytes": len(LICENCE_PDF),
+        },
+    )
+    assert asked.status_code == 201, asked.text
+    form = asked.json()["upload"]
+    posted = httpx.post(form["url"], data=form["fields"], files={"file": ("licence.pdf", LICENCE_PDF)})
+    assert posted.status_code in (200, 201, 204), posted.text
+    answers = {questions["Driving licence"]: [asked.json()["document_id"]]}
+    uploaded = public.post(f"/public/applicants/{new_token}/answers", json={"answers": answers})
+    assert uploaded.status_code == 200 and uploaded.json()["stage"]["name"] == "Final Review", uploaded.text
+    (licence,) = recruiter.get(f"/orgs/{org_id}/applicants/{bob_id}/documents").json()["documents"]
+    assert licence["file_name"] == "licence.pdf" and licence["scan_status"] == "not_scanned"
+    opened = recruiter.get(f"/orgs/{org_id}/documents/{licence['id']}/open")
+    assert opened.status_code == 302 and httpx.get(opened.headers["location"]).content == LICENCE_PDF
+    # The photo is blurry, say: a recruiter sends him back to upload another.
+    back = {"from_stage_id": stages["Final Review"], "to_stage_id": stages["Document Upload"]}
+    assert recruiter.post(f"/orgs/{org_id}/applicants/{bob_id}/move", json=back).status_code == 200
 
     # Deleting a stage that holds people needs a destination.
     base = f"/orgs/{org_id}/applications/{app_id}/stages"

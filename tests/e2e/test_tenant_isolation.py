@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from plutomi.bootstrap import dependencies
+from plutomi.domain.documents import Document, DocumentState, document_key
 from plutomi.entrypoints import swagger_ui
 from plutomi.topology import ROUTES, Route
 from tests.conftest import unique_email, unique_org_id
@@ -145,6 +147,15 @@ VALID_BODIES: dict[tuple[str, str], Callable[[], Body] | None] = {
     ("GET", "/public/applicants/{token}"): None,
     ("POST", "/public/applicants/{token}/answers"): lambda: {"answers": {"qst_any": "an answer"}},
     ("POST", "/public/applicants/{token}/withdraw"): None,
+    ("POST", "/public/applicants/{token}/uploads"): lambda: {
+        "question_id": "qst_any",
+        "file_name": "licence.pdf",
+        "content_type": "application/pdf",
+        "size_bytes": 1000,
+    },
+    ("GET", "/orgs/{org_id}/applicants/{applicant_id}/documents"): None,
+    ("GET", "/orgs/{org_id}/documents/{document_id}"): None,
+    ("GET", "/orgs/{org_id}/documents/{document_id}/open"): None,
     ("GET", "/unsubscribe/{token}"): None,
     ("POST", "/unsubscribe/{token}"): None,  # one-click: mail clients send a form body, which is ignored
     ("GET", "/health"): None,
@@ -198,6 +209,33 @@ def is_public(route: Route) -> bool:
     return route.public
 
 
+def stored_document(org: str, application: str, stage: str, question: str, applicant: str) -> str:
+    """A confirmed document of the applicant, straight in the store (uploading takes the portal's
+    secret, which only travels by email; tests/integration/test_documents.py uploads for real)."""
+    deps = dependencies()
+    now = deps.clock.now()
+    document_id = deps.clock.new_id("doc")
+    deps.store.documents.create(
+        Document(
+            id=document_id,
+            org_id=org,
+            applicant_id=applicant,
+            application_id=application,
+            stage_id=stage,
+            question_id=question,
+            key=document_key(org, applicant, document_id),
+            file_name="licence.pdf",
+            content_type="application/pdf",
+            sniffed_type="application/pdf",
+            size_bytes=1000,
+            state=DocumentState.CONFIRMED,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return document_id
+
+
 def build_pipeline(owner: Api, org: str, stack: RunningStack) -> dict[str, str]:
     """An open application (two stages, a question, a rule, an applicant) and a webhook; returns ids."""
     created = owner.post(f"/orgs/{org}/applications", json={"name": "Drivers", "description": "Vans"})
@@ -231,6 +269,7 @@ def build_pipeline(owner: Api, org: str, stack: RunningStack) -> dict[str, str]:
     reasons = owner.get(f"/orgs/{org}/rejection-reasons")
     assert reasons.status_code == 200, reasons.text
     return {
+        "document_id": stored_document(org, application, first, question, applicant),
         "application_id": application,
         "stage_id": first,
         "question_id": question,

@@ -64,6 +64,7 @@ SCHEDULED_RESULTS = {
     "scheduled.idle_sweeper": {"due", "moved", "skipped"},
     "scheduled.org_purge_sweeper": {"tombstones", "finished", "unfinished", "deleted"},
     "scheduled.dead_letter_depth": {"depth"},
+    "scheduled.upload_sweeper": {"expired", "deleted"},
 }
 
 

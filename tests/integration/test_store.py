@@ -375,6 +375,14 @@ def test_every_listing_query_uses_an_index(deps: Dependencies) -> None:
                 lambda: store.rejection_reasons.list_for_org(org_id),
                 {"type", "org_id"},
             ),
+            "an applicant's documents": (
+                lambda: store.documents.for_applicant(org_id, "apl_01JEXAMPLE"),
+                {"type", "org_id", "applicant_id"},
+            ),
+            "expired pending uploads": (
+                lambda: store.documents.expired_pending(now, 10),
+                {"upload_expires_ms"},
+            ),
         }
         for label, (call, fields) in calls.items():
             call()

@@ -52,6 +52,9 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("CreateQuestion", "accepts"): "content types: questions.validate_question takes the allow-list only",
     ("UpdateQuestion", "accepts"): "content types: questions.validate_question takes the allow-list only",
     ("PreviewTemplate", "applicant_id"): "an id, looked up among the org's applicants",
+    ("RequestUpload", "question_id"): "an id, looked up in the stage",
+    ("RequestUpload", "content_type"): "a content type: file_types.file_type takes the allow-list only",
+    ("RequestUpload", "file_name"): "a file's name: documents.safe_file_name makes it one safe line",
 }
 # Text that may have several lines; every other text field is one line.
 MULTI_LINE = {

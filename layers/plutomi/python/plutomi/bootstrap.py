@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from plutomi.adapters.resolver import HostResolver
     from plutomi.adapters.ses_mailer import SesMailer
     from plutomi.adapters.webhook_sender import WebhookSender
-    from plutomi.services.ports import Clock, Dependencies, EventBus
+    from plutomi.services.ports import Clock, Dependencies, EventBus, ObjectStorage
 
 _lock = threading.RLock()
 _dependencies: Dependencies | None = None
@@ -52,6 +52,14 @@ def _build() -> Dependencies:
         settings=settings,
         resolver=_overrides.get("resolver") or SystemResolver(),
     )
+
+
+def documents_storage() -> ObjectStorage:
+    """The documents bucket's client (boto3 is imported here, on first use)."""
+    from plutomi.adapters.s3_storage import S3Storage
+
+    settings = get_settings()
+    return S3Storage.connect(settings.documents_bucket, settings.s3_endpoint_url)
 
 
 def aws_client(service: str, *, config: Config | None = None, endpoint_url: str | None = None) -> Any:

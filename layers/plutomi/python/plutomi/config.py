@@ -53,6 +53,12 @@ class Settings:
     # URL for: `plutomi dev` starts the others on those ports and leaves these alone.
     embedded_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     external_services: frozenset[str] = frozenset()
+    # Applicants' uploads: the bucket, the S3 endpoint (unset: AWS_ENDPOINT_URL, i.e. moto locally, AWS
+    # itself elsewhere; on K3S any S3-compatible store), and who scans new objects for malware.
+    documents_bucket: str = "plutomi-documents"
+    s3_endpoint_url: str | None = None
+    malware_scanning: str = "off"
+    malware_scan_queue: str = "plutomi-malware-scan"  # GuardDuty's results (EventBridge -> SQS)
 
     @property
     def is_local(self) -> bool:
@@ -142,6 +148,18 @@ def _port(name: str, default: int) -> int:
 MAX_STREAM_REPLICAS = 5  # JetStream's own limit
 
 
+MALWARE_SCANNERS = ("off", "guardduty")
+
+
+def _malware_scanning() -> str:
+    value = _env("PLUTOMI_MALWARE_SCANNING", "off").lower()
+    if value not in MALWARE_SCANNERS:
+        raise RuntimeError(
+            f"PLUTOMI_MALWARE_SCANNING must be one of {', '.join(MALWARE_SCANNERS)}, not {value!r}"
+        )
+    return value
+
+
 def load_settings() -> Settings:
     environment = _env("PLUTOMI_ENV", "local")
     is_local = environment in {"local", "test"}
@@ -187,6 +205,10 @@ def load_settings() -> Settings:
         ),
         embedded_ports=ports,
         external_services=frozenset(name for name, url in given.items() if url),
+        documents_bucket=_env("PLUTOMI_DOCUMENTS_BUCKET", "plutomi-documents"),
+        s3_endpoint_url=os.environ.get("AWS_ENDPOINT_URL_S3", "").strip() or aws_endpoint_url,
+        malware_scanning=_malware_scanning(),
+        malware_scan_queue=_env("PLUTOMI_MALWARE_SCAN_QUEUE", "plutomi-malware-scan"),
     )
 
 

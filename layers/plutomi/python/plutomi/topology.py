@@ -262,6 +262,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/orgs/{org_id}/rejection-reasons", "api.rejection_reasons"),
     Route("PATCH", "/orgs/{org_id}/rejection-reasons/{reason_id}", "api.rejection_reasons"),
     Route("DELETE", "/orgs/{org_id}/rejection-reasons/{reason_id}", "api.rejection_reasons"),
+    Route("GET", "/orgs/{org_id}/applicants/{applicant_id}/documents", "api.documents"),
+    Route("GET", "/orgs/{org_id}/documents/{document_id}", "api.documents"),
+    Route("GET", "/orgs/{org_id}/documents/{document_id}/open", "api.documents"),
     Route("POST", "/orgs/{org_id}/webhooks", "api.webhooks"),
     Route("GET", "/orgs/{org_id}/webhooks", "api.webhooks"),
     Route("GET", "/orgs/{org_id}/webhooks/{webhook_id}", "api.webhooks"),
@@ -305,6 +308,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/public/applicants/{token}", "api.public", public=True),
     Route("POST", "/public/applicants/{token}/answers", "api.public", public=True),
     Route("POST", "/public/applicants/{token}/withdraw", "api.public", public=True),
+    # A presigned POST for one file; the bytes go straight to the bucket, never through a handler.
+    Route("POST", "/public/applicants/{token}/uploads", "api.public", public=True),
     # In every email: stops invitations and other email the person did not ask for (GET: the link;
     # POST: RFC 8058 one-click from the List-Unsubscribe-Post header). No sign-in.
     Route("GET", "/unsubscribe/{token}", "api.unsubscribe", public=True),

@@ -65,4 +65,8 @@ ITEMS_INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("org_pending", (("org_id", 1), ("pending_since_ms", 1))),
     # Orgs being deleted whose purge has not finished: only tombstones carry `purge_pending_ms`.
     IndexSpec("purge_pending_ms", (("purge_pending_ms", 1),), {"sparse": True}),
+    # An applicant's documents in id order.
+    IndexSpec("type_org_applicant_sort", (("type", 1), ("org_id", 1), ("applicant_id", 1), ("sort_key", 1))),
+    # The upload sweeper: only pending uploads carry `upload_expires_ms` (dropped when confirmed).
+    IndexSpec("upload_expires_ms", (("upload_expires_ms", 1),), {"sparse": True}),
 )

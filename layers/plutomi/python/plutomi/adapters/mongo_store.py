@@ -20,6 +20,7 @@ from pymongo.errors import DuplicateKeyError
 
 from plutomi.adapters.mongo_attempts import AttemptErrors
 from plutomi.adapters.mongo_base import Document, Repository, SafeWrites, current_session, to_document, where
+from plutomi.adapters.mongo_documents import Documents
 from plutomi.adapters.mongo_email_templates import EmailTemplates
 from plutomi.adapters.mongo_idempotency import IdempotencyRecords
 from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
@@ -315,6 +316,7 @@ class MongoStore:
         self.org_purge = OrgPurge(self.items)
         self.idempotency = IdempotencyRecords(self.items)
         self.email_templates = EmailTemplates(self.items)
+        self.documents = Documents(self.items)
 
     @classmethod
     def connect(cls, url: str, database: str) -> MongoStore:

@@ -63,6 +63,8 @@ APPLICANT_WITHDRAWN = "applicant.withdrawn"
 REJECTION_REASON_CREATED = "rejection_reason.created"
 REJECTION_REASON_UPDATED = "rejection_reason.updated"
 REJECTION_REASON_DELETED = "rejection_reason.deleted"
+DOCUMENT_UPLOADED = "document.uploaded"
+DOCUMENT_SCANNED = "document.scanned"
 
 
 class Payload(BaseModel):
@@ -358,6 +360,29 @@ class EmailTemplateDeleted(EmailTemplateChanged):
     no entry email)."""
 
 
+class DocumentUploaded(Payload):
+    """An applicant's upload passed its checks (size, and first bytes matching the declared type) and
+    counts as their answer to a file question (the file name and the file itself are not in the event)."""
+
+    document_id: str
+    applicant_id: str
+    application_id: str
+    stage_id: str
+    question_id: str
+    content_type: str = Field(description="what the first bytes show, one of the allowed types")
+    size_bytes: int
+
+
+class DocumentScanned(Payload):
+    """The malware scanner reported on a document: `clean`, `infected` (it can no longer be opened) or
+    `failed` (it could not be scanned)."""
+
+    document_id: str
+    applicant_id: str
+    application_id: str
+    scan_status: Literal["clean", "infected", "failed"]
+
+
 # Every event type and the model of its data: the one list of event types.
 PAYLOADS: Mapping[str, type[Payload]] = {
     TOTP_REQUESTED: TotpRequested,
@@ -396,6 +421,8 @@ PAYLOADS: Mapping[str, type[Payload]] = {
     REJECTION_REASON_CREATED: RejectionReasonCreated,
     REJECTION_REASON_UPDATED: RejectionReasonUpdated,
     REJECTION_REASON_DELETED: RejectionReasonDeleted,
+    DOCUMENT_UPLOADED: DocumentUploaded,
+    DOCUMENT_SCANNED: DocumentScanned,
 }
 
 EVENT_TYPES = frozenset(PAYLOADS)

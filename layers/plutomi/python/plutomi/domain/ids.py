@@ -27,6 +27,7 @@ PREFIXES = frozenset(
         "prg",
         "tpl",
         "rjr",
+        "doc",
     }
 )
 

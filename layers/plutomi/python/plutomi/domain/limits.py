@@ -77,6 +77,14 @@ PORTAL_EMAILS_PER_APPLICANT = Limit(
     "Your link was sent a few minutes ago; check your email",
 )
 
+UPLOADS_PER_APPLICANT = Limit(
+    "uploads-per-applicant",
+    30,
+    timedelta(hours=1),
+    "too_many_uploads",
+    "You asked for many uploads just now; wait a while, then upload the files you still need",
+)
+
 LIMITS: tuple[Limit, ...] = (
     CODE_REQUESTS_PER_CLIENT,
     CODE_CHECKS_PER_CLIENT,
@@ -84,6 +92,7 @@ LIMITS: tuple[Limit, ...] = (
     APPLIES_PER_CLIENT,
     APPLIES_PER_ADDRESS,
     PORTAL_EMAILS_PER_APPLICANT,
+    UPLOADS_PER_APPLICANT,
 )
 
 # One client's wrong guesses in a window never reach a code's own limit: no single stranger can kill

@@ -131,6 +131,24 @@ def new_batch_processor(records_at_once: int = 1) -> BatchProcessor:
     return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
+def batch_handler(
+    handle: Callable[[SQSRecord], dict[str, Any]],
+) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The Lambda handler of an SQS-shaped batch whose records `handle` takes one at a time: a record
+    it raises for is reported in `batchItemFailures`, the rest of the batch carries on. No idempotency
+    layer: `handle` is safe to repeat."""
+
+    @invocation_log_keys()
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return dict(
+            process_partial_response(
+                event=event, record_handler=handle, processor=new_batch_processor(), context=context
+            )
+        )
+
+    return handler
+
+
 class SideBySideBatchProcessor(BatchProcessor):
     """Powertools' batch processor, handling up to `records_at_once` records at once. Each record's
     success or failure is still its own (Powertools appends them to lists, safe from threads)."""

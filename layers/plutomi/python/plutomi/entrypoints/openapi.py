@@ -88,6 +88,7 @@ NOT_FOUND_BY_PARAMETER = {
     "applicant_id": "applicant_not_found",
     "webhook_id": "webhook_not_found",
     "reason_id": "rejection_reason_not_found",
+    "document_id": "document_not_found",
 }
 # Changes under /orgs/{org_id} that any member may make.
 NO_ROLE_NEEDED = {
@@ -236,6 +237,12 @@ ROUTE_ERRORS: dict[str, dict[int, tuple[str, ...] | str]] = {
         404: ("portal_not_found",),
         409: ("applicant_not_withdrawable", "concurrent_change"),
     },
+    "POST /public/applicants/{token}/uploads": {
+        404: ("portal_not_found",),
+        422: ("invalid_upload",),
+        429: (limits.UPLOADS_PER_APPLICANT.code,),
+    },
+    "GET /orgs/{org_id}/documents/{document_id}/open": {409: ("document_infected", "document_scan_pending")},
     "GET /unsubscribe/{token}": {404: ("unsubscribe_link_not_found",)},
     "POST /unsubscribe/{token}": {404: ("unsubscribe_link_not_found",)},
     "GET /health": {503: SUCCESS},

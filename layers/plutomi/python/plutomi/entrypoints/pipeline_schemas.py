@@ -20,6 +20,7 @@ from plutomi.domain.pipeline import (
     Stage,
 )
 from plutomi.domain.questions import QUESTION_TYPES, answer_schema
+from plutomi.entrypoints.document_schemas import DocumentSummary
 from plutomi.entrypoints.schemas import Body, EmailText
 from plutomi.entrypoints.text_fields import (
     DisplayName,
@@ -382,7 +383,7 @@ class PortalOut(BaseModel):
                 id=portal.stage.id,
                 name=portal.stage.name,
                 questions=[PublicQuestion.of(q) for q in portal.stage.questions],
-                answers={k: v for k, v in portal.applicant.answers.items() if k in asked},
+                answers=_portal_answers(portal, asked),
                 complete=is_complete(portal.stage, portal.applicant.answers),
             )
         return cls(
@@ -392,6 +393,23 @@ class PortalOut(BaseModel):
             application=PublicApplication.of(portal.application),
             stage=stage,
         )
+
+
+def _portal_answers(portal: Portal, asked: set[str]) -> dict[str, Any]:
+    """The current stage's answers; a file answer as its uploads (id, name, type, size, scan status)."""
+    uploads = {document.id: DocumentSummary.of(document) for document in portal.documents}
+    file_questions = (
+        {q.id for q in portal.stage.questions if q.type is QuestionType.FILE} if portal.stage else set()
+    )
+    shown: dict[str, Any] = {}
+    for question_id, answer in portal.applicant.answers.items():
+        if question_id not in asked:
+            continue
+        if question_id in file_questions and isinstance(answer, list):
+            shown[question_id] = [uploads[i].model_dump(mode="json") for i in answer if i in uploads]
+        else:
+            shown[question_id] = answer
+    return shown
 
 
 class VisitOut(BaseModel):

@@ -219,7 +219,7 @@ async def _serve(host: str, port: int, parts: Parts) -> None:
     from plutomi.runtime.bridge import Bridge
     from plutomi.runtime.functions import preload
     from plutomi.runtime.relay import OutboxRelay
-    from plutomi.runtime.sqs_poller import SqsPoller
+    from plutomi.runtime.sqs_poller import SqsPoller, fed_consumers
     from plutomi.topology import all_functions
 
     settings = get_settings()
@@ -231,7 +231,9 @@ async def _serve(host: str, port: int, parts: Parts) -> None:
     relay = OutboxRelay(dependencies().store, settings.nats_url) if parts.relay and server is None else None
     bridges = [Bridge(tier, settings.nats_url) for tier in parts.tiers]
     # As Lambda's event source mapping: failures wait out the queue's visibility timeout.
-    pollers = [SqsPoller.for_consumer(consumer, settings) for consumer in parts.pollers]
+    pollers = [
+        SqsPoller.for_consumer(consumer, settings) for consumer in fed_consumers(parts.pollers, settings)
+    ]
 
     def shut_down() -> None:
         if server is not None:

@@ -1,7 +1,8 @@
 """`plutomi migrate`: indexes, `status: active` for applicants stored before decisions, tombstones
 for data that outlived its org (orgs deleted before deleting purged), JetStream streams and
-consumers, and (on a local endpoint) the SES sender identity and the SES feedback path
-(configuration set -> SNS topic -> SQS queue + DLQ). Idempotent; safe to run on every deploy."""
+consumers, and (on a local endpoint) the SES sender identity, the SES feedback path (configuration
+set -> SNS topic -> SQS queue + DLQ) and the documents bucket. Idempotent; safe to run on every
+deploy."""
 
 from __future__ import annotations
 
@@ -30,12 +31,15 @@ def migrate(settings: Settings, say: Callable[[str], None] = print) -> None:
     for line in asyncio.run(_apply_jetstream(settings.nats_url, settings.stream_replicas)):
         say(line)
     if settings.aws_endpoint_url:
+        from plutomi.adapters.s3_storage import S3Storage
         from plutomi.bootstrap import mailer
         from plutomi.runtime.ses_feedback_local import ensure_feedback_pipeline
 
         mailer().ensure_sender_identity()
         say(f"ses identity {settings.email_from}: ok")
         ensure_feedback_pipeline(settings, say)
+        S3Storage.connect(settings.documents_bucket, settings.s3_endpoint_url).ensure_bucket()
+        say(f"s3 bucket {settings.documents_bucket}: ok")
 
 
 async def _apply_jetstream(url: str, stream_replicas: int) -> list[str]:

@@ -124,7 +124,7 @@ def poll(
 
     from plutomi.config import get_settings
     from plutomi.runtime.probe import liveness_of, probes_served
-    from plutomi.runtime.sqs_poller import SqsPoller
+    from plutomi.runtime.sqs_poller import SqsPoller, fed_consumers
     from plutomi.topology import SQS_CONSUMERS
 
     settings = get_settings()
@@ -135,7 +135,7 @@ def poll(
             wait_seconds=wait_seconds,
             stall_after_seconds=stall_after_seconds,
         )
-        for consumer in SQS_CONSUMERS
+        for consumer in fed_consumers(SQS_CONSUMERS, settings)
     ]
 
     def figures() -> dict[str, Any]:

@@ -32,10 +32,16 @@ if TYPE_CHECKING:
 
 def queue_of(consumer: SqsConsumer, settings: Settings) -> str:
     """The queue that feeds a consumer, by configuration."""
-    queues = {"ses-feedback": settings.ses_feedback_queue}
+    queues = {"ses-feedback": settings.ses_feedback_queue, "malware-scan": settings.malware_scan_queue}
     if consumer.name not in queues:
         raise LookupError(f"no queue configured for the SQS consumer {consumer.name!r}")
     return queues[consumer.name]
+
+
+def fed_consumers(consumers: tuple[SqsConsumer, ...], settings: Settings) -> list[SqsConsumer]:
+    """The SQS consumers something feeds here: without a malware scanner (PLUTOMI_MALWARE_SCANNING
+    off, as always locally) nothing sends scan results, so nothing polls their queue."""
+    return [c for c in consumers if c.name != "malware-scan" or settings.malware_scanning != "off"]
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from plutomi.domain.pipeline import (
     is_complete,
     validate_answers,
 )
-from plutomi.services import rate_limits
+from plutomi.services import documents, rate_limits
 from plutomi.services.auth import Principal
 from plutomi.services.designs import load_application, load_stage, ordered_stages
 from plutomi.services.moves import load_applicant, move, update_applicant
@@ -168,10 +168,10 @@ def portal(deps: Dependencies, token: str) -> Portal:
     return portal_of(deps, applicant_from_token(deps, token))
 
 
-@transactional
 def submit_answers(deps: Dependencies, token: str, submitted: dict[str, Any]) -> Portal:
     """Stores valid answers for the current stage; when it becomes complete, applies its answer rules
-    at once, so the response already shows where the person is now."""
+    at once, so the response already shows where the person is now. A file answer counts only once
+    each upload it names passed its checks (`documents.confirm_uploads`)."""
     applicant = applicant_from_token(deps, token)
     if applicant.stage_id is None:
         raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
@@ -179,12 +179,20 @@ def submit_answers(deps: Dependencies, token: str, submitted: dict[str, Any]) ->
         raise _closed(applicant.status)
     stage = load_stage(deps, applicant.org_id, applicant.application_id, applicant.stage_id)
     accepted, problems = validate_answers(stage, submitted)
+    if not problems:
+        problems = documents.confirm_uploads(deps, applicant, stage, accepted)
     if problems:
-        summary = "; ".join(f"{field}: {message}" for field, message in problems.items())
+        summary = "; ".join(f"{name}: {message}" for name, message in problems.items())
         raise InvalidFields("invalid_answers", summary, problems)
     if not accepted:
         raise InvalidInput("no_answers", "Send at least one answer")
+    return _record_answers(deps, token, applicant, stage, accepted)
 
+
+@transactional
+def _record_answers(
+    deps: Dependencies, token: str, applicant: Applicant, stage: Stage, accepted: dict[str, Any]
+) -> Portal:
     def record(current: Applicant) -> Applicant:
         if not current.is_active:
             raise _closed(current.status)
@@ -301,10 +309,12 @@ def move_applicant(
 
 @transactional
 def delete_applicant(deps: Dependencies, principal: Principal, org_id: str, applicant_id: str) -> None:
-    """Erases the person's data (name, email, answers, portal link) and keeps an anonymous history."""
+    """Erases the person's data (name, email, answers, portal link, documents and their objects) and
+    keeps an anonymous history."""
     require_membership(deps, principal, org_id, Role.ADMIN)
     applicant = load_applicant(deps, org_id, applicant_id)
     mover = Mover(kind="user", id=principal.user.id)
+    documents.erase_for_applicant(deps, org_id, applicant_id)
 
     def erase(current: Applicant) -> Applicant | None:
         if current.is_deleted:

@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from plutomi.domain import events
+from plutomi.domain.documents import org_prefix
 from plutomi.domain.epoch import epoch_ms
 from plutomi.domain.events import Event
 from plutomi.services.ports import Dependencies
@@ -81,7 +82,11 @@ def purge_org(deps: Dependencies, org_id: str, keep_going: KeepGoing) -> PurgeRe
         grace_over = _now_ms(deps) >= epoch_ms(tombstone.deleted_at + GRACE)
         if not grace_over or purge.has_unpublished_events(org_id):
             result.outcome = "waiting"
-        elif purge.remove_tombstone(org_id, owner):
+            return result
+        # The org's objects (every version) go before its tombstone, which lets a purge that fails
+        # here run again; their records went with the rest of its documents.
+        deps.storage.delete_prefix(org_prefix(org_id))
+        if purge.remove_tombstone(org_id, owner):
             result.outcome = "finished"
         else:
             result.outcome = "busy"

@@ -3,9 +3,10 @@ use cases an applicant reaches with their link (answers, withdrawing, uploads)."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from plutomi.domain.applicants import Applicant
+from plutomi.domain.documents import Document, DocumentState
 from plutomi.domain.errors import NotFound
 from plutomi.domain.identity import hash_secret, secrets_match
 from plutomi.domain.pipeline import Application, Stage
@@ -20,6 +21,7 @@ class Portal:
     applicant: Applicant
     application: Application
     stage: Stage | None
+    documents: list[Document] = field(default_factory=list)  # what the file answers name
 
 
 def applicant_from_token(deps: Dependencies, token: str) -> Applicant:
@@ -49,4 +51,15 @@ def portal_of(deps: Dependencies, applicant: Applicant) -> Portal:
         if applicant.stage_id
         else None
     )
-    return Portal(applicant=applicant, application=application, stage=stage)
+    return Portal(
+        applicant=applicant,
+        application=application,
+        stage=stage,
+        documents=confirmed_documents(deps, applicant),
+    )
+
+
+def confirmed_documents(deps: Dependencies, applicant: Applicant) -> list[Document]:
+    """The applicant's confirmed documents, oldest first (pending uploads count for nobody)."""
+    found = deps.store.documents.for_applicant(applicant.org_id, applicant.id)
+    return [document for document in found if document.state is DocumentState.CONFIRMED]

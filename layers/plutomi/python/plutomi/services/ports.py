@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple, Protocol
 
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.adapters.resolver import HostResolver as HostResolver
@@ -63,6 +63,55 @@ class WebhookSender(Protocol):
         ...
 
 
+class StoredObject(NamedTuple):
+    size_bytes: int
+    last_modified: datetime
+
+
+class PresignedPost(NamedTuple):
+    url: str
+    fields: dict[str, str]
+
+
+class ObjectStorage(Protocol):
+    """The documents bucket (S3, or any S3-compatible store by endpoint URL)."""
+
+    def presigned_post(
+        self, key: str, content_type: str, max_bytes: int, expires_in: timedelta, tagging: str
+    ) -> PresignedPost:
+        """A form that uploads one object of exactly this content type and 1..max_bytes bytes to
+        `key`, tagged with `tagging`, until `expires_in` from now."""
+        ...
+
+    def head(self, key: str) -> StoredObject | None:
+        """The object's size and when it was stored; None when there is none."""
+        ...
+
+    def first_bytes(self, key: str, count: int) -> bytes: ...
+
+    def set_tag(self, key: str, name: str, value: str) -> None:
+        """Sets one tag on the object, keeping its other tags (a scanner's, say)."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Deletes the object, every version of it when the bucket keeps versions."""
+        ...
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Deletes every object under `prefix`, all versions and delete markers; how many went."""
+        ...
+
+    def presigned_get(self, key: str, content_type: str, disposition: str, expires_in: timedelta) -> str:
+        """A link that serves the object with these response headers (and no-store) for a while."""
+        ...
+
+
+def _documents_storage() -> ObjectStorage:
+    from plutomi.bootstrap import documents_storage
+
+    return documents_storage()
+
+
 @dataclass
 class Dependencies:
     store: MongoStore
@@ -71,6 +120,15 @@ class Dependencies:
     settings: Settings
     # Resolves host names (a webhook URL's, when it is saved); the system's resolver unless replaced.
     resolver: HostResolver = field(default_factory=SystemResolver)
+    # The documents bucket, built on first use: functions that never touch documents never import boto3.
+    storage_factory: Callable[[], ObjectStorage] = _documents_storage
+    _storage: ObjectStorage | None = field(default=None, init=False, repr=False)
+
+    @property
+    def storage(self) -> ObjectStorage:
+        if self._storage is None:
+            self._storage = self.storage_factory()
+        return self._storage
 
     def event(self, event_type: str, org_id: str | None, data: Mapping[str, Any]) -> Event:
         """A new event of the type, its data checked against the type's payload model (EventDataMismatch
