@@ -260,6 +260,7 @@ def fresh_events(deps: Dependencies, seeded: Seeded, count: int) -> list[Event]:
                 "from_stage_id": "stg_1",
                 "to_stage_id": "stg_2",
                 "by": {"kind": "user", "id": "usr_bench"},
+                "send_email": True,
             },
         )
         for number in range(count)

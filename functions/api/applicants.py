@@ -71,9 +71,7 @@ def reopen_applicant(org_id: str, applicant_id: str) -> schemas.ApplicantOut:
 
 @router.post(f"{APPLICANT}/accept", summary="The final decision: accept (hire, admit) an active applicant")
 def accept_applicant(org_id: str, applicant_id: str, body: schemas.AcceptApplicant) -> schemas.ApplicantOut:
-    accepted = decisions.accept(
-        dependencies(), principal(router), org_id, applicant_id, body.note, body.send_email
-    )
+    accepted = decisions.accept(dependencies(), principal(router), org_id, applicant_id, body.note)
     return schemas.ApplicantOut.of(accepted)
 
 

@@ -287,7 +287,7 @@ def test_reject_reopen_accept_and_withdraw(
         accepted.json()["status"] == "accepted"
         and accepted.json()["decisions"][-1]["note"] == "Starts Monday"
     )
-    assert [e["send_email"] for e in events_about(deps, "applicant.accepted", ben)] == [True]
+    assert len(events_about(deps, "applicant.accepted", ben)) == 1
     assert "accepted" in error(
         recruiter.post(f"/orgs/{org}/applicants/{ben}/accept", json={}), 409, "applicant_not_active"
     )

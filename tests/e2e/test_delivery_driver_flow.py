@@ -1,7 +1,8 @@
 """The delivery-driver pipeline over HTTP, as the issue tells it:
 Questionnaire (to Waiting List if not completed within 30 days) -> Waiting List -> Document Upload
 (uploading the licence moves them on) -> Final Review -> Ready to Drive; a recruiter can always move
-someone by hand."""
+someone by hand, rejects with one of the org's reasons (the applicant gets the email) and makes the
+final decision."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from plutomi.runtime.functions import invoke
 from tests.conftest import unique_email, unique_org_id
 from tests.support.contracts import assert_events_keep_the_contract, stream_position
 from tests.support.http import Api, sign_in
-from tests.support.stack import RunningStack, emails_to, portal_token
+from tests.support.stack import RunningStack, emails_to, portal_token, wait_for_email
 
 LICENCE_PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 STAGES = ["Questionnaire", "Waiting List", "Document Upload", "Final Review", "Ready to Drive"]
@@ -227,11 +228,19 @@ def test_the_delivery_driver_flow(stack: RunningStack, clock: FixedClock) -> Non
     assert licence["file_name"] == "licence.pdf" and licence["scan_status"] == "not_scanned"
     opened = recruiter.get(f"/orgs/{org_id}/documents/{licence['id']}/open")
     assert opened.status_code == 302 and httpx.get(opened.headers["location"]).content == LICENCE_PDF
-    # The photo is blurry, say: a recruiter sends him back to upload another.
-    back = {"from_stage_id": stages["Final Review"], "to_stage_id": stages["Document Upload"]}
-    assert recruiter.post(f"/orgs/{org_id}/applicants/{bob_id}/move", json=back).status_code == 200
-
-    # Deleting a stage that holds people needs a destination.
+    # Dave applies and a recruiter moves him to Document Upload by hand. Deleting that stage while he
+    # is in it needs a destination: he goes to Final Review with Bob.
+    dave = unique_email("dave")
+    assert (
+        public.post(
+            apply_path, json={"email": dave, "first_name": "Dave", "last_name": "Nolicence"}
+        ).status_code
+        == 202
+    )
+    dave_token = portal_token(dave)
+    dave_id = dave_token.split(".")[0]
+    to_upload = {"from_stage_id": stages["Questionnaire"], "to_stage_id": stages["Document Upload"]}
+    assert recruiter.post(f"/orgs/{org_id}/applicants/{dave_id}/move", json=to_upload).status_code == 200
     base = f"/orgs/{org_id}/applications/{app_id}/stages"
     held = recruiter.delete(f"{base}/{stages['Document Upload']}")
     assert held.status_code == 409 and held.json()["error"]["code"] == "stage_has_applicants"
@@ -239,7 +248,31 @@ def test_the_delivery_driver_flow(stack: RunningStack, clock: FixedClock) -> Non
         f"{base}/{stages['Document Upload']}?move_applicants_to={stages['Final Review']}"
     )
     assert moved_out.status_code == 200, moved_out.text
-    assert recruiter.get(f"/orgs/{org_id}/applicants/{bob_id}").json()["stage_id"] == stages["Final Review"]
+    assert recruiter.get(f"/orgs/{org_id}/applicants/{dave_id}").json()["stage_id"] == stages["Final Review"]
+
+    # Final Review: Dave has no licence to show and is rejected with one of the org's reasons; he gets
+    # the rejection email, his portal says so, and he leaves the active list.
+    reasons = recruiter.get(f"/orgs/{org_id}/rejection-reasons").json()["rejection_reasons"]
+    not_qualified = next(r["id"] for r in reasons if r["label"] == "Not qualified")
+    rejected = recruiter.post(
+        f"/orgs/{org_id}/applicants/{dave_id}/reject",
+        json={"reason_id": not_qualified, "note": "No licence uploaded"},
+    )
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected", rejected.text
+    (decision,) = rejected.json()["decisions"]
+    assert decision["reason_label"] == "Not qualified" and decision["by"]["kind"] == "user"
+    rejection = wait_for_email(dave, subject_contains="Your application to Delivery drivers")
+    assert "Hi Dave" in rejection.text and "No licence uploaded" not in rejection.text
+    assert public.get(f"/public/applicants/{dave_token}").json()["status"] == "rejected"
+    active = recruiter.get(f"/orgs/{org_id}/applications/{app_id}/applicants").json()["applicants"]
+    assert [a["id"] for a in active] == [bob_id]
+
+    # The final decision: Bob is ready to drive, and his portal shows it.
+    ready = {"from_stage_id": stages["Final Review"], "to_stage_id": stages["Ready to Drive"]}
+    assert recruiter.post(f"/orgs/{org_id}/applicants/{bob_id}/move", json=ready).status_code == 200
+    accepted = recruiter.post(f"/orgs/{org_id}/applicants/{bob_id}/accept", json={"note": "Starts Monday"})
+    assert accepted.status_code == 200 and accepted.json()["status"] == "accepted", accepted.text
+    assert public.get(f"/public/applicants/{new_token}").json()["status"] == "accepted"
 
     # Every event of the flow is valid by the schema /openapi.json publishes for its type.
     assert_events_keep_the_contract(stack.base_url, dependencies(), org_id, since)

@@ -26,9 +26,12 @@ from plutomi.domain.webhooks import (
 )
 from plutomi.entrypoints.headers import HTML_POLICY
 from plutomi.entrypoints.openapi import ROUTE_ERRORS
+from plutomi.runtime.functions import invoke
 from plutomi.topology import ROUTES
 from tests.conftest import unique_email
+from tests.e2e.test_delivery_driver_flow import LICENCE_PDF
 from tests.e2e.test_tenant_isolation import PATH_PARAM, VALID_BODIES, body_for
+from tests.integration.test_documents import scan_result
 from tests.integration.test_webhooks import (
     Received,
     Receiver,
@@ -328,8 +331,45 @@ def life_of_an_org(stack: RunningStack, owner: Api, org_id: str, clock: FixedClo
     applicant_id = token.split(".")[0]
     move = {"from_stage_id": screening, "to_stage_id": offer}
     call("POST", f"/orgs/{org_id}/applicants/{applicant_id}/move", move)  # applicant.moved
+    scan = call("POST", f"{app}/stages/{offer}/questions", {"type": "file", "title": "Licence scan"})
+    ticket = call(
+        "POST",
+        f"/public/applicants/{token}/uploads",
+        {
+            "question_id": scan["questions"][0]["id"],
+            "file_name": "licence.pdf",
+            "content_type": "application/pdf",
+            "size_bytes": len(LICENCE_PDF),
+        },
+        by=public,
+    )
+    form = ticket["upload"]
+    assert httpx.post(form["url"], data=form["fields"], files={"file": ("l.pdf", LICENCE_PDF)}).is_success
+    uploaded = {scan["questions"][0]["id"]: [ticket["document_id"]]}
+    call("POST", f"/public/applicants/{token}/answers", {"answers": uploaded}, by=public)  # document.uploaded
+    scanned = invoke(
+        "consumers.malware_scan", {"Records": [scan_result(form["fields"]["key"], "NO_THREATS_FOUND")]}
+    )
+    assert scanned == {"batchItemFailures": []}  # document.scanned
+
+    reason = call(
+        "POST", f"/orgs/{org_id}/rejection-reasons", {"label": "Too far"}
+    )  # rejection_reason.created
+    reason_path = f"/orgs/{org_id}/rejection-reasons/{reason['id']}"
+    call("PATCH", reason_path, {"label": "Lives too far"})
+    decide = f"/orgs/{org_id}/applicants/{applicant_id}"
+    call("POST", f"{decide}/reject", {"reason_id": reason["id"]})  # applicant.rejected
+    call("POST", f"{decide}/reopen", {})  # applicant.reopened
+    call("POST", f"{decide}/accept", {})  # applicant.accepted
+    call("DELETE", reason_path)  # rejection_reason.deleted
+    rejected_email = f"/orgs/{org_id}/email-templates/rejected"
+    call(
+        "PUT", rejected_email, {"subject": "{{application}}", "body": "Hi {{first_name}}"}
+    )  # email_template.updated
+    call("DELETE", rejected_email)  # email_template.deleted
     clock.advance(PORTAL_EMAILS_PER_APPLICANT.window)
     call("POST", apply_path, apply, by=public)  # applicant.link_requested
+    call("POST", f"/public/applicants/{token}/withdraw", by=public)  # applicant.withdrawn
     call("DELETE", f"/orgs/{org_id}/applicants/{applicant_id}")  # applicant.deleted
     call("PATCH", app, {"status": "closed"})  # application.updated, application.closed
     spare_app = call("POST", f"/orgs/{org_id}/applications", {"name": "Spare"})["id"]

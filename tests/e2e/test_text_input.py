@@ -35,6 +35,11 @@ NOT_TEXT = {
     "role",
     "status",
     "type",
+    "question_id",
+    "content_type",
+    # A file's name comes from the applicant's file system, not their keyboard: made one safe line
+    # (documents.safe_file_name drops controls and bidi overrides) rather than refused.
+    "file_name",
 }
 # Fields of several lines: a line break is fine there.
 STAGE_EMAIL_TEMPLATE = "/orgs/{org_id}/applications/{application_id}/stages/{stage_id}/email-template"

@@ -231,6 +231,7 @@ def moved(applicant_id: str, application_id: str) -> dict[str, Any]:
         "from_stage_id": "stg_first",
         "to_stage_id": "stg_second",
         "by": {"kind": "user", "id": "usr_recruiter"},
+        "send_email": True,
     }
 
 

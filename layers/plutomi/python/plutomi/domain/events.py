@@ -319,8 +319,6 @@ class ApplicantReopened(ApplicantDecision):
 class ApplicantAccepted(ApplicantDecision):
     """A recruiter made the final, positive decision (hired, admitted)."""
 
-    send_email: bool = Field(description="false when the recruiter asked for no email")
-
 
 class ApplicantWithdrew(ApplicantDecision):
     """The applicant withdrew from their private link."""

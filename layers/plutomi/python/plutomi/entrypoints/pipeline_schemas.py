@@ -177,7 +177,6 @@ class RejectApplicant(Body):
 
 class AcceptApplicant(Body):
     note: RecruiterNote = Field(default="", description="for recruiters only; never shown to the applicant")
-    send_email: bool = Field(default=True, description="false: no email for this decision")
 
 
 class ReasonLabel(Body):

@@ -65,11 +65,12 @@ def accept(
     org_id: str,
     applicant_id: str,
     note: str = "",
-    send_email: bool = True,
 ) -> Applicant:
+    """The final decision. It sends no email of its own: an offer or an admission is usually made in
+    person; moving the applicant into a stage with an entry email (say, Ready to Drive) sends one."""
     require_membership(deps, principal, org_id)
     by = Mover(kind="user", id=principal.user.id)
-    return _decide(deps, org_id, applicant_id, DecisionAction.ACCEPT, by, note=note, send_email=send_email)
+    return _decide(deps, org_id, applicant_id, DecisionAction.ACCEPT, by, note=note)
 
 
 def withdraw(deps: Dependencies, token: str) -> Portal:
