@@ -173,7 +173,7 @@ def s3_client() -> tuple[Any, str]:
         from plutomi.adapters.s3_storage import S3Storage
 
         settings = get_settings()
-        storage = S3Storage.connect(settings.documents_bucket, settings.s3_endpoint_url)
+        storage = S3Storage.of_settings(settings)
         _s3 = (storage._client, storage.bucket)
     return _s3
 

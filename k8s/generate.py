@@ -29,8 +29,9 @@ IMAGE = "plutomi"  # a placeholder: each overlay's `images:` names the real repo
 APP = "plutomi"
 CONFIG_MAP = "plutomi-config"
 SECRETS = "plutomi-secrets"  # MONGODB_URL, PLUTOMI_SESSION_SECRET: created by hand, never in a manifest
-# Optional: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY off AWS, for SES, SQS and the documents store
-# (AWS S3, or the S3-compatible store at the ConfigMap's AWS_ENDPOINT_URL_S3).
+# Optional: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY off AWS, for SES, SQS and a documents bucket on
+# AWS S3; PLUTOMI_S3_ACCESS_KEY_ID, PLUTOMI_S3_SECRET_ACCESS_KEY for an S3-compatible store at the
+# ConfigMap's AWS_ENDPOINT_URL_S3 (MinIO).
 AWS_SECRETS = "plutomi-aws"
 SECRET_KEYS = ("MONGODB_URL", "PLUTOMI_SESSION_SECRET")
 # In the Secret only when NATS asks for credentials (the in-cluster NATS of k8s/nats-values.yaml does

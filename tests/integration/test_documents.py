@@ -25,7 +25,8 @@ from plutomi import bootstrap
 from plutomi.adapters.clock import FixedClock
 from plutomi.adapters.mongo_base import where
 from plutomi.adapters.mongo_outbox import OUTBOX_TYPE
-from plutomi.config import get_settings
+from plutomi.adapters.s3_storage import S3Storage
+from plutomi.config import get_settings, load_settings
 from plutomi.domain.documents import DocumentState, ScanStatus, applicant_prefix
 from plutomi.domain.events import DOCUMENT_SCANNED, DOCUMENT_UPLOADED
 from plutomi.runtime.aws_events import schedule_event
@@ -61,10 +62,7 @@ class Person:
 
 
 def s3() -> Any:
-    from plutomi.adapters.s3_storage import S3Storage
-
-    settings = get_settings()
-    storage = S3Storage.connect(settings.documents_bucket, settings.s3_endpoint_url)
+    storage = S3Storage.of_settings(get_settings())
     return storage._client, storage.bucket
 
 
@@ -468,3 +466,21 @@ def test_the_open_link_never_reaches_the_logs(
     # Nor any event: the outbox holds ids and metadata only.
     events = deps.store.items.find(where(type=OUTBOX_TYPE, org_id=pipeline.org_id))
     assert all("X-Amz" not in json.dumps(e["event"]) for e in events)
+
+
+def test_the_documents_store_may_have_keys_of_its_own(
+    services: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A MinIO beside AWS's SES: S3 signs with PLUTOMI_S3_* keys, every other client with the default
+    chain; one of the two alone is refused by name."""
+    monkeypatch.setenv("PLUTOMI_S3_ACCESS_KEY_ID", "minio-key")
+    monkeypatch.setenv("PLUTOMI_S3_SECRET_ACCESS_KEY", "minio-secret")
+    own = S3Storage.of_settings(load_settings())
+    assert own._client._request_signer._credentials.access_key == "minio-key"
+    assert own.ensure_bucket() is False  # moto takes any keys: the bucket is found with them
+    monkeypatch.delenv("PLUTOMI_S3_SECRET_ACCESS_KEY")
+    with pytest.raises(RuntimeError, match="PLUTOMI_S3_ACCESS_KEY_ID and PLUTOMI_S3_SECRET_ACCESS_KEY"):
+        load_settings()
+    monkeypatch.delenv("PLUTOMI_S3_ACCESS_KEY_ID")
+    default = S3Storage.of_settings(load_settings())
+    assert default._client._request_signer._credentials.access_key != "minio-key"

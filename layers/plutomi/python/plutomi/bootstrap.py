@@ -58,21 +58,31 @@ def documents_storage() -> ObjectStorage:
     """The documents bucket's client (boto3 is imported here, on first use)."""
     from plutomi.adapters.s3_storage import S3Storage
 
-    settings = get_settings()
-    return S3Storage.connect(settings.documents_bucket, settings.s3_endpoint_url)
+    return S3Storage.of_settings(get_settings())
 
 
-def aws_client(service: str, *, config: Config | None = None, endpoint_url: str | None = None) -> Any:
-    """A boto3 client for the configured region and endpoint (`endpoint_url` overrides the latter)."""
+def aws_client(
+    service: str,
+    *,
+    config: Config | None = None,
+    endpoint_url: str | None = None,
+    credentials: tuple[str, str] | None = None,
+) -> Any:
+    """A boto3 client for the configured region and endpoint (`endpoint_url` overrides the latter),
+    with the default credential chain unless `credentials` (access key id, secret key) are given."""
     import boto3
 
     settings = get_settings()
     make_client: Any = boto3.client  # one generic factory; callers annotate the client they get
+    keys = (
+        {"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]} if credentials else {}
+    )
     return make_client(
         service,
         region_name=settings.aws_region,
         endpoint_url=endpoint_url or settings.aws_endpoint_url,
         config=config,
+        **keys,
     )
 
 

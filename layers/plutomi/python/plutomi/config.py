@@ -58,6 +58,10 @@ class Settings:
     documents_bucket: str = "plutomi-documents"
     s3_endpoint_url: str | None = None
     malware_scanning: str = "off"
+    # Keys for an S3-compatible store that is not AWS (MinIO), when SES and SQS use AWS's own keys:
+    # (access key id, secret access key) from PLUTOMI_S3_ACCESS_KEY_ID / PLUTOMI_S3_SECRET_ACCESS_KEY.
+    # Unset: the documents store uses the same credentials as every other AWS client.
+    s3_credentials: tuple[str, str] | None = None
     malware_scan_queue: str = "plutomi-malware-scan"  # GuardDuty's results (EventBridge -> SQS)
 
     @property
@@ -151,6 +155,16 @@ MAX_STREAM_REPLICAS = 5  # JetStream's own limit
 MALWARE_SCANNERS = ("off", "guardduty")
 
 
+def _s3_credentials() -> tuple[str, str] | None:
+    key_id = os.environ.get("PLUTOMI_S3_ACCESS_KEY_ID", "").strip()
+    secret = os.environ.get("PLUTOMI_S3_SECRET_ACCESS_KEY", "").strip()
+    if bool(key_id) != bool(secret):
+        raise RuntimeError(
+            "PLUTOMI_S3_ACCESS_KEY_ID and PLUTOMI_S3_SECRET_ACCESS_KEY go together: set both or neither"
+        )
+    return (key_id, secret) if key_id else None
+
+
 def _malware_scanning() -> str:
     value = _env("PLUTOMI_MALWARE_SCANNING", "off").lower()
     if value not in MALWARE_SCANNERS:
@@ -208,6 +222,7 @@ def load_settings() -> Settings:
         documents_bucket=_env("PLUTOMI_DOCUMENTS_BUCKET", "plutomi-documents"),
         s3_endpoint_url=os.environ.get("AWS_ENDPOINT_URL_S3", "").strip() or aws_endpoint_url,
         malware_scanning=_malware_scanning(),
+        s3_credentials=_s3_credentials(),
         malware_scan_queue=_env("PLUTOMI_MALWARE_SCAN_QUEUE", "plutomi-malware-scan"),
     )
 

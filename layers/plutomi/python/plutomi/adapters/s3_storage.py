@@ -15,7 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from plutomi.bootstrap import aws_client
-from plutomi.config import get_settings
+from plutomi.config import Settings, get_settings
 from plutomi.services.ports import PresignedPost, StoredObject
 
 DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys a call
@@ -28,13 +28,22 @@ class S3Storage:
         self.bucket = bucket
 
     @classmethod
-    def connect(cls, bucket: str, endpoint_url: str | None) -> S3Storage:
+    def of_settings(cls, settings: Settings) -> S3Storage:
+        """The documents bucket, at the configured endpoint and with its own keys when set."""
+        return cls.connect(settings.documents_bucket, settings.s3_endpoint_url, settings.s3_credentials)
+
+    @classmethod
+    def connect(
+        cls, bucket: str, endpoint_url: str | None, credentials: tuple[str, str] | None = None
+    ) -> S3Storage:
         config = Config(
             signature_version="s3v4",
             s3={"addressing_style": "path"} if endpoint_url else {},
             retries={"max_attempts": 3, "mode": "standard"},
         )
-        return cls(aws_client("s3", config=config, endpoint_url=endpoint_url), bucket)
+        return cls(
+            aws_client("s3", config=config, endpoint_url=endpoint_url, credentials=credentials), bucket
+        )
 
     def ensure_bucket(self) -> bool:
         """Creates the bucket unless it exists (local endpoints; on AWS the stack owns it). True when

@@ -38,7 +38,7 @@ def migrate(settings: Settings, say: Callable[[str], None] = print) -> None:
         mailer().ensure_sender_identity()
         say(f"ses identity {settings.email_from}: ok")
         ensure_feedback_pipeline(settings, say)
-        S3Storage.connect(settings.documents_bucket, settings.s3_endpoint_url).ensure_bucket()
+        S3Storage.of_settings(settings).ensure_bucket()
         say(f"s3 bucket {settings.documents_bucket}: ok")
 
 
