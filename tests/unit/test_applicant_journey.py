@@ -16,16 +16,8 @@ from plutomi.domain.applicants import (
     history_after_move,
     history_closed,
 )
-from plutomi.domain.pipeline import (
-    AnswerRule,
-    Condition,
-    IdleRule,
-    Operator,
-    Question,
-    QuestionType,
-    Rule,
-    Stage,
-)
+from plutomi.domain.pipeline import AnswerRule, Condition, IdleRule, Rule, Stage
+from plutomi.domain.questions import Operator, Question, QuestionType
 
 T0 = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
 T1 = T0 + timedelta(hours=3)

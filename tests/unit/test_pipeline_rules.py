@@ -14,9 +14,6 @@ from plutomi.domain.pipeline import (
     Application,
     Condition,
     IdleRule,
-    Operator,
-    Question,
-    QuestionType,
     Rule,
     Stage,
     answer_rule_target,
@@ -27,7 +24,7 @@ from plutomi.domain.pipeline import (
     rules_targeting,
     validate_rule,
 )
-from plutomi.domain.questions import validate_question
+from plutomi.domain.questions import Operator, Question, QuestionType, validate_question
 
 NOW = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
 IDS = ["a", "b", "c", "d"]

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from plutomi.domain import file_types
 from plutomi.domain.file_types import FileType
 from plutomi.domain.models import OrgItem
-from plutomi.domain.pipeline import Question
+from plutomi.domain.questions import Question
 from plutomi.domain.text import display_line
 
 # A presigned POST is good for this long; the browser uploads right after asking.

@@ -17,12 +17,15 @@ from pydantic import Field
 
 from plutomi.domain.errors import Conflict, InvalidInput
 from plutomi.domain.models import OrgItem
-
-# Stages hold questions: their model is importable from here too.
-from plutomi.domain.questions import QUESTION_TYPES, Frozen, answered, coerce_answer, types_taking
-from plutomi.domain.questions import Operator as Operator
-from plutomi.domain.questions import Question as Question
-from plutomi.domain.questions import QuestionType as QuestionType
+from plutomi.domain.questions import (
+    QUESTION_TYPES,
+    Frozen,
+    Operator,
+    Question,
+    answered,
+    coerce_answer,
+    types_taking,
+)
 
 MAX_STAGES = 200
 MAX_QUESTIONS_PER_STAGE = 100

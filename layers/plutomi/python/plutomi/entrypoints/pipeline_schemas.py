@@ -9,17 +9,8 @@ from pydantic import BaseModel, Field
 
 from plutomi.domain.applicants import Applicant, Decision, Mover
 from plutomi.domain.decisions import ApplicantStatus, DecisionAction, RejectionReason
-from plutomi.domain.pipeline import (
-    AnswerRule,
-    Application,
-    ApplicationStatus,
-    Condition,
-    IdleRule,
-    Question,
-    QuestionType,
-    Stage,
-)
-from plutomi.domain.questions import QUESTION_TYPES, answer_schema
+from plutomi.domain.pipeline import AnswerRule, Application, ApplicationStatus, Condition, IdleRule, Stage
+from plutomi.domain.questions import QUESTION_TYPES, Question, QuestionType, answer_schema
 from plutomi.entrypoints.document_schemas import DocumentSummary
 from plutomi.entrypoints.schemas import Body, EmailText
 from plutomi.entrypoints.text_fields import (

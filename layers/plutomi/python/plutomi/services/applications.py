@@ -20,14 +20,13 @@ from plutomi.domain.pipeline import (
     Application,
     ApplicationStatus,
     IdleRule,
-    Question,
     Stage,
     insert_at,
     move_to,
     rules_targeting,
     validate_rule,
 )
-from plutomi.domain.questions import validate_question
+from plutomi.domain.questions import Question, validate_question
 from plutomi.services.auth import Principal
 from plutomi.services.designs import Design, design_of, load_application, load_stage, ordered_stages
 from plutomi.services.moves import move_all_out_of_stage, reschedule_idle_deadlines

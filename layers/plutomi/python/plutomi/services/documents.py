@@ -37,7 +37,8 @@ from plutomi.domain.documents import (
     upload_tagging,
 )
 from plutomi.domain.errors import Conflict, InvalidFields, NotFound
-from plutomi.domain.pipeline import QuestionType, Stage
+from plutomi.domain.pipeline import Stage
+from plutomi.domain.questions import QuestionType
 from plutomi.services import rate_limits
 from plutomi.services.auth import Principal
 from plutomi.services.designs import load_stage
