@@ -484,3 +484,17 @@ def test_the_documents_store_may_have_keys_of_its_own(
     monkeypatch.delenv("PLUTOMI_S3_ACCESS_KEY_ID")
     default = S3Storage.of_settings(load_settings())
     assert default._client._request_signer._credentials.access_key != "minio-key"
+
+
+def test_a_decided_applicant_asks_for_no_more_uploads(deps: Dependencies, pipeline: Pipeline) -> None:
+    person = applicant(deps, pipeline, "rejected")
+    reasons = pipeline.recruiter.get(f"/orgs/{pipeline.org_id}/rejection-reasons").json()["rejection_reasons"]
+    rejected = pipeline.recruiter.post(
+        f"/orgs/{pipeline.org_id}/applicants/{person.applicant_id}/reject",
+        json={"reason_id": reasons[0]["id"], "send_email": False},
+    )
+    assert rejected.status_code == 200, rejected.text
+    refused = ask(pipeline, person)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "applicant_not_active"
+    assert "rejected" in refused.json()["error"]["message"]
+    assert deps.store.documents.for_applicant(pipeline.org_id, person.applicant_id) == []

@@ -36,6 +36,11 @@ def not_active(status: ApplicantStatus, what: str) -> Conflict:
     return Conflict("applicant_not_active", f"The applicant is {status.value}, not active: {what}")
 
 
+def closed_to_the_applicant(status: ApplicantStatus, what: str) -> Conflict:
+    """The 409 an applicant gets from their portal once they are no longer active."""
+    return Conflict("applicant_not_active", f"Your application is {status.value}, so it takes no more {what}")
+
+
 def _not_decidable(status: ApplicantStatus) -> Conflict:
     return not_active(status, "reload, and reopen them first if that is what you want")
 

@@ -239,6 +239,7 @@ ROUTE_ERRORS: dict[str, dict[int, tuple[str, ...] | str]] = {
     },
     "POST /public/applicants/{token}/uploads": {
         404: ("portal_not_found",),
+        409: ("applicant_not_active",),
         422: ("invalid_upload",),
         429: (limits.UPLOADS_PER_APPLICANT.code,),
     },

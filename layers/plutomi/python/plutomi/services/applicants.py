@@ -18,7 +18,7 @@ from plutomi.domain.applicants import (
     entering,
     history_closed,
 )
-from plutomi.domain.decisions import ApplicantStatus, not_active
+from plutomi.domain.decisions import ApplicantStatus, closed_to_the_applicant, not_active
 from plutomi.domain.errors import Conflict, DuplicateItem, InvalidFields, InvalidInput, NotFound
 from plutomi.domain.identity import hash_secret, normalize_email
 from plutomi.domain.models import Role
@@ -176,7 +176,7 @@ def submit_answers(deps: Dependencies, token: str, submitted: dict[str, Any]) ->
     if applicant.stage_id is None:
         raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
     if not applicant.is_active:
-        raise _closed(applicant.status)
+        raise closed_to_the_applicant(applicant.status, "answers")
     stage = load_stage(deps, applicant.org_id, applicant.application_id, applicant.stage_id)
     accepted, problems = validate_answers(stage, submitted)
     if not problems:
@@ -195,7 +195,7 @@ def _record_answers(
 ) -> Portal:
     def record(current: Applicant) -> Applicant:
         if not current.is_active:
-            raise _closed(current.status)
+            raise closed_to_the_applicant(current.status, "answers")
         if current.stage_id != stage.id:
             raise Conflict(
                 "stage_changed", "You were moved to another stage meanwhile; reload to see its questions"
@@ -226,12 +226,6 @@ def _record_answers(
         if target is not None:
             move(deps, updated, stage, target, Mover(kind="rule", id=rule.id), _still_active)
     return portal(deps, token)
-
-
-def _closed(status: ApplicantStatus) -> Conflict:
-    return Conflict(
-        "applicant_not_active", f"Your application is {status.value}, so it takes no more answers"
-    )
 
 
 def _still_active(applicant: Applicant) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 from plutomi.domain import events, file_types, limits
 from plutomi.domain.applicants import Applicant
+from plutomi.domain.decisions import closed_to_the_applicant
 from plutomi.domain.documents import (
     CLOCK_SKEW,
     CONFIRMED,
@@ -68,6 +69,8 @@ def request_upload(
     applicant = applicant_from_token(deps, token)
     if applicant.stage_id is None:
         raise NotFound("portal_not_found", PORTAL_NOT_FOUND)
+    if not applicant.is_active:
+        raise closed_to_the_applicant(applicant.status, "uploads")
     stage = load_stage(deps, applicant.org_id, applicant.application_id, applicant.stage_id)
     question = stage.question(question_id)
     if question is None or question.type is not QuestionType.FILE:
