@@ -27,6 +27,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
 from plutomi.config import SECRET_NAME_VARIABLES
+from plutomi.domain.documents import KEY_PREFIX
 from plutomi.topology import DOCUMENT_ACCESS, SQS_CONSUMERS
 from stacks import alarms, packaging
 from stacks.settings import DeploySettings
@@ -66,9 +67,6 @@ DOCUMENT_BUCKET_ACTIONS: dict[str, tuple[str, ...]] = {
 # GuardDuty's scan results reach this function (stacks/documents.py).
 MALWARE_SCAN = next(consumer for consumer in SQS_CONSUMERS if consumer.name == "malware-scan")
 MALWARE_SCAN_FUNCTION = MALWARE_SCAN.function
-# Every object key is `orgs/{org_id}/applicants/{applicant_id}/{document_id}` (plutomi's, never a
-# user's): the grants reach nothing else in the bucket.
-DOCUMENT_KEY_PREFIX = "orgs/"
 
 LAMBDA_ASSETS_NOT_BUILT = (
     "The Lambda assets in build/lambda are not current ({reasons}): deploying would ship the sources "
@@ -283,7 +281,8 @@ class PlutomiStack(cdk.Stack):
         object_actions = sorted({a for kind in access for a in DOCUMENT_OBJECT_ACTIONS.get(kind, ())})
         bucket_actions = sorted({a for kind in access for a in DOCUMENT_BUCKET_ACTIONS.get(kind, ())})
         if object_actions:
-            objects = f"{self.documents_bucket_arn}/{DOCUMENT_KEY_PREFIX}*"
+            # Every object key is under KEY_PREFIX (ours, never a user's): nothing else is granted.
+            objects = f"{self.documents_bucket_arn}/{KEY_PREFIX}*"
             fn.add_to_role_policy(iam.PolicyStatement(actions=object_actions, resources=[objects]))
             acknowledge_nag(
                 fn,
@@ -296,7 +295,7 @@ class PlutomiStack(cdk.Stack):
                 iam.PolicyStatement(
                     actions=bucket_actions,
                     resources=[self.documents_bucket_arn],
-                    conditions={"StringLike": {"s3:prefix": [f"{DOCUMENT_KEY_PREFIX}*"]}},
+                    conditions={"StringLike": {"s3:prefix": [f"{KEY_PREFIX}*"]}},
                 )
             )
 

@@ -38,14 +38,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.base import DOCUMENT_KEY_PREFIX, MALWARE_SCAN, PlutomiStack, acknowledge_nag
+from plutomi.domain.documents import KEY_PREFIX, UNCONFIRMED, UPLOAD_TAG
+from stacks.base import MALWARE_SCAN, PlutomiStack, acknowledge_nag
 from stacks.queues import queue_names, sqs_fed_function
 from stacks.settings import DeploySettings
 
-# The upload contract (common to the app's S3 adapter): a presigned POST tags each new object
-# unconfirmed; confirming the answer that names it sets the tag to `confirmed`.
-UPLOAD_TAG_KEY = "plutomi-upload"
-UNCONFIRMED = "unconfirmed"
+# A presigned POST tags each new object unconfirmed (plutomi.domain.documents); confirming the answer
+# that names it sets the tag to `confirmed`, so the lifecycle rule leaves it alone.
 UNCONFIRMED_EXPIRY = cdk.Duration.days(1)
 INCOMPLETE_MULTIPART_EXPIRY = cdk.Duration.days(1)
 # How long a browser may cache the answer to a CORS preflight.
@@ -93,7 +92,7 @@ class DocumentsStack(PlutomiStack):
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-unconfirmed-uploads",
-                    tag_filters={UPLOAD_TAG_KEY: UNCONFIRMED},
+                    tag_filters={UPLOAD_TAG: UNCONFIRMED},
                     expiration=UNCONFIRMED_EXPIRY,
                 ),
                 s3.LifecycleRule(
@@ -203,7 +202,7 @@ class DocumentsStack(PlutomiStack):
             role=role.role_arn,
             protected_resource=guardduty.CfnMalwareProtectionPlan.CFNProtectedResourceProperty(
                 s3_bucket=guardduty.CfnMalwareProtectionPlan.S3BucketProperty(
-                    bucket_name=bucket.bucket_name, object_prefixes=[DOCUMENT_KEY_PREFIX]
+                    bucket_name=bucket.bucket_name, object_prefixes=[KEY_PREFIX]
                 )
             ),
             actions=guardduty.CfnMalwareProtectionPlan.CFNActionsProperty(

@@ -73,19 +73,24 @@ class Document(OrgItem):
 # ---------------------------------------------------------------- keys
 
 
+KEY_PREFIX = "orgs/"  # every object of ours lives under it (the stacks grant on it and scan it)
+
+
 def applicant_prefix(org_id: str, applicant_id: str) -> str:
     return f"{org_prefix(org_id)}applicants/{applicant_id}/"
 
 
 def org_prefix(org_id: str) -> str:
-    return f"orgs/{org_id}/"
+    return f"{KEY_PREFIX}{org_id}/"
 
 
 def document_key(org_id: str, applicant_id: str, document_id: str) -> str:
     return f"{applicant_prefix(org_id, applicant_id)}{document_id}"
 
 
-_KEY = re.compile(r"orgs/(?P<org>[^/]+)/applicants/(?P<applicant>apl_[^/]+)/(?P<document>doc_[^/]+)")
+_KEY = re.compile(
+    re.escape(KEY_PREFIX) + r"(?P<org>[^/]+)/applicants/(?P<applicant>apl_[^/]+)/(?P<document>doc_[^/]+)"
+)
 
 
 def ids_of_key(key: str) -> tuple[str, str, str] | None:

@@ -186,12 +186,12 @@ def submit_answers(deps: Dependencies, token: str, submitted: dict[str, Any]) ->
         raise InvalidFields("invalid_answers", summary, problems)
     if not accepted:
         raise InvalidInput("no_answers", "Send at least one answer")
-    return _record_answers(deps, token, applicant, stage, accepted)
+    return _record_answers(deps, applicant, stage, accepted)
 
 
 @transactional
 def _record_answers(
-    deps: Dependencies, token: str, applicant: Applicant, stage: Stage, accepted: dict[str, Any]
+    deps: Dependencies, applicant: Applicant, stage: Stage, accepted: dict[str, Any]
 ) -> Portal:
     def record(current: Applicant) -> Applicant:
         if not current.is_active:
@@ -220,12 +220,15 @@ def _record_answers(
             "completed": is_complete(stage, updated.answers),
         },
     )
+    shown = updated
     rule = answer_rule_target(stage, updated.answers)
     if rule is not None:
         target = deps.store.stages.get(applicant.org_id, applicant.application_id, rule.to_stage_id)
         if target is not None:
-            move(deps, updated, stage, target, Mover(kind="rule", id=rule.id), _still_active)
-    return portal(deps, token)
+            moved = move(deps, updated, stage, target, Mover(kind="rule", id=rule.id), _still_active)
+            # Someone else moved them first: show where they are now.
+            shown = moved or deps.store.applicants.get(applicant.org_id, applicant.id) or updated
+    return portal_of(deps, shown)
 
 
 def _still_active(applicant: Applicant) -> bool:

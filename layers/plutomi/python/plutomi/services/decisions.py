@@ -44,19 +44,18 @@ def reject(
     send_email: bool = True,
 ) -> Applicant:
     require_membership(deps, principal, org_id)
-    load_applicant(deps, org_id, applicant_id)  # an unknown applicant is a 404 before any other complaint
+    applicant = load_applicant(deps, org_id, applicant_id)  # a 404 before any other complaint
     reason = reason_for_rejection(deps, org_id, reason_id)
     by = Mover(kind="user", id=principal.user.id)
     return _decide(
-        deps, org_id, applicant_id, DecisionAction.REJECT, by, note=note, reason=reason, send_email=send_email
+        deps, applicant, DecisionAction.REJECT, by, note=note, reason=reason, send_email=send_email
     )
 
 
 def reopen(deps: Dependencies, principal: Principal, org_id: str, applicant_id: str) -> Applicant:
     require_membership(deps, principal, org_id)
-    return _decide(
-        deps, org_id, applicant_id, DecisionAction.REOPEN, Mover(kind="user", id=principal.user.id)
-    )
+    by = Mover(kind="user", id=principal.user.id)
+    return _decide(deps, load_applicant(deps, org_id, applicant_id), DecisionAction.REOPEN, by)
 
 
 def accept(
@@ -70,23 +69,20 @@ def accept(
     person; moving the applicant into a stage with an entry email (say, Ready to Drive) sends one."""
     require_membership(deps, principal, org_id)
     by = Mover(kind="user", id=principal.user.id)
-    return _decide(deps, org_id, applicant_id, DecisionAction.ACCEPT, by, note=note)
+    return _decide(deps, load_applicant(deps, org_id, applicant_id), DecisionAction.ACCEPT, by, note=note)
 
 
 def withdraw(deps: Dependencies, token: str) -> Portal:
     """The applicant withdraws, with their portal link; the portal then shows `withdrawn`."""
     applicant = applicant_from_token(deps, token)
-    withdrawn = _decide(
-        deps, applicant.org_id, applicant.id, DecisionAction.WITHDRAW, Mover(kind="applicant")
-    )
+    withdrawn = _decide(deps, applicant, DecisionAction.WITHDRAW, Mover(kind="applicant"))
     return portal_of(deps, withdrawn)
 
 
 @transactional
 def _decide(
     deps: Dependencies,
-    org_id: str,
-    applicant_id: str,
+    applicant: Applicant,
     action: DecisionAction,
     by: Mover,
     *,
@@ -94,9 +90,10 @@ def _decide(
     reason: RejectionReason | None = None,
     send_email: bool | None = None,
 ) -> Applicant:
-    """Applies `action` to the applicant as they are when written. `send_email` None: no email can
-    follow this decision, so its event says nothing about one."""
-    applicant = load_applicant(deps, org_id, applicant_id)
+    """Applies `action` to the applicant as they are when written (`applicant` as read before: it names
+    the org, the applicant and their stage). `send_email` None: no email can follow this decision, so
+    its event says nothing about one."""
+    org_id, applicant_id = applicant.org_id, applicant.id
     stage = (
         deps.store.stages.get(org_id, applicant.application_id, applicant.stage_id)
         if applicant.stage_id

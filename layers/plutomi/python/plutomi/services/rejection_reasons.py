@@ -48,8 +48,8 @@ def _seed_defaults(deps: Dependencies, org_id: str) -> None:
 
 
 def reason_for_rejection(deps: Dependencies, org_id: str, reason_id: str) -> RejectionReason:
-    """The reason a rejection names: one of this org's (another org's id is as unknown as none)."""
-    _seed_defaults(deps, org_id)
+    """The reason a rejection names: one of this org's (another org's id is as unknown as none). No
+    seeding here: a reason's id is only known from a read of the list, which seeded the defaults."""
     reason = deps.store.rejection_reasons.get(org_id, reason_id)
     if reason is None:
         raise InvalidInput(
