@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint lint-image typecheck unit integration e2e bench synth cfn-lint layers k8s clean
+.PHONY: dev test lint lint-image typecheck unit integration e2e bench synth cfn-lint layers k8s clean browser vendor
 
 $(STAMP): requirements.txt requirements-runtime.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,31 @@ $(STAMP): requirements.txt requirements-runtime.txt pyproject.toml
 dev: $(STAMP)
 	$(BIN)/plutomi dev
 
-test: $(STAMP) lint lint-image typecheck
+test: $(STAMP) node_modules/.installed browser lint lint-image typecheck
 	$(BIN)/pytest
+
+# Front-end packages pinned in package.json: axe-core for the browser tests, htmx (copied into the
+# plutomi layer's static files by `make vendor`), the CDK CLI.
+node_modules/.installed: package.json package-lock.json
+	@echo "installing front-end packages into node_modules ..."
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+vendor: node_modules/.installed $(STAMP)
+	$(BIN)/python -m plutomi.web.vendor
+
+# Debian's Chromium for the browser tests (tests/browser): installed when missing and we are root;
+# otherwise the browser tests are skipped, and both this and pytest say so.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser tests ..."; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || \
+		echo "!!!!!!!! could not install chromium: BROWSER TESTS WILL BE SKIPPED !!!!!!!!"; \
+	else \
+		echo "!!!!!!!! chromium is missing and this is not root: BROWSER TESTS WILL BE SKIPPED !!!!!!!!"; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -54,4 +77,4 @@ layers: $(STAMP)
 	$(BIN)/python -c 'from stacks.packaging import main; main()'
 
 clean:
-	rm -rf $(VENV) .plutomi .pytest_cache .mypy_cache .ruff_cache cdk.out build
+	rm -rf $(VENV) .plutomi .pytest_cache .mypy_cache .ruff_cache cdk.out build node_modules tests/browser/artifacts

@@ -11,7 +11,7 @@ from plutomi.entrypoints import openapi, swagger_ui
 from plutomi.entrypoints.api import create_resolver, lambda_handler
 from plutomi.topology import api_functions
 
-_OTHER_FUNCTIONS = [name for name in api_functions() if name != "api.docs"]
+_OTHER_FUNCTIONS = [name for name in api_functions() if name.startswith("api.") and name != "api.docs"]
 # Relative to this package: `functions.api` here, but `api` on Lambda (whose code root is functions/).
 app = create_resolver(
     *(

@@ -135,6 +135,8 @@ def test_the_stage_throttles_every_route_and_the_public_sign_in_and_apply_routes
         "POST /auth/totp",
         "POST /auth/totp/verify",
         "POST /public/orgs/{org_id}/applications/{application_id}/applicants",
+        "POST /sign-in",
+        "POST /sign-in/code",
     }
     for synth, default, tighter in (
         (staging, (100, 200), (5, 10)),

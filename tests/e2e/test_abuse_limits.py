@@ -107,7 +107,7 @@ def open_application(stack: RunningStack) -> tuple[str, str]:
 def portal_tokens(email: str) -> list[str]:
     found = []
     for message in emails_to(email, "Your application"):
-        token = re.search(r"/public/applicants/(apl_[A-Z0-9]+\.[\w-]+)", message.text)
+        token = re.search(r"/portal/(apl_[A-Z0-9]+\.[\w-]+)", message.text)
         assert token, message.text
         found.append(token.group(1))
     return found

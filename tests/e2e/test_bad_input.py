@@ -20,7 +20,7 @@ import pytest
 
 from plutomi.runtime.gateway import MAX_BODY_BYTES
 from plutomi.services.ports import Dependencies
-from plutomi.topology import ROUTES, Route
+from plutomi.topology import API_ROUTES, Route
 from tests.conftest import unique_email, unique_org_id
 from tests.e2e.test_tenant_isolation import (
     PATH_PARAM,
@@ -73,8 +73,8 @@ def openapi(stack: RunningStack) -> dict[str, Any]:
 
 
 # Routes missing from VALID_BODIES fail test_tenant_isolation.py and every generated test below.
-BODY_ROUTES = [route for route in ROUTES if VALID_BODIES.get((route.method, route.path)) is not None]
-PARAM_ROUTES = [route for route in ROUTES if PATH_PARAM.search(route.path)]
+BODY_ROUTES = [route for route in API_ROUTES if VALID_BODIES.get((route.method, route.path)) is not None]
+PARAM_ROUTES = [route for route in API_ROUTES if PATH_PARAM.search(route.path)]
 
 
 def label(route: Route) -> str:
@@ -284,7 +284,7 @@ def test_unknown_role_is_422(owner: Owner, role: object) -> None:
 
 def test_no_credentials_is_401_and_never_5xx(stack: RunningStack, owner: Owner) -> None:
     anonymous = Api(stack.base_url)
-    for route in ROUTES:
+    for route in API_ROUTES:
         response = anonymous.request(route.method, fill_path(route, owner.ids), json=body_for(route))
         assert response.status_code < 500, f"{label(route)}: {response.status_code} {response.text[:300]}"
         if is_public(route):
@@ -296,7 +296,7 @@ def test_no_credentials_is_401_and_never_5xx(stack: RunningStack, owner: Owner) 
 
 def test_no_credentials_and_no_body_is_never_5xx(stack: RunningStack, owner: Owner) -> None:
     anonymous = Api(stack.base_url)
-    for route in ROUTES:
+    for route in API_ROUTES:
         response = anonymous.request(route.method, fill_path(route, owner.ids))
         assert response.status_code < 500, f"{label(route)}: {response.status_code} {response.text[:300]}"
         if response.status_code >= 400:
@@ -320,7 +320,7 @@ def garbage_tokens(owner: Owner) -> Iterator[tuple[str, dict[str, str]]]:
 
 def test_a_bad_token_is_401_session_invalid_on_every_route(stack: RunningStack, owner: Owner) -> None:
     anonymous = Api(stack.base_url)
-    private = [route for route in ROUTES if not is_public(route)]
+    private = [route for route in API_ROUTES if not is_public(route)]
     for name, headers in garbage_tokens(owner):
         for route in private:
             response = anonymous.request(
@@ -350,7 +350,7 @@ def test_other_authorization_schemes_are_401_not_signed_in(stack: RunningStack) 
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/nope", "/orgs/", "/ORGS", "/users/me/extra", "/orgs/x/unknown", "/invites/x/maybe"]
+    "path", ["/apps", "/nope", "/orgs/", "/ORGS", "/users/me/extra", "/orgs/x/unknown", "/invites/x/maybe"]
 )
 def test_unknown_route_is_404_route_not_found(owner: Owner, path: str) -> None:
     assert_error(owner.api.get(path), 404, "route_not_found", path)
@@ -360,7 +360,7 @@ def test_unknown_route_is_404_route_not_found(owner: Owner, path: str) -> None:
 def allowed_methods(path: str) -> set[str]:
     """The methods the route table serves at a concrete path."""
     allowed = set()
-    for route in ROUTES:
+    for route in API_ROUTES:
         pattern = re.sub(r"\\\{(\w+)\\\}", "[^/]+", re.escape(route.path))
         if re.fullmatch(pattern, path):
             allowed.add(route.method)
@@ -369,7 +369,7 @@ def allowed_methods(path: str) -> set[str]:
 
 def test_wrong_method_is_405_with_allow_on_every_path(owner: Owner) -> None:
     checked = 0
-    for path in sorted({fill_path(route, owner.ids) for route in ROUTES}):
+    for path in sorted({fill_path(route, owner.ids) for route in API_ROUTES}):
         allowed = allowed_methods(path)
         for method in METHODS:
             if method in allowed:
@@ -422,7 +422,7 @@ def test_strange_path_parameters_are_404(owner: Owner, value: str) -> None:
 
 def test_a_body_over_one_mebibyte_is_413(stack: RunningStack) -> None:
     anonymous = Api(stack.base_url)
-    for route in ROUTES:
+    for route in API_ROUTES:
         response = anonymous.request(
             route.method, route.path, content=b" " * (MAX_BODY_BYTES + 1), headers=JSON
         )
@@ -535,7 +535,7 @@ def test_unsafe_cookie_requests_from_another_site_are_403_on_every_route(
 ) -> None:
     browser = cookie_client(stack, owner)
     invites_before = owner.api.get(f"/orgs/{owner.org}/invites").json()
-    unsafe = [r for r in ROUTES if r.method in {"POST", "PUT", "PATCH", "DELETE"} and not is_public(r)]
+    unsafe = [r for r in API_ROUTES if r.method in {"POST", "PUT", "PATCH", "DELETE"} and not is_public(r)]
     assert len(unsafe) >= 10
     for route in unsafe:
         for headers in CROSS_SITE:

@@ -10,7 +10,7 @@ import pytest
 
 from plutomi.entrypoints.headers import HSTS, JSON_POLICY
 from plutomi.runtime.gateway import MAX_BODY_BYTES
-from plutomi.topology import ROUTES, Route
+from plutomi.topology import API_ROUTES, Route
 from tests.conftest import unique_email, unique_org_id
 from tests.e2e.test_tenant_isolation import PATH_PARAM, body_for, build_pipeline, fill_path, user_id
 from tests.support.csp import directives
@@ -71,7 +71,7 @@ def test_every_route_answers_with_the_security_headers(
     anonymous = Api(stack.base_url)
     seen = []
     # The org goes last, and the session after it.
-    for route in sorted(ROUTES, key=lambda r: (r.path == "/auth/logout", r.method == "DELETE")):
+    for route in sorted(API_ROUTES, key=lambda r: (r.path == "/auth/logout", r.method == "DELETE")):
         seen += [call(owner, route, values), call(anonymous, route, values)]
     statuses = {response.status_code for _, response in seen}
     assert {200, 201, 204, 401, 404} <= statuses, [(w, r.status_code) for w, r in seen]
@@ -85,7 +85,7 @@ def test_swagger_uis_files_may_be_cached_and_nothing_else(stack: RunningStack) -
     cached = httpx.get(f"{stack.base_url}/{asset}", timeout=20)
     assert cached.status_code == 200 and problems(cached, cacheable=True) == []
     assert cached.headers["cache-control"] == "public, max-age=31536000, immutable"
-    assert {route.path for route in ROUTES if PATH_PARAM.search(route.path)} >= CACHEABLE
+    assert {route.path for route in API_ROUTES if PATH_PARAM.search(route.path)} >= CACHEABLE
 
 
 def test_the_gateways_own_answers_carry_them_too(stack: RunningStack) -> None:

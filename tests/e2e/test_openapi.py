@@ -27,7 +27,7 @@ from plutomi.domain.webhooks import (
 from plutomi.entrypoints.headers import HTML_POLICY
 from plutomi.entrypoints.openapi import ROUTE_ERRORS
 from plutomi.runtime.functions import invoke
-from plutomi.topology import ROUTES
+from plutomi.topology import API_ROUTES
 from tests.conftest import unique_email
 from tests.e2e.test_delivery_driver_flow import LICENCE_PDF
 from tests.e2e.test_tenant_isolation import PATH_PARAM, VALID_BODIES, body_for
@@ -54,7 +54,7 @@ from tests.support.stack import RunningStack, portal_token
 from tests.unit.test_error_codes import collect
 
 SELF_DESCRIBING = {"/openapi.json", "/docs", "/docs/{asset}"}
-DOCUMENTED = [route for route in ROUTES if route.path not in SELF_DESCRIBING]
+DOCUMENTED = [route for route in API_ROUTES if route.path not in SELF_DESCRIBING]
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +208,7 @@ def test_errors_are_documented_in_the_shape_the_api_answers(document: dict[str, 
 
 
 def test_the_route_error_table_names_real_routes() -> None:
-    assert sorted(set(ROUTE_ERRORS) - {route.route_key for route in ROUTES}) == []
+    assert sorted(set(ROUTE_ERRORS) - {route.route_key for route in API_ROUTES}) == []
 
 
 def test_every_status_an_anonymous_caller_sees_is_documented(
@@ -217,8 +217,8 @@ def test_every_status_an_anonymous_caller_sees_is_documented(
     """Every route, anonymously, with and without its body and with a body that is not JSON; then
     every status seen (here and by the tests before, such as test_bad_input.py) is in the document."""
     anonymous = Api(stack.base_url)
-    ids = {name: f"{name}-unknown" for route in ROUTES for name in PATH_PARAM.findall(route.path)}
-    for route in ROUTES:
+    ids = {name: f"{name}-unknown" for route in API_ROUTES for name in PATH_PARAM.findall(route.path)}
+    for route in API_ROUTES:
         path = PATH_PARAM.sub(lambda m: ids[m.group(1)], route.path)
         anonymous.request(route.method, path, json=body_for(route))
         anonymous.request(route.method, path)

@@ -19,7 +19,7 @@ import pytest
 from plutomi.bootstrap import dependencies
 from plutomi.domain.documents import Document, DocumentState, document_key
 from plutomi.entrypoints import swagger_ui
-from plutomi.topology import ROUTES, Route
+from plutomi.topology import API_ROUTES, Route
 from tests.conftest import unique_email, unique_org_id
 from tests.support.http import Api, sign_in
 from tests.support.observed import error_code
@@ -27,7 +27,7 @@ from tests.support.stack import RunningStack
 
 Body = dict[str, Any]
 
-# A syntactically valid body for every route in ROUTES (None: the route takes no body). Fresh values
+# A syntactically valid body for every route in API_ROUTES (None: the route takes no body). Fresh values
 # on every call, so a body may be sent many times. A route missing here fails the tests that use it.
 VALID_BODIES: dict[tuple[str, str], Callable[[], Body] | None] = {
     ("POST", "/auth/totp"): lambda: {"email": unique_email("code")},
@@ -366,11 +366,11 @@ def world(stack: RunningStack) -> TwoOrgs:
     )
 
 
-ORG_ROUTES = [route for route in ROUTES if route.path.startswith("/orgs/{org_id}")]
+ORG_ROUTES = [route for route in API_ROUTES if route.path.startswith("/orgs/{org_id}")]
 
 
 def test_every_route_has_an_entry_in_the_body_table() -> None:
-    keys = {(route.method, route.path) for route in ROUTES}
+    keys = {(route.method, route.path) for route in API_ROUTES}
     missing = sorted(f"{m} {p}" for m, p in keys - set(VALID_BODIES))
     stale = sorted(f"{m} {p}" for m, p in set(VALID_BODIES) - keys)
     assert missing == [], f"add these routes to VALID_BODIES in {__file__} (None if no body): {missing}"
@@ -381,7 +381,7 @@ def test_the_route_table_has_org_routes() -> None:
     assert len(ORG_ROUTES) >= 8, [f"{r.method} {r.path}" for r in ORG_ROUTES]
     assert not [r for r in ORG_ROUTES if is_public(r)]
     # Every route that names an org is either behind /orgs (members only) or deliberately public.
-    assert all(r.path.startswith(("/orgs/{org_id}", "/public/")) for r in ROUTES if "{org_id}" in r.path)
+    assert all(r.path.startswith(("/orgs/{org_id}", "/public/")) for r in API_ROUTES if "{org_id}" in r.path)
 
 
 def test_no_org_route_lets_an_outsider_in(world: TwoOrgs) -> None:
@@ -420,7 +420,7 @@ def test_own_org_id_does_not_reach_another_orgs_data(world: TwoOrgs) -> None:
     ids = {**world.ids_a, "org_id": world.org_b}
     mixed = [
         route
-        for route in ROUTES
+        for route in API_ROUTES
         if "{org_id}" in route.path and set(PATH_PARAM.findall(route.path)) - {"org_id"}
     ]
     assert len(mixed) >= 5, "expected routes with ids under an org"

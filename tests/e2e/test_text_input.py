@@ -16,7 +16,7 @@ import pytest
 
 from plutomi.domain import text
 from plutomi.services.ports import Dependencies
-from plutomi.topology import ROUTES, Route
+from plutomi.topology import API_ROUTES, Route
 from tests.conftest import unique_email, unique_org_id
 from tests.e2e.test_tenant_isolation import VALID_BODIES, body_for, build_pipeline, fill_path, user_id
 from tests.support.http import Api, sign_in
@@ -97,7 +97,7 @@ def text_fields(route: Route) -> list[str]:
 
 
 TEXT_ROUTES = [
-    route for route in ROUTES if VALID_BODIES.get((route.method, route.path)) and text_fields(route)
+    route for route in API_ROUTES if VALID_BODIES.get((route.method, route.path)) and text_fields(route)
 ]
 
 

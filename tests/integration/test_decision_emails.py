@@ -22,7 +22,7 @@ from tests.conftest import stored_org, unique_email, unique_org_id
 from tests.integration.test_notifications_consumer import HOSTILE, NO_FAILURES, VICTIM, invoke, sent_to
 from tests.integration.test_org_purge import person
 
-LINK = re.compile(r"https?://\S+/public/applicants/(apl_\w+\.\S+)")
+LINK = re.compile(r"https?://\S+/portal/(apl_\w+\.\S+)")
 
 
 @dataclass

@@ -99,7 +99,7 @@ def test_an_invite_sends_an_email_naming_the_org(deps: Dependencies) -> None:
     [mail] = sent_to(deps, email)
     assert org_name in mail.subject and org_name in mail.text and org_name in (mail.html or "")
     assert "ada@example.com" in mail.text and "admin" in mail.text
-    assert f"{deps.settings.base_url}/invites" in mail.text
+    assert f"{deps.settings.base_url}/invitations" in mail.text
 
 
 def test_events_without_an_email_are_acknowledged_and_ignored(deps: Dependencies) -> None:
@@ -251,7 +251,7 @@ def test_a_portal_link_for_a_hostile_stored_application_is_sent_cleanly(
     assert mail.subject.startswith("Your application: Drivers Bcc: victim@example.com")
     assert len(mail.subject) <= 200 and mail.subject.endswith("\u2026")
     assert mail.text.startswith("Hi Ann Bcc: victim@example.com X-Injected: yes [2J,")
-    assert f"{deps.settings.base_url}/public/applicants/{applicant.id}." in mail.text
+    assert f"{deps.settings.base_url}/portal/{applicant.id}." in mail.text
     assert sent_to(deps, VICTIM) == []
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from plutomi import bootstrap
-from plutomi.entrypoints.headers import HSTS
+from plutomi.entrypoints.headers import CACHE_FOREVER, HSTS
 from plutomi.runtime.functions import invoke
 from plutomi.topology import WITHOUT_DATABASE, all_functions
 
@@ -29,12 +29,17 @@ def test_every_function_has_a_sample_event_that_invokes(services: dict[str, str]
     path = sample_event_path(function)
     assert path.exists(), f"add a sample event for {function} at {path.relative_to(ROOT)}"
     result = invoke(function, json.loads(path.read_text()))
-    if function.startswith("api."):
+    if function.startswith(("api.", "web.")):
         assert_served(function, result)
-        assert result["headers"]["Content-Type"].startswith(("application/json", "text/html"))
+        assert result["headers"]["Content-Type"].startswith(
+            ("application/json", "text/html", "text/javascript")
+        )
         # As Lambda answers API Gateway: the security headers come from the handler itself.
         assert result["headers"]["X-Content-Type-Options"] == "nosniff"
-        assert result["headers"]["Cache-Control"] == "no-store"
+        # Only the versioned static files may be cached; everything else carries personal data.
+        assert result["headers"]["Cache-Control"] == (
+            CACHE_FOREVER if function == "web.static" else "no-store"
+        )
         assert "frame-ancestors 'none'" in result["headers"]["Content-Security-Policy"]
         assert "Strict-Transport-Security" not in result["headers"]
         over_https = json.loads(path.read_text())
@@ -49,7 +54,7 @@ def test_every_function_has_a_sample_event_that_invokes(services: dict[str, str]
 
 def assert_served(function: str, result: Any) -> None:
     """What a function of each kind answers when it served its sample event."""
-    if function.startswith("api."):
+    if function.startswith(("api.", "web.")):
         assert 200 <= result["statusCode"] < 500, result
     elif function.startswith("consumers."):
         assert result == {"batchItemFailures": []}

@@ -91,7 +91,7 @@ def wait_for_email(
 def portal_token(email: str, after: int = 0) -> str:
     """The portal token in the newest "Your application" email to `email` (after `after` of them)."""
     message = wait_for_email(email, subject_contains="Your application", after=after)
-    found = re.search(r"/public/applicants/(apl_[A-Z0-9]+\.[\w-]+)", message.text)
+    found = re.search(r"/portal/(apl_[A-Z0-9]+\.[\w-]+)", message.text)
     assert found, message.text
     return found.group(1)
 

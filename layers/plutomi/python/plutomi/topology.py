@@ -25,6 +25,11 @@ class Route:
     tight_throttle: bool = False
 
     @property
+    def is_page(self) -> bool:
+        """A page of the web app (functions/web/), answering HTML, rather than an API route."""
+        return self.function.startswith("web.")
+
+    @property
     def route_key(self) -> str:
         """As API Gateway names a route: `POST /auth/totp`."""
         return f"{self.method} {self.path}"
@@ -199,7 +204,7 @@ def module_of(function: str) -> str:
     return f"functions.{function}"
 
 
-ROUTES: tuple[Route, ...] = (
+API_ROUTES: tuple[Route, ...] = (
     Route("POST", "/auth/totp", "api.auth", public=True, tight_throttle=True),
     Route("POST", "/auth/totp/verify", "api.auth", public=True, tight_throttle=True),
     Route("POST", "/auth/logout", "api.auth"),
@@ -320,6 +325,22 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/docs/{asset}", "api.docs", public=True),  # Swagger UI's script and styles
 )
 
+# The web app's pages (docs/pages.md is their URL map). They answer HTML, never 401: a page that needs
+# a session redirects to /sign-in, so every page is `public` as far as the HTTP API is concerned. Their
+# paths never collide with an API path (tests/unit/test_pages.py checks the prefixes).
+PAGE_ROUTES: tuple[Route, ...] = (
+    Route("GET", "/", "web.auth", public=True),
+    Route("GET", "/sign-in", "web.auth", public=True),
+    Route("POST", "/sign-in", "web.auth", public=True, tight_throttle=True),
+    Route("POST", "/sign-in/code", "web.auth", public=True, tight_throttle=True),
+    Route("POST", "/sign-out", "web.auth", public=True),
+    Route("GET", "/static/{asset}", "web.static", public=True),  # versioned files, cached for good
+    Route("GET", "/app", "web.orgs", public=True),
+    Route("POST", "/app", "web.orgs", public=True),
+)
+
+ROUTES: tuple[Route, ...] = API_ROUTES + PAGE_ROUTES
+
 CONSUMERS: tuple[Consumer, ...] = (
     Consumer(
         "notifications",
@@ -376,7 +397,7 @@ DEAD_LETTER_DEPTH_METRIC = "DeadLetterDepth"
 
 # Functions that never open a MongoDB pool (every other one calls `bootstrap.dependencies()`):
 # reserved concurrency, which bounds the database's connections, is only for the others.
-WITHOUT_DATABASE: frozenset[str] = frozenset({"api.docs"})
+WITHOUT_DATABASE: frozenset[str] = frozenset({"api.docs", "web.static"})
 
 
 # `plutomi migrate` (indexes, streams, consumers) on every deploy whose code changed. Well inside the
@@ -385,6 +406,7 @@ DEPLOY_STEPS: tuple[DeployStep, ...] = (DeployStep("migrate", "deploy.migrate", 
 
 
 def api_functions() -> list[str]:
+    """Every function behind an HTTP route: the API's and the pages'."""
     return sorted({route.function for route in ROUTES})
 
 

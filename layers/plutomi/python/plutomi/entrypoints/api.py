@@ -54,6 +54,8 @@ STATUS_BY_KIND = {
 }
 
 Router = APIGatewayHttpRouter
+# Whatever holds the current request: a module's router, or the resolver itself.
+RequestHolder = APIGatewayHttpRouter | APIGatewayHttpResolver
 
 
 def error_response(
@@ -248,7 +250,7 @@ def lambda_handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Lam
     return handler
 
 
-def session_token(router: APIGatewayHttpRouter) -> str | None:
+def session_token(router: RequestHolder) -> str | None:
     """The caller's session token: a bearer token, else the session cookie. A cookie is sent by the
     browser whoever made the page, so an unsafe request that rides on it must come from our own
     origin (403 `cross_site_request` otherwise); a bearer token is never sent by a browser on its own."""
@@ -260,7 +262,7 @@ def session_token(router: APIGatewayHttpRouter) -> str | None:
     for cookie in event.cookies or []:
         name, _, value = cookie.strip().partition("=")
         if name == SESSION_COOKIE and value:
-            if event.http_method.upper() in UNSAFE_METHODS and not _from_own_origin(event):
+            if event.http_method.upper() in UNSAFE_METHODS and not from_own_origin(event):
                 raise Forbidden(
                     "cross_site_request",
                     "This request came from another site; sign in and use Plutomi's own pages, or send "
@@ -270,7 +272,7 @@ def session_token(router: APIGatewayHttpRouter) -> str | None:
     return None
 
 
-def _from_own_origin(event: Any) -> bool:
+def from_own_origin(event: Any) -> bool:
     """Whether the browser says the request came from one of our own pages: `Sec-Fetch-Site`
     where the browser sends it, else `Origin`. A request with neither is refused: every browser that
     sends cookies on a POST also sends one of them."""
@@ -291,7 +293,7 @@ def _own_origins(event: Any) -> set[str]:
     return own
 
 
-def client_address(router: APIGatewayHttpRouter) -> str:
+def client_address(router: RequestHolder) -> str:
     """The address of the client behind the request, for rate limits. By default the address the
     connection came from (API Gateway's `sourceIp`). Behind proxies of ours (`PLUTOMI_CLIENT_IP_HEADER`,
     `PLUTOMI_TRUSTED_PROXY_HOPS`): the entry the outermost of them appended to that header; entries
@@ -310,7 +312,7 @@ def client_address(router: APIGatewayHttpRouter) -> str:
     return str(event.request_context.http.source_ip or "unknown")
 
 
-def principal(router: APIGatewayHttpRouter) -> Principal:
+def principal(router: RequestHolder) -> Principal:
     """The signed-in caller, or a 401."""
     return authenticate(dependencies(), session_token(router))
 

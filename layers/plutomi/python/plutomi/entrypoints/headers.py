@@ -24,6 +24,8 @@ from typing import Any
 NOSNIFF = "nosniff"
 REFERRER_POLICY = "no-referrer"
 NO_STORE = "no-store"
+# Files whose URL changes with their content (Swagger UI's, the pages' static files).
+CACHE_FOREVER = "public, max-age=31536000, immutable"
 HSTS = "max-age=31536000; includeSubDomains"
 JSON_POLICY = "default-src 'none'; frame-ancestors 'none'"
 
@@ -34,13 +36,26 @@ def inline_source(text: str) -> str:
     return f"'sha256-{digest}'"
 
 
-def html_policy(*, inline_scripts: Iterable[str] = (), inline_styles: Iterable[str] = ()) -> str:
-    """The policy for HTML pages: this origin only, plus exactly the inline scripts and styles named."""
+def html_policy(
+    *,
+    inline_scripts: Iterable[str] = (),
+    inline_styles: Iterable[str] = (),
+    connect_sources: Iterable[str] = (),
+    frame_sources: Iterable[str] = (),
+    image_sources: Iterable[str] = (),
+) -> str:
+    """The policy for HTML pages: this origin only, plus exactly the inline scripts and styles named,
+    the origins scripts may send requests to (the documents bucket, for uploads straight to it) and
+    the origins the page may frame or show images from (a document's preview)."""
     scripts = " ".join(["'self'", *(inline_source(text) for text in inline_scripts)])
     styles = " ".join(["'self'", *(inline_source(text) for text in inline_styles)])
+    connect = " ".join(["'self'", *connect_sources])
+    frames = " ".join(["'self'", *frame_sources])
+    images = " ".join(["'self'", "data:", *image_sources])
     return (
-        f"default-src 'none'; script-src {scripts}; style-src {styles}; img-src 'self' data:; "
-        "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        f"default-src 'none'; script-src {scripts}; style-src {styles}; img-src {images}; "
+        f"font-src 'self'; connect-src {connect}; frame-src {frames}; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
     )
 
 

@@ -39,7 +39,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from plutomi.domain import events, limits
 from plutomi.domain.webhooks import EVENT_ID_HEADER, EVENT_TYPE_HEADER, ORG_EVENT_TYPES, SIGNATURE_HEADER
 from plutomi.entrypoints.api import SESSION_COOKIE, UNSAFE_METHODS
-from plutomi.topology import ROUTES, Route
+from plutomi.topology import API_ROUTES, Route
 
 
 class ErrorDetail(BaseModel):
@@ -399,7 +399,7 @@ def _add_webhooks(document: dict[str, Any], schemas: dict[str, Any]) -> None:
     document["webhooks"] = {event_type: _webhook(event_type, name) for event_type, name in names.items()}
 
 
-def describe(powertools_document: dict[str, Any], routes: tuple[Route, ...] = ROUTES) -> dict[str, Any]:
+def describe(powertools_document: dict[str, Any], routes: tuple[Route, ...] = API_ROUTES) -> dict[str, Any]:
     """`powertools_document` (from `get_openapi_schema`) completed: security, errors, 204s, webhooks."""
     document = copy.deepcopy(powertools_document)
     by_key = {route.route_key: route for route in routes}

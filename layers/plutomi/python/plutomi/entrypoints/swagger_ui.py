@@ -20,8 +20,7 @@ import aws_lambda_powertools.event_handler.openapi.swagger_ui as bundled
 from aws_lambda_powertools.event_handler import Response
 
 from plutomi.domain.errors import NotFound
-
-CACHE_FOREVER = "public, max-age=31536000, immutable"
+from plutomi.entrypoints.headers import CACHE_FOREVER
 
 START_SCRIPT = """window.addEventListener("load", function () {
   window.ui = SwaggerUIBundle({

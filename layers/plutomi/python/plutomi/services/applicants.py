@@ -21,6 +21,7 @@ from plutomi.domain.applicants import (
 from plutomi.domain.decisions import ApplicantStatus, closed_to_the_applicant, not_active
 from plutomi.domain.errors import Conflict, DuplicateItem, InvalidFields, InvalidInput, NotFound
 from plutomi.domain.identity import hash_secret, normalize_email
+from plutomi.domain.links import portal_path
 from plutomi.domain.models import Role
 from plutomi.domain.pipeline import (
     Application,
@@ -161,7 +162,7 @@ def issue_portal_link(
     updated = update_applicant(deps, org_id, applicant_id, add_link)
     if updated is None:
         return None
-    return updated, application, f"{deps.settings.base_url}/public/applicants/{applicant.id}.{secret}"
+    return updated, application, f"{deps.settings.base_url}{portal_path(f'{applicant.id}.{secret}')}"
 
 
 def portal(deps: Dependencies, token: str) -> Portal:

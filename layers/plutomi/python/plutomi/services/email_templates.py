@@ -26,6 +26,7 @@ from plutomi.domain.email_templates import (
     render,
 )
 from plutomi.domain.errors import Conflict, DuplicateItem, NotFound
+from plutomi.domain.links import portal_path
 from plutomi.domain.models import Role
 from plutomi.domain.pipeline import Application, Stage
 from plutomi.services.auth import Principal
@@ -38,7 +39,7 @@ from plutomi.services.unit_of_work import transactional
 SAMPLE_FIRST_NAME = "Alex"
 SAMPLE_APPLICATION = "Sample application"
 SAMPLE_STAGE = "Sample stage"
-PREVIEW_LINK_PATH = "/public/applicants/preview-only-not-a-real-link"
+PREVIEW_LINK_PATH = portal_path("preview-only-not-a-real-link")
 
 
 @dataclass(frozen=True)

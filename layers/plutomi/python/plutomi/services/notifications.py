@@ -17,6 +17,7 @@ from plutomi.domain.email_templates import TemplateValues, render, uses_portal_l
 from plutomi.domain.emails import OutgoingEmail, applicant_link_email, invite_email, login_code_email
 from plutomi.domain.events import Event
 from plutomi.domain.identity import CODE_TTL
+from plutomi.domain.links import INVITATIONS_PATH
 from plutomi.services import email_feedback
 from plutomi.services.applicants import issue_portal_link
 from plutomi.services.auth import issue_login_code
@@ -37,7 +38,7 @@ def email_for(event: Event, deps: Dependencies) -> OutgoingEmail | None:
             org_display_name=data["org_display_name"],
             inviter_email=data["inviter_email"],
             role=data["role"],
-            accept_url=f"{settings.base_url}/invites",
+            accept_url=f"{settings.base_url}{INVITATIONS_PATH}",
         )
     if event.type in (events.APPLICANT_CREATED, events.APPLICANT_LINK_REQUESTED) and event.org_id:
         # The portal secret is minted here, never carried in an event (events are kept for weeks and
