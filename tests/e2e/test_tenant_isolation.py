@@ -332,6 +332,11 @@ def snapshot(world: TwoOrgs) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def world(stack: RunningStack) -> TwoOrgs:
+    return make_world(stack)
+
+
+def make_world(stack: RunningStack) -> TwoOrgs:
+    """Org A (alice the owner, mia a member, a pending invite, a pipeline, a draft) and mallory's org B."""
     alice = sign_in(stack.base_url, unique_email("alice"))
     mia_email, carol_email = unique_email("mia"), unique_email("carol")
     org_a, org_b = unique_org_id("alpha"), unique_org_id("bravo")

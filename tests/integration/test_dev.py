@@ -47,7 +47,11 @@ def wait_for_login_email(email: str, env: dict[str, str], timeout: float = 30) -
 
 def test_one_ctrl_c_stops_plutomi_dev_cleanly(tmp_path: Path) -> None:
     ports = {"nats": free_port(), "mongodb": free_port(), "aws": free_port()}
-    env = local_environment(**ports) | {"PLUTOMI_PORT": str(free_port())}
+    mailbox_port = free_port()
+    env = local_environment(**ports) | {
+        "PLUTOMI_PORT": str(free_port()),
+        "PLUTOMI_MAILBOX_PORT": str(mailbox_port),
+    }
     base_url = f"http://127.0.0.1:{env['PLUTOMI_PORT']}"
     stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     report, watched = tmp_path / "imports.jsonl", [sys.executable, "-m", "tests.support.import_watch"]
@@ -65,6 +69,12 @@ def test_one_ctrl_c_stops_plutomi_dev_cleanly(tmp_path: Path) -> None:
         assert httpx.post(f"{base_url}/auth/totp", json={"email": email}, timeout=20).status_code == 202
         # Other commands find dev's services by the same PLUTOMI_*_PORT settings, and consumers ran.
         wait_for_login_email(email, env, timeout=20)
+        # The local mailbox shows the same email, to a person in a browser.
+        mailbox = httpx.get(f"http://127.0.0.1:{mailbox_port}/", params={"to": email}, timeout=20)
+        assert mailbox.status_code == 200 and "login code" in mailbox.text and email in mailbox.text
+        assert "script-src 'self'" in mailbox.headers["content-security-policy"]
+        sign_in_page = httpx.get(f"{base_url}/", follow_redirects=True, timeout=20)
+        assert sign_in_page.status_code == 200 and "Email me a code" in sign_in_page.text
         listed = run_plutomi("dlq", "list", env=env)
         assert listed.returncode == 0 and "the DLQ is empty" in listed.stdout, listed.stderr
 

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 # What `--only` names as a whole; a bridge tier, a poller or a schedule may also be named on its own.
 GROUPS = ("services", "gateway", "relay", "bridges", "pollers", "jobs")
+# The local mailbox beside the app (runtime/mailbox.py).
+MAILBOX_PORT = int(os.environ.get("PLUTOMI_MAILBOX_PORT", "8025"))
 
 
 @dataclass(frozen=True)
@@ -200,17 +202,42 @@ class _Server:
     """uvicorn's server with our signal handling: the dev loop owns SIGINT and SIGTERM."""
 
     @staticmethod
-    def create(host: str, port: int, relay: bool) -> Any:
+    def quiet(config: Any) -> Any:
         import uvicorn
-
-        from plutomi.runtime.gateway import Gateway, gateway_config
 
         class Server(uvicorn.Server):
             @contextlib.contextmanager
             def capture_signals(self) -> Iterator[None]:
                 yield
 
-        return Server(gateway_config(host, port, app=Gateway(relay=relay)))
+        return Server(config)
+
+    @staticmethod
+    def create(host: str, port: int, relay: bool) -> Any:
+        from plutomi.runtime.gateway import Gateway, gateway_config
+
+        return _Server.quiet(gateway_config(host, port, app=Gateway(relay=relay)))
+
+    @staticmethod
+    def mailbox(host: str, aws_endpoint_url: str | None) -> Any:
+        """The local mailbox (runtime/mailbox.py) on PLUTOMI_MAILBOX_PORT, unless that port is taken
+        (then the app runs without it and says so)."""
+        import uvicorn
+
+        from plutomi.runtime.mailbox import mailbox_app
+
+        if not aws_endpoint_url:
+            return None
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, MAILBOX_PORT))
+            except OSError:
+                print(
+                    f"plutomi dev: port {MAILBOX_PORT} is taken: no local mailbox (`plutomi mail` reads it)"
+                )
+                return None
+        app = mailbox_app(aws_endpoint_url)
+        return _Server.quiet(uvicorn.Config(app, host=host, port=MAILBOX_PORT, log_level="warning"))
 
 
 async def _serve(host: str, port: int, parts: Parts) -> None:
@@ -264,13 +291,21 @@ async def _serve(host: str, port: int, parts: Parts) -> None:
     schedules = [asyncio.create_task(_every(job)) for job in parts.jobs]
     for job in parts.jobs:
         print(f"  schedule {job.name}: {job.function} every {job.every_minutes} min", flush=True)
+    mailbox = _Server.mailbox(host, settings.aws_endpoint_url) if server is not None else None
     if server is not None:
-        print(
-            f"plutomi dev: API on http://{host}:{port}  (docs: http://{host}:{port}/docs; Ctrl-C stops)",
-            flush=True,
-        )
+        shown = "localhost" if host == "127.0.0.1" else host
+        print(f"plutomi dev: open http://{shown}:{port} in a browser (the API: http://{shown}:{port}/docs)")
+        if mailbox is not None:
+            print(
+                f"plutomi dev: the emails it sends (sign-in codes, portal links): http://{shown}:{MAILBOX_PORT}"
+            )
+        print("plutomi dev: Ctrl-C stops", flush=True)
+        mailbox_task = None if mailbox is None else asyncio.create_task(mailbox.serve(), name="mailbox")
         await server.serve()  # returns once in-flight requests finished
         shut_down()
+        if mailbox is not None and mailbox_task is not None:
+            mailbox.should_exit = True
+            await mailbox_task
     else:
         print("plutomi dev: running (Ctrl-C stops)", flush=True)
         await stopping.wait()
