@@ -128,9 +128,10 @@ class People:
                 tab.problems.append(message.text)
 
         def on_response(response: Response) -> None:
+            # A redirect is on its way to the file (a document's preview goes through the open link).
             if (
                 response.request.resource_type in {"stylesheet", "script", "image", "font"}
-                and not response.ok
+                and response.status >= 400
             ):
                 tab.problems.append(f"{response.status} for {response.url}")
 

@@ -337,6 +337,14 @@ PAGE_ROUTES: tuple[Route, ...] = (
     Route("GET", "/static/{asset}", "web.static", public=True),  # versioned files, cached for good
     Route("GET", "/app", "web.orgs", public=True),
     Route("POST", "/app", "web.orgs", public=True),
+    # The applicant page: answers, documents, timeline, moves, decisions, erasure.
+    Route("GET", "/app/{org_id}/applicants/{applicant_id}", "web.applicants", public=True),
+    Route("POST", "/app/{org_id}/applicants/{applicant_id}/move", "web.applicants", public=True),
+    Route("POST", "/app/{org_id}/applicants/{applicant_id}/reject", "web.applicants", public=True),
+    Route("POST", "/app/{org_id}/applicants/{applicant_id}/reopen", "web.applicants", public=True),
+    Route("POST", "/app/{org_id}/applicants/{applicant_id}/accept", "web.applicants", public=True),
+    Route("GET", "/app/{org_id}/applicants/{applicant_id}/erase", "web.applicants", public=True),
+    Route("POST", "/app/{org_id}/applicants/{applicant_id}/erase", "web.applicants", public=True),
 )
 
 ROUTES: tuple[Route, ...] = API_ROUTES + PAGE_ROUTES
@@ -384,6 +392,7 @@ DOCUMENT_ACCESS: dict[str, frozenset[str]] = {
     "api.public": frozenset({"upload", "read", "delete"}),  # presign POST; confirm; delete a bad upload
     "api.documents": frozenset({"read"}),  # presigned GETs
     "api.applicants": frozenset({"delete"}),  # erasing an applicant
+    "web.applicants": frozenset({"delete"}),  # erasing an applicant from their page
     "consumers.org_purge": frozenset({"delete"}),
     "scheduled.org_purge_sweeper": frozenset({"delete"}),
     "scheduled.upload_sweeper": frozenset({"delete"}),
