@@ -221,3 +221,52 @@ def test_email_health_for_admins_only(people: People) -> None:
     expect(page.get_by_text("This needs the admin role")).to_be_visible()
     member.open(f"/app/{org_id}/settings")
     expect(member.page.get_by_role("link", name="Email sending health")).to_have_count(0)
+
+
+def test_org_name_and_deletion_forms(people: People) -> None:
+    tab, api = signed_in_tab(people, unique_email("founder"))
+    org_id = _org(api, "settings")
+    page = tab.open(f"/app/{org_id}/settings")
+    page.get_by_label("Organisation name").fill("")
+    page.get_by_role("button", name="Save name").click()
+    expect(page.locator("#display_name-error")).to_be_visible()
+    page.get_by_label("Organisation name").fill("Acme Couriers")
+    page.get_by_role("button", name="Save name").click()
+    expect(page.get_by_label("Organisation name")).to_have_value("Acme Couriers")
+
+    page.get_by_label(f"Type {org_id} to confirm").fill("not-the-address")
+    page.get_by_role("button", name="Delete Acme Couriers").click()
+    expect(page.locator("#confirm-error")).to_contain_text(org_id)
+    tab.check("settings-delete-refused")
+    page.get_by_label(f"Type {org_id} to confirm").fill(org_id)
+    page.get_by_role("button", name="Delete Acme Couriers").click()
+    expect(page).to_have_url(f"{tab.base_url}/app")
+    expect(page.get_by_role("link", name="Acme Couriers")).to_have_count(0)
+
+
+def test_a_stranger_gets_404_from_every_page_of_an_org(people: People) -> None:
+    _, owner = signed_in_tab(people, unique_email("owner"))
+    org_id = _org(owner, "private")
+    _, stranger = signed_in_tab(people, unique_email("stranger"))
+    own_origin = {"sec-fetch-site": "same-origin"}
+    for path in [
+        "team",
+        "settings",
+        "settings/rejection-reasons",
+        "settings/email-health",
+        "settings/webhooks",
+        "settings/email-templates",
+        "settings/email-templates/rejected",
+    ]:
+        assert stranger.get(f"/app/{org_id}/{path}").status_code == 404, path
+    for path in [
+        "team/invites",
+        "team/members/usr_x/remove",
+        "settings",
+        "settings/delete",
+        "settings/rejection-reasons",
+        "settings/webhooks",
+        "settings/email-templates/rejected",
+    ]:
+        answer = stranger.post(f"/app/{org_id}/{path}", headers=own_origin, data={"confirm": org_id})
+        assert answer.status_code == 404, path
