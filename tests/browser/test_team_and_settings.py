@@ -270,3 +270,24 @@ def test_a_stranger_gets_404_from_every_page_of_an_org(people: People) -> None:
     ]:
         answer = stranger.post(f"/app/{org_id}/{path}", headers=own_origin, data={"confirm": org_id})
         assert answer.status_code == 404, path
+
+
+def test_a_stage_email_is_written_from_the_application_list(people: People) -> None:
+    tab, api = signed_in_tab(people, unique_email("stages"))
+    org_id = _org(api, "stagemail")
+    application = api.post(f"/orgs/{org_id}/applications", json={"name": "Delivery driver"}).json()
+    stage = api.post(f"/orgs/{org_id}/applications/{application['id']}/stages", json={"name": "Interview"})
+    assert stage.status_code == 201
+    page = tab.open(f"/app/{org_id}/settings/email-templates")
+    expect(page.get_by_role("listitem").filter(has_text="Interview")).to_contain_text("no email")
+    page.get_by_role("link", name="Interview").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Interview")
+    tab.check("email-template-stage")
+    page.get_by_role("textbox", name="Subject", exact=True).fill("Next: {{portal_link}}")
+    page.get_by_role("button", name="Save template").click()
+    expect(page.locator("#subject-error")).to_contain_text("only be used in the body")
+    page.get_by_role("textbox", name="Subject", exact=True).fill("{{stage}} is next")
+    page.get_by_role("button", name="Save template").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    page.get_by_role("link", name="Email templates").click()
+    expect(page.get_by_role("listitem").filter(has_text="Interview")).to_contain_text("sends an email")
