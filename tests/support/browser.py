@@ -145,9 +145,10 @@ class People:
             context.close()
 
 
-def sign_in(tab: Tab, email: str) -> Page:
-    """Signs a person in as a person does: the email form, the emailed code, the code form."""
-    page = tab.open("/sign-in")
+def sign_in(tab: Tab, email: str, start: str = "/sign-in") -> Page:
+    """Signs a person in as a person does: the email form, the emailed code, the code form. `start`
+    may be a page that needs a session: it sends the person to sign in, and back there after."""
+    page = tab.open(start)
     seen = len(emails_to(email, "login code"))
     page.get_by_label("Email address").fill(email)
     page.get_by_role("button", name="Email me a code").click()

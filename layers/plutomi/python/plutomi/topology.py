@@ -345,6 +345,52 @@ PAGE_ROUTES: tuple[Route, ...] = (
     Route("POST", "/app/{org_id}/applicants/{applicant_id}/accept", "web.applicants", public=True),
     Route("GET", "/app/{org_id}/applicants/{applicant_id}/erase", "web.applicants", public=True),
     Route("POST", "/app/{org_id}/applicants/{applicant_id}/erase", "web.applicants", public=True),
+    # Team, invitations and settings
+    Route("GET", "/app/{org_id}/team", "web.team", public=True),
+    Route("POST", "/app/{org_id}/team/invites", "web.team", public=True),
+    Route("POST", "/app/{org_id}/team/invites/{invite_id}/revoke", "web.team", public=True),
+    Route("POST", "/app/{org_id}/team/members/{user_id}/role", "web.team", public=True),
+    Route("POST", "/app/{org_id}/team/members/{user_id}/remove", "web.team", public=True),
+    Route("GET", "/invitations", "web.invitations", public=True),
+    Route("POST", "/invitations/{invite_id}/accept", "web.invitations", public=True),
+    Route("POST", "/invitations/{invite_id}/decline", "web.invitations", public=True),
+    Route("GET", "/app/{org_id}/settings", "web.settings", public=True),
+    Route("POST", "/app/{org_id}/settings", "web.settings", public=True),
+    Route("POST", "/app/{org_id}/settings/delete", "web.settings", public=True),
+    Route("GET", "/app/{org_id}/settings/rejection-reasons", "web.settings", public=True),
+    Route("POST", "/app/{org_id}/settings/rejection-reasons", "web.settings", public=True),
+    Route("POST", "/app/{org_id}/settings/rejection-reasons/{reason_id}", "web.settings", public=True),
+    Route("POST", "/app/{org_id}/settings/rejection-reasons/{reason_id}/delete", "web.settings", public=True),
+    Route("GET", "/app/{org_id}/settings/email-health", "web.settings", public=True),
+    Route("GET", "/app/{org_id}/settings/webhooks", "web.webhooks", public=True),
+    Route("POST", "/app/{org_id}/settings/webhooks", "web.webhooks", public=True),
+    Route("GET", "/app/{org_id}/settings/webhooks/{webhook_id}", "web.webhooks", public=True),
+    Route("POST", "/app/{org_id}/settings/webhooks/{webhook_id}", "web.webhooks", public=True),
+    Route("POST", "/app/{org_id}/settings/webhooks/{webhook_id}/delete", "web.webhooks", public=True),
+    Route("GET", "/app/{org_id}/settings/email-templates", "web.email_templates", public=True),
+    Route("GET", "/app/{org_id}/settings/email-templates/rejected", "web.email_templates", public=True),
+    Route("POST", "/app/{org_id}/settings/email-templates/rejected", "web.email_templates", public=True),
+    Route(
+        "POST", "/app/{org_id}/settings/email-templates/rejected/reset", "web.email_templates", public=True
+    ),
+    Route(
+        "GET",
+        "/app/{org_id}/settings/email-templates/stages/{application_id}/{stage_id}",
+        "web.email_templates",
+        public=True,
+    ),
+    Route(
+        "POST",
+        "/app/{org_id}/settings/email-templates/stages/{application_id}/{stage_id}",
+        "web.email_templates",
+        public=True,
+    ),
+    Route(
+        "POST",
+        "/app/{org_id}/settings/email-templates/stages/{application_id}/{stage_id}/reset",
+        "web.email_templates",
+        public=True,
+    ),
 )
 
 ROUTES: tuple[Route, ...] = API_ROUTES + PAGE_ROUTES

@@ -34,7 +34,10 @@ from plutomi.domain.email_feedback import (
 from plutomi.domain.emails import OutgoingEmail, with_unsubscribe
 from plutomi.domain.errors import InvalidInput, NotFound
 from plutomi.domain.identity import normalize_email
+from plutomi.domain.models import Role
 from plutomi.observability import logger
+from plutomi.services.auth import Principal
+from plutomi.services.orgs import require_membership
 from plutomi.services.ports import Dependencies, Mailer
 
 UNSUBSCRIBE_NOT_FOUND = "This unsubscribe link is not valid"
@@ -176,6 +179,15 @@ def sending_health(deps: Dependencies, days: int = STATS_DAYS) -> SendingHealth:
     until = deps.clock.now()
     since = until - timedelta(days=days)
     return SendingHealth(since, until, deps.store.email_feedback.count_by_kind(since, until))
+
+
+def platform_sending_health(
+    deps: Dependencies, principal: Principal, org_id: str, days: int = STATS_DAYS
+) -> SendingHealth:
+    """`sending_health` for the web app. SES feedback is recorded per address, not per org, so the
+    figures are the whole platform's: shown to an org's admins and owners only."""
+    require_membership(deps, principal, org_id, Role.ADMIN)
+    return sending_health(deps, days)
 
 
 def _who(deps: Dependencies, address: str) -> dict[str, str]:

@@ -87,6 +87,12 @@ def list_my_invites(deps: Dependencies, principal: Principal) -> list[Invite]:
     return [invite for invite in invites if invite.org_id in live]
 
 
+def inviter_emails(deps: Dependencies, invites: list[Invite]) -> dict[str, str]:
+    """Who sent each invite, by user id: the email of each inviter who still has an account."""
+    found = {user_id: deps.store.users.get(user_id) for user_id in {i.invited_by for i in invites}}
+    return {user_id: user.email for user_id, user in found.items() if user is not None}
+
+
 @transactional
 def accept_invite(deps: Dependencies, principal: Principal, invite_id: str) -> Membership:
     invite = _answerable(deps, principal, invite_id)
