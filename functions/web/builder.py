@@ -122,6 +122,8 @@ def rename_stage(org_id: str, application_id: str, stage_id: str) -> Response[st
         return _refused(
             me, org_id, application_id, "stage", errors, stage_id=stage_id, stage_name=form.get("stage_name")
         )
+    except Conflict as error:
+        return _conflict(me, org_id, application_id, error, stage_id)
     return _back(org_id, application_id, stage_id, "stage")
 
 
@@ -135,7 +137,10 @@ def move_stage(org_id: str, application_id: str, stage_id: str) -> Response[str]
         return _refused(
             me, org_id, application_id, "stages", {"stages": "That is not a position in the list"}
         )
-    applications.update_stage(dependencies(), me, org_id, application_id, stage_id, None, body.position)
+    try:
+        applications.update_stage(dependencies(), me, org_id, application_id, stage_id, None, body.position)
+    except Conflict as error:
+        return _conflict(me, org_id, application_id, error, stage_id)
     return _back(org_id, application_id, stage_id, "stages")
 
 
@@ -315,7 +320,10 @@ def _store_rule(
 @router.post(f"{STAGE}/rules/<rule_id>/delete")
 def delete_rule(org_id: str, application_id: str, stage_id: str, rule_id: str) -> Response[str]:
     me = pages.signed_in(router)
-    applications.delete_rule(dependencies(), me, org_id, application_id, stage_id, rule_id)
+    try:
+        applications.delete_rule(dependencies(), me, org_id, application_id, stage_id, rule_id)
+    except Conflict as error:
+        return _conflict(me, org_id, application_id, error, stage_id)
     return _back(org_id, application_id, stage_id, "rules")
 
 

@@ -139,6 +139,13 @@ def test_deleting_a_stage_with_an_applicant_asks_where_to_move_them(people: Peop
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete stage").click()
     expect(page.locator("[data-stage-list] > li > a")).to_have_text(["Interview"])
+    stranger, _ = signed_in_tab(people, unique_email("stranger"))
+    builder = f"{stranger.base_url}/app/{org_id}/applications/{application_id}"
+    assert stranger.page.request.get(builder).status == 404
+    refused = stranger.page.request.post(
+        f"{builder}/stages", form={"new_stage_name": "Mine"}, headers={"Origin": stranger.base_url}
+    )
+    assert refused.status == 404, "a stranger's form post is refused as if the org did not exist"
     listed = api.get(f"{base}/applicants").json()["applicants"]
     interview = api.get(base).json()["stages"][0]["id"]
     assert [a["stage_id"] for a in listed] == [interview]

@@ -79,7 +79,12 @@ def render_question_form() -> str:
 
 
 def test_a_question_form_sends_only_the_settings_its_type_takes() -> None:
-    typed = {"title": "City", "options": "Lisbon\n Porto \n\n", "accepts": ["image/png"], "max_size_mb": "2"}
+    typed: dict[str, str | list[str]] = {
+        "title": "City",
+        "options": "Lisbon\n Porto \n\n",
+        "accepts": ["image/png"],
+        "max_size_mb": "2",
+    }
     text = forms.question_fields(form(type="text", required="true", **typed))
     assert text["options"] == [] and text["accepts"] == [] and text["max_size_bytes"] is None
     choice = forms.question_fields(form(type="single_choice", **typed))
