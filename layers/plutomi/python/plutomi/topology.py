@@ -328,6 +328,9 @@ API_ROUTES: tuple[Route, ...] = (
 # The web app's pages (docs/pages.md is their URL map). They answer HTML, never 401: a page that needs
 # a session redirects to /sign-in, so every page is `public` as far as the HTTP API is concerned. Their
 # paths never collide with an API path (tests/unit/test_pages.py checks the prefixes).
+BUILDER = "/app/{org_id}/applications/{application_id}"  # the application builder's pages
+BUILDER_STAGE = BUILDER + "/stages/{stage_id}"
+
 PAGE_ROUTES: tuple[Route, ...] = (
     Route("GET", "/", "web.auth", public=True),
     Route("GET", "/sign-in", "web.auth", public=True),
@@ -391,6 +394,21 @@ PAGE_ROUTES: tuple[Route, ...] = (
         "web.email_templates",
         public=True,
     ),
+    # The application builder.
+    Route("GET", BUILDER, "web.builder", public=True),
+    Route("POST", BUILDER, "web.builder", public=True),
+    Route("POST", BUILDER + "/status", "web.builder", public=True),
+    Route("POST", BUILDER + "/delete", "web.builder", public=True),
+    Route("POST", BUILDER + "/stages", "web.builder", public=True),
+    Route("POST", BUILDER_STAGE, "web.builder", public=True),
+    Route("POST", BUILDER_STAGE + "/move", "web.builder", public=True),
+    Route("POST", BUILDER_STAGE + "/delete", "web.builder", public=True),
+    Route("POST", BUILDER_STAGE + "/questions", "web.builder", public=True),
+    Route("POST", BUILDER_STAGE + "/questions/{question_id}", "web.builder", public=True),
+    Route("POST", BUILDER_STAGE + "/questions/{question_id}/delete", "web.builder", public=True),
+    Route("POST", BUILDER_STAGE + "/rules", "web.builder", public=True),
+    Route("POST", BUILDER_STAGE + "/rules/{rule_id}", "web.builder", public=True),
+    Route("POST", BUILDER_STAGE + "/rules/{rule_id}/delete", "web.builder", public=True),
 )
 
 ROUTES: tuple[Route, ...] = API_ROUTES + PAGE_ROUTES
