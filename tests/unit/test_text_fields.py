@@ -270,9 +270,9 @@ def test_handlers_take_request_bodies_only_as_body_models() -> None:
     for name, module in list(sys.modules.items()):
         if not name.startswith(("functions.api.", "functions.web.")) or module is None:
             continue
-        for _, function in inspect.getmembers(module, inspect.isfunction):
-            if function.__module__ != name:
-                continue
+        router = getattr(module, "router", None)
+        handlers = list(router._routes.values()) if router is not None else []
+        for function in handlers:
             hints = typing.get_type_hints(function, include_extras=False)
             hints.pop("return", None)
             for parameter, annotation in hints.items():
