@@ -296,6 +296,7 @@ def test_the_tightly_throttled_routes_are_the_public_sign_in_and_apply_routes() 
         "POST /auth/totp",
         "POST /auth/totp/verify",
         "POST /public/orgs/{org_id}/applications/{application_id}/applicants",
+        "POST /careers/{org_id}/{application_id}",
         "POST /sign-in",
         "POST /sign-in/code",
     }

@@ -409,6 +409,16 @@ PAGE_ROUTES: tuple[Route, ...] = (
     Route("POST", BUILDER_STAGE + "/rules", "web.builder", public=True),
     Route("POST", BUILDER_STAGE + "/rules/{rule_id}", "web.builder", public=True),
     Route("POST", BUILDER_STAGE + "/rules/{rule_id}/delete", "web.builder", public=True),
+    # What applicants see: careers pages, applying, the portal (the token in the path is a credential:
+    # the gateway logs route templates only).
+    Route("GET", "/careers/{org_id}", "web.careers", public=True),
+    Route("GET", "/careers/{org_id}/{application_id}", "web.careers", public=True),
+    Route("POST", "/careers/{org_id}/{application_id}", "web.careers", public=True, tight_throttle=True),
+    Route("GET", "/careers/{org_id}/{application_id}/applied", "web.careers", public=True),
+    Route("GET", "/portal/{token}", "web.portal", public=True),
+    Route("POST", "/portal/{token}", "web.portal", public=True),
+    Route("GET", "/portal/{token}/withdraw", "web.portal", public=True),
+    Route("POST", "/portal/{token}/withdraw", "web.portal", public=True),
 )
 
 ROUTES: tuple[Route, ...] = API_ROUTES + PAGE_ROUTES

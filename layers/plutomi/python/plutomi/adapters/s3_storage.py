@@ -1,8 +1,9 @@
 """The documents bucket through boto3: presigned POSTs for uploads, presigned GETs for reading, and
 deletion of every version under a prefix.
 
-On AWS the client talks to S3 itself; with an endpoint URL (moto locally, MinIO or R2 on K3S) it uses
-path-style addresses, which every S3-compatible store serves. Signatures are SigV4 everywhere.
+On AWS the client talks to S3 itself, at the bucket's regional virtual-hosted address; with an
+endpoint URL (moto locally, MinIO or R2 on K3S) it uses path-style addresses, which every
+S3-compatible store serves. Signatures are SigV4 everywhere.
 """
 
 from __future__ import annotations
@@ -38,7 +39,13 @@ class S3Storage:
     ) -> S3Storage:
         config = Config(
             signature_version="s3v4",
-            s3={"addressing_style": "path"} if endpoint_url else {},
+            # On AWS the bucket's regional host (also in us-east-1, where boto3 would otherwise sign
+            # for the global one): one origin for the pages' CSP (`plutomi.web.storage`).
+            s3=(
+                {"addressing_style": "path"}
+                if endpoint_url
+                else {"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"}
+            ),
             retries={"max_attempts": 3, "mode": "standard"},
         )
         return cls(

@@ -1,5 +1,5 @@
-"""Where the browser reaches the documents bucket: the origin pages add to their Content-Security-Policy
-(`connect-src` for uploads straight to it, `frame-src` and `img-src` for previews)."""
+"""Where the browser talks to the documents bucket: the origin of its presigned URLs, which the
+pages that upload (connect-src) or preview documents (frame-src, img-src) allow in their CSP."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from plutomi.config import Settings
 
 
 def storage_origin(settings: Settings) -> str:
-    """The origin of the links the storage adapter signs (adapters/s3_storage.py): with an endpoint
-    URL (moto locally, MinIO or R2 on K3S) its path-style addresses live on that endpoint's origin; on
-    AWS boto3 signs virtual-hosted addresses on the bucket's own host."""
+    """The scheme, host and port of the documents bucket's presigned URLs: the configured S3
+    endpoint's (moto locally, MinIO or R2 on K3S: path-style URLs), else the bucket's regional
+    virtual-hosted endpoint on AWS (what `S3Storage` signs for; a unit test holds the two together)."""
     if settings.s3_endpoint_url:
-        parts = urlsplit(settings.s3_endpoint_url)
-        return f"{parts.scheme}://{parts.netloc}"
-    return f"https://{settings.documents_bucket}.s3.amazonaws.com"
+        endpoint = urlsplit(settings.s3_endpoint_url)
+        return f"{endpoint.scheme}://{endpoint.netloc}"
+    return f"https://{settings.documents_bucket}.s3.{settings.aws_region}.amazonaws.com"
