@@ -3,7 +3,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import Any
+
 from playwright.sync_api import Frame, Locator, Page, expect
+
+from tests.support.browser import Tab, sign_in
 
 
 def applicant_page_path(org_id: str, applicant_id: str) -> str:
