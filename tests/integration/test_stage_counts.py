@@ -11,7 +11,7 @@ import pytest
 
 from plutomi import bootstrap
 from plutomi.adapters.clock import FixedClock
-from plutomi.domain.applicants import Mover, StageTally
+from plutomi.domain.applicants import Mover, Place, StageTally
 from plutomi.domain.decisions import ApplicantStatus
 from plutomi.domain.pipeline import ApplicationStatus, IdleRule
 from plutomi.runtime.cli import main
@@ -39,7 +39,9 @@ def recounted(
     """What counting the applicants one by one gives (the same read `plutomi recount` uses)."""
     found = deps.store.applicants.places(org_id, application_id)
     return {
-        stage_id: {status: found[(org_id, application_id, stage_id, status)] for status in ApplicantStatus}
+        stage_id: {
+            status: found[Place(org_id, application_id, stage_id, status)] for status in ApplicantStatus
+        }
         for stage_id in stage_ids
     }
 

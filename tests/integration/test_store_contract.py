@@ -228,10 +228,12 @@ def test_stage_counter_upserts_on_the_id_alone_and_incs_up_and_down(items: Colle
     ]
     assert ids(items.find(where(type="stage_count", org_id="o2", application_id="app1"))) == []
     recount = {"active": 5, "rejected": 0, "withdrawn": 0, "accepted": 0}
-    items.update_one(
-        where(_id="stage_count:stg1"), {"$set": recount, "$setOnInsert": on_insert}, upsert=True
-    )
-    assert items.find_one(where(_id="stage_count:stg1")) == {"_id": "stage_count:stg1", **on_insert, **recount}
+    items.update_one(where(_id="stage_count:stg1"), {"$set": recount, "$setOnInsert": on_insert}, upsert=True)
+    assert items.find_one(where(_id="stage_count:stg1")) == {
+        "_id": "stage_count:stg1",
+        **on_insert,
+        **recount,
+    }
     items.delete_many(where(type="stage_count", org_id="o1", application_id="app1"))
     assert items.find_one(where(type="stage_count")) is None
 

@@ -337,6 +337,11 @@ PAGE_ROUTES: tuple[Route, ...] = (
     Route("GET", "/static/{asset}", "web.static", public=True),  # versioned files, cached for good
     Route("GET", "/app", "web.orgs", public=True),
     Route("POST", "/app", "web.orgs", public=True),
+    # The applications list and the pipeline board.
+    Route("GET", "/app/{org_id}", "web.applications", public=True),
+    Route("POST", "/app/{org_id}/applications", "web.applications", public=True),
+    Route("GET", "/app/{org_id}/applications/{application_id}/board", "web.board", public=True),
+    Route("POST", "/app/{org_id}/applications/{application_id}/board/move", "web.board", public=True),
 )
 
 ROUTES: tuple[Route, ...] = API_ROUTES + PAGE_ROUTES

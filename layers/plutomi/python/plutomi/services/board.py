@@ -43,6 +43,20 @@ def no_one() -> StageTally:
     return dict.fromkeys(ApplicantStatus, 0)
 
 
+@dataclass(frozen=True)
+class Listed:
+    application: Application
+    counts: StageTally
+
+
+def applications_with_counts(deps: Dependencies, principal: Principal, org_id: str) -> list[Listed]:
+    """The org's applications, newest first, each with its applicants by status."""
+    require_membership(deps, principal, org_id)
+    totals = deps.store.stage_counts.for_org(org_id)
+    found = deps.store.applications.list_for_org(org_id)
+    return [Listed(a, totals.get(a.id, no_one())) for a in reversed(found)]
+
+
 def stage_counts(
     deps: Dependencies, principal: Principal, org_id: str, application_id: str
 ) -> dict[str, StageTally]:
