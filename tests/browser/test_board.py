@@ -142,6 +142,11 @@ def test_load_more_and_the_status_filter_and_the_order(people: People) -> None:
         json={"reason_id": reasons[0]["id"], "send_email": False},
     )
     assert rejected.status_code == 200, rejected.text
+    newest = api.get(
+        f"/orgs/{pipeline.org_id}/applications/{pipeline.application_id}/applicants",
+        params={"order": "newest", "limit": 1},
+    ).json()["applicants"]
+    assert [a["last_name"] for a in newest] == ["No22"]
     page = tab.open(pipeline.board)
     applied = board_column(page, "Applied")
     expect(applied.locator(".board-card")).to_have_count(20)

@@ -150,3 +150,31 @@ def test_recount_rebuilds_counters_that_went_wrong(
         first.id: tally(active=3),
         second.id: tally(),
     }
+
+
+def test_pages_newest_first_walk_the_same_index_backwards(deps: Dependencies) -> None:
+    owner = person(deps, "newest")
+    org_id = unique_org_id("newest")
+    orgs.create_org(deps, owner, org_id, "Newest")
+    application_id = applications.create_application(deps, owner, org_id, "Drivers", "").application.id
+    stage = applications.create_stage(deps, owner, org_id, application_id, "Applied", None).stages[0]
+    applications.update_application(deps, owner, org_id, application_id, status=ApplicationStatus.OPEN)
+    for number in range(5):
+        applicants.apply(
+            deps, org_id, application_id, unique_email(f"n{number}"), "N", str(number), unique_client()
+        )
+    oldest = applicants.list_applicants(deps, owner, org_id, application_id, stage.id, None, 10)
+    ids = [a.id for a in oldest.applicants]
+    assert len(ids) == 5 and ids == sorted(ids)
+
+    def newest(cursor: str | None) -> applicants.Page:
+        return applicants.list_applicants(
+            deps, owner, org_id, application_id, stage.id, cursor, 2, newest_first=True
+        )
+
+    first = newest(None)
+    second = newest(first.next_cursor)
+    last = newest(second.next_cursor)
+    walked = [a.id for page in (first, second, last) for a in page.applicants]
+    assert walked == ids[::-1]
+    assert last.next_cursor is None

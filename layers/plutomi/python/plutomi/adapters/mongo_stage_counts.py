@@ -47,12 +47,7 @@ class StageCounts(Repository):
             where(_id=_counter_id(place.stage_id)),
             {
                 "$inc": {place.status.value: delta},
-                "$setOnInsert": {
-                    "type": TYPE,
-                    "org_id": place.org_id,
-                    "application_id": place.application_id,
-                    "stage_id": place.stage_id,
-                },
+                "$setOnInsert": _identity(place.org_id, place.application_id, place.stage_id),
             },
             upsert=True,
         )
@@ -86,15 +81,7 @@ class StageCounts(Repository):
             }
             self._items.update_one(
                 where(_id=_counter_id(stage_id)),
-                {
-                    "$set": numbers,
-                    "$setOnInsert": {
-                        "type": TYPE,
-                        "org_id": org_id,
-                        "application_id": application_id,
-                        "stage_id": stage_id,
-                    },
-                },
+                {"$set": numbers, "$setOnInsert": _identity(org_id, application_id, stage_id)},
                 upsert=True,
             )
         for stage_id in set(self.for_application(org_id, application_id)) - stages:
@@ -106,6 +93,11 @@ class StageCounts(Repository):
 
     def forget_application(self, org_id: str, application_id: str) -> None:
         self._items.delete_many(where(type=TYPE, org_id=org_id, application_id=application_id))
+
+
+def _identity(org_id: str, application_id: str, stage_id: str) -> Document:
+    """A counter's fields besides its numbers, written when the counter is first upserted."""
+    return {"type": TYPE, "org_id": org_id, "application_id": application_id, "stage_id": stage_id}
 
 
 def _tally(document: Document) -> StageTally:
