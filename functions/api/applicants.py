@@ -27,10 +27,19 @@ def list_applicants(
     cursor: Annotated[str | None, Query(description="next_cursor from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     status: Annotated[StatusFilter, Query(description="only applicants with this status")] = "active",
+    order: Annotated[Literal["oldest", "newest"], Query(description="by when they applied")] = "oldest",
 ) -> schemas.ApplicantPage:
     wanted = None if status == "all" else ApplicantStatus(status)
     page = applicants.list_applicants(
-        dependencies(), principal(router), org_id, application_id, stage, cursor, limit, wanted
+        dependencies(),
+        principal(router),
+        org_id,
+        application_id,
+        stage,
+        cursor,
+        limit,
+        wanted,
+        newest_first=order == "newest",
     )
     return schemas.ApplicantPage.of(page)
 

@@ -208,6 +208,36 @@ def test_upserts(items: Collection[Document]) -> None:
     assert items.find_one(where(_id="k")) == {"_id": "k", "runs": 2, "type": "r"}
 
 
+def test_stage_counter_upserts_on_the_id_alone_and_incs_up_and_down(items: Collection[Document]) -> None:
+    """The shape `StageCounts` writes: upsert on `_id`, `$inc` (negative too) one status field, the
+    other fields from `$setOnInsert` only when inserted; the listing filter finds it."""
+    on_insert = {"type": "stage_count", "org_id": "o1", "application_id": "app1", "stage_id": "stg1"}
+    for change in ({"active": 1}, {"active": 1}, {"active": -1, "rejected": 1}, {"rejected": 1}):
+        items.update_one(
+            where(_id="stage_count:stg1"), {"$inc": change, "$setOnInsert": on_insert}, upsert=True
+        )
+    items.update_one(
+        where(_id="stage_count:stg2"),
+        {"$inc": {"active": -1}, "$setOnInsert": {**on_insert, "stage_id": "stg2"}},
+        upsert=True,
+    )
+    found = list(items.find(where(type="stage_count", org_id="o1", application_id="app1")).sort("_id"))
+    assert found == [
+        {"_id": "stage_count:stg1", **on_insert, "active": 1, "rejected": 2},
+        {"_id": "stage_count:stg2", **on_insert, "stage_id": "stg2", "active": -1},
+    ]
+    assert ids(items.find(where(type="stage_count", org_id="o2", application_id="app1"))) == []
+    recount = {"active": 5, "rejected": 0, "withdrawn": 0, "accepted": 0}
+    items.update_one(where(_id="stage_count:stg1"), {"$set": recount, "$setOnInsert": on_insert}, upsert=True)
+    assert items.find_one(where(_id="stage_count:stg1")) == {
+        "_id": "stage_count:stg1",
+        **on_insert,
+        **recount,
+    }
+    items.delete_many(where(type="stage_count", org_id="o1", application_id="app1"))
+    assert items.find_one(where(type="stage_count")) is None
+
+
 def test_replace_and_find_one_and_update(items: Collection[Document]) -> None:
     seed(items)
     assert items.replace_one(where(_id="a", n=5), {"n": 9}).matched_count == 0

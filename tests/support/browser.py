@@ -160,12 +160,14 @@ def sign_in(tab: Tab, email: str, start: str = "/sign-in") -> Page:
     return page
 
 
-def signed_in_tab(people: People, email: str, viewport: ViewportSize | None = None) -> tuple[Tab, Api]:
+def signed_in_tab(
+    people: People, email: str, viewport: ViewportSize | None = None, *, javascript: bool = True
+) -> tuple[Tab, Api]:
     """A tab already signed in as `email`, and an API client for the same person (to set things up
     quickly). The sign-in pages themselves are tested in test_sign_in.py; here the session from the
     API's sign-in goes into the browser's cookie jar, as the sign-in page would put it there."""
     api = sign_in_api(people.base_url, email)
-    tab = people.tab(viewport)
+    tab = people.tab(viewport, javascript=javascript)
     assert api.token is not None
     tab.context.add_cookies(
         [

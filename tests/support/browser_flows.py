@@ -230,3 +230,20 @@ def upload_file(tab: Tab, question_label: str, path: Path) -> Locator:
     picker.set_input_files(str(path))
     expect(field.locator(".upload-status:has-text('Uploaded'), .field-error").first).to_be_visible()
     return field
+
+
+def board_column(page: Page, stage_name: str) -> Locator:
+    """A column of the pipeline board, by its stage's name."""
+    return page.locator(".board-column").filter(has=page.locator(".column-name", has_text=stage_name))
+
+
+def board_card(page: Page, applicant_name: str) -> Locator:
+    """An applicant's card on the pipeline board, by the name on it."""
+    return page.locator(".board-card").filter(has=page.get_by_role("link", name=applicant_name, exact=True))
+
+
+def drag_to_stage(tab: Tab, applicant_name: str, stage_name: str) -> None:
+    """Drags the applicant's card on the open board into the stage's column (HTML5 drag and drop, as
+    a mouse does); the board then refreshes in place."""
+    page = tab.page
+    board_card(page, applicant_name).drag_to(board_column(page, stage_name))

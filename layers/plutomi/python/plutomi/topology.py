@@ -419,6 +419,11 @@ PAGE_ROUTES: tuple[Route, ...] = (
     Route("POST", "/portal/{token}", "web.portal", public=True),
     Route("GET", "/portal/{token}/withdraw", "web.portal", public=True),
     Route("POST", "/portal/{token}/withdraw", "web.portal", public=True),
+    # The applications list and the pipeline board.
+    Route("GET", "/app/{org_id}", "web.applications", public=True),
+    Route("POST", "/app/{org_id}/applications", "web.applications", public=True),
+    Route("GET", "/app/{org_id}/applications/{application_id}/board", "web.board", public=True),
+    Route("POST", "/app/{org_id}/applications/{application_id}/board/move", "web.board", public=True),
 )
 
 ROUTES: tuple[Route, ...] = API_ROUTES + PAGE_ROUTES

@@ -7,14 +7,17 @@ that names the stage they are leaving, so two movers never both succeed.
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from plutomi.adapters.mongo_base import Document, Repository, to_document, where
-from plutomi.domain.applicants import Applicant
+from plutomi.adapters.mongo_stage_counts import StageCounts
+from plutomi.domain.applicants import Applicant, Place, counted_place
 from plutomi.domain.decisions import ApplicantStatus, RejectionReason, label_key
 from plutomi.domain.epoch import epoch_ms
 from plutomi.domain.errors import DuplicateItem
@@ -22,6 +25,10 @@ from plutomi.domain.pipeline import Application, Stage
 
 
 class Applications(Repository):
+    def __init__(self, items: Collection[Document], counts: StageCounts) -> None:
+        super().__init__(items)
+        self._counts = counts
+
     def create(self, application: Application) -> None:
         self._insert(application)
 
@@ -30,6 +37,10 @@ class Applications(Repository):
 
     def list_for_org(self, org_id: str) -> list[Application]:
         return list(self._find(Application, where(type=Application.TYPE, org_id=org_id), [("created_at", 1)]))
+
+    def every_org(self) -> Iterator[Application]:
+        """`plutomi recount`: every application of every org (the `type_org_created` index)."""
+        return self._find(Application, where(type=Application.TYPE), [("org_id", 1), ("created_at", 1)])
 
     def update(self, application: Application, now: datetime, **changes: Any) -> Application | None:
         """Applies `changes` if nobody changed the application since it was read; None otherwise."""
@@ -46,9 +57,14 @@ class Applications(Repository):
 
     def delete(self, org_id: str, application_id: str) -> None:
         self._items.delete_one(where(_id=application_id, type=Application.TYPE, org_id=org_id))
+        self._counts.forget_application(org_id, application_id)
 
 
 class Stages(Repository):
+    def __init__(self, items: Collection[Document], counts: StageCounts) -> None:
+        super().__init__(items)
+        self._counts = counts
+
     def create(self, stage: Stage) -> None:
         self._insert(stage, sort_key=stage.id)
 
@@ -70,15 +86,24 @@ class Stages(Repository):
 
     def delete(self, org_id: str, stage_id: str) -> None:
         self._items.delete_one(where(_id=stage_id, type=Stage.TYPE, org_id=org_id))
+        self._counts.forget_stage(org_id, stage_id)
 
     def delete_all_for_application(self, org_id: str, application_id: str) -> None:
         self._items.delete_many(where(type=Stage.TYPE, org_id=org_id, application_id=application_id))
 
 
 class Applicants(Repository):
+    """Every write of an applicant's stage or status goes through `create` or `save`, which keep the
+    stage counters (`mongo_stage_counts`) in step with the write that succeeded."""
+
+    def __init__(self, items: Collection[Document], counts: StageCounts) -> None:
+        super().__init__(items)
+        self._counts = counts
+
     def create(self, applicant: Applicant) -> None:
         assert applicant.email is not None
         self._insert(applicant, **self.index_fields(applicant))
+        self._counts.moved(None, counted_place(applicant))
 
     @staticmethod
     def email_key(application_id: str, email: str) -> str:
@@ -121,17 +146,19 @@ class Applicants(Repository):
         after: str | None,
         limit: int,
         status: ApplicantStatus | None = ApplicantStatus.ACTIVE,
+        newest_first: bool = False,
     ) -> list[Applicant]:
-        """Applicants in id order after the cursor: stable when others apply meanwhile. Erased ones are
-        left out (they keep only an anonymous history). `status` None: every status."""
+        """Applicants in id order (application order) after the cursor: stable when others apply
+        meanwhile; `newest_first` walks the same index backwards. Erased ones are left out (they keep
+        only an anonymous history). `status` None: every status."""
         query = where(type=Applicant.TYPE, org_id=org_id, application_id=application_id, deleted_at=None)
         if stage_id is not None:
             query["stage_id"] = {"$eq": stage_id}
         if status is not None:
             query["status"] = {"$eq": status.value}
         if after is not None:
-            query["sort_key"] = {"$gt": after}
-        cursor = self._items.find(query).sort([("sort_key", 1)]).limit(limit)
+            query["sort_key"] = {"$lt" if newest_first else "$gt": after}
+        cursor = self._items.find(query).sort([("sort_key", -1 if newest_first else 1)]).limit(limit)
         return [Applicant.model_validate(document) for document in cursor]
 
     @staticmethod
@@ -170,7 +197,21 @@ class Applicants(Repository):
             where(_id=before.id, type=Applicant.TYPE, org_id=before.org_id, version=before.version),
             to_document(saved, **self.index_fields(saved)),
         )
-        return saved if result.matched_count == 1 else None
+        if result.matched_count != 1:
+            return None
+        self._counts.moved(counted_place(before), counted_place(saved))
+        return saved
+
+    def places(self, org_id: str, application_id: str) -> Counter[Place]:
+        """`plutomi recount`: where the application's applicants count, read through the
+        `type_org_app_sort` index (the application's applicants only, three fields each)."""
+        found: Counter[Place] = Counter()
+        projection = {"stage_id": 1, "status": 1, "deleted_at": 1}
+        for document in self._items.find(self._of_application(org_id, application_id), projection):
+            if document.get("deleted_at") is None and document.get("stage_id") is not None:
+                status = ApplicantStatus(document.get("status") or ApplicantStatus.ACTIVE.value)
+                found[Place(org_id, application_id, document["stage_id"], status)] += 1
+        return found
 
     def backfill_status(self) -> int:
         """`plutomi migrate`: gives applicants stored before decisions existed `status: active`, so the

@@ -27,6 +27,7 @@ from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
 from plutomi.adapters.mongo_outbox import Outbox
 from plutomi.adapters.mongo_pipeline import Applicants, Applications, RejectionReasons, Stages
 from plutomi.adapters.mongo_purge import LEASE_UNTIL, PURGE_PENDING, OrgPurge, tombstone_id
+from plutomi.adapters.mongo_stage_counts import StageCounts
 from plutomi.adapters.mongo_suppressions import FeedbackRecords, Suppressions, UnsubscribeLinks
 from plutomi.adapters.mongo_webhooks import Deliveries, Webhooks
 from plutomi.domain.epoch import epoch_ms
@@ -302,9 +303,10 @@ class MongoStore:
         self.orgs = Orgs(self.items)
         self.memberships = Memberships(self.items)
         self.invites = Invites(self.items)
-        self.applications = Applications(self.items)
-        self.stages = Stages(self.items)
-        self.applicants = Applicants(self.items)
+        self.stage_counts = StageCounts(self.items)
+        self.applications = Applications(self.items, self.stage_counts)
+        self.stages = Stages(self.items, self.stage_counts)
+        self.applicants = Applicants(self.items, self.stage_counts)
         self.rejection_reasons = RejectionReasons(self.items)
         self.webhooks = Webhooks(self.items)
         self.deliveries = Deliveries(self.items)

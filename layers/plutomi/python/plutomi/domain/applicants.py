@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -107,3 +107,22 @@ def history_closed(history: list[StageVisit], now: datetime, by: Mover) -> list[
         visit.model_copy(update={"exited_at": now, "exited_by": by}) if visit.exited_at is None else visit
         for visit in history
     ]
+
+
+class Place(NamedTuple):
+    """Where an applicant counts on the board: their application, stage and status."""
+
+    org_id: str
+    application_id: str
+    stage_id: str
+    status: ApplicantStatus
+
+
+StageTally = dict[ApplicantStatus, int]  # a stage's applicants by status
+
+
+def counted_place(applicant: Applicant) -> Place | None:
+    """Where the applicant counts on the board; nowhere once erased."""
+    if applicant.is_deleted or applicant.stage_id is None:
+        return None
+    return Place(applicant.org_id, applicant.application_id, applicant.stage_id, applicant.status)

@@ -153,6 +153,15 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recount(args: argparse.Namespace) -> int:
+    from plutomi.bootstrap import dependencies
+    from plutomi.services.board import recount
+
+    done = recount(dependencies(), args.org, say=print)
+    print(f"stage counters rebuilt for {done} application(s)")
+    return 0
+
+
 def cmd_mail(args: argparse.Namespace) -> int:
     from plutomi.config import get_settings
     from plutomi.runtime.local_mail import LocalMailUnavailable, list_sent_emails
@@ -332,6 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="create indexes, streams, consumers and the SES identity")
     migrate.set_defaults(run=cmd_migrate)
+
+    recount = commands.add_parser(
+        "recount", help="rebuild the board's stage counters from the applicants (one org, or every org)"
+    )
+    recount.add_argument("--org", help="only this org's applications (its org id)")
+    recount.set_defaults(run=cmd_recount)
 
     mail = commands.add_parser("mail", help="list the emails the local SES accepted, newest first")
     mail.add_argument("--to", help="only emails to this address")

@@ -248,12 +248,31 @@ def list_applicants(
     cursor: str | None,
     limit: int,
     status: ApplicantStatus | None = ApplicantStatus.ACTIVE,
+    newest_first: bool = False,
 ) -> Page:
-    """A page of the application's applicants (of one stage, if given) with `status` (None: any)."""
+    """A page of the application's applicants (of one stage, if given) with `status` (None: any),
+    oldest application first unless `newest_first`."""
     require_membership(deps, principal, org_id)
     load_application(deps, org_id, application_id)
+    return page_of_application(deps, org_id, application_id, stage_id, cursor, limit, status, newest_first)
+
+
+def page_of_application(
+    deps: Dependencies,
+    org_id: str,
+    application_id: str,
+    stage_id: str | None,
+    cursor: str | None,
+    limit: int,
+    status: ApplicantStatus | None,
+    newest_first: bool,
+) -> Page:
+    """`list_applicants` once the caller checked the membership and the application (the board does
+    once for all its columns)."""
     after = cursor_position(cursor, "apl_")
-    found = deps.store.applicants.page(org_id, application_id, stage_id, after, limit + 1, status)
+    found = deps.store.applicants.page(
+        org_id, application_id, stage_id, after, limit + 1, status, newest_first=newest_first
+    )
     more = len(found) > limit
     found = found[:limit]
     return Page(applicants=found, next_cursor=encode_cursor(found[-1].id) if more and found else None)
