@@ -15,8 +15,9 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
-from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from plutomi.topology import ROUTES, api_functions
@@ -45,6 +46,22 @@ ACCESS_LOG_FIELDS: dict[str, str] = {
     "errorType": "$context.error.responseType",
     "sourceIp": "$context.identity.sourceIp",
 }
+
+
+class LambdaProxyIntegration(apigwv2.HttpRouteIntegration):
+    """A Lambda proxy integration (payload 2.0) that adds no permission per route: the stack grants
+    API Gateway one invoke permission per function instead."""
+
+    def __init__(self, id: str, handler: lambda_.IFunction) -> None:
+        super().__init__(id)
+        self.handler = handler
+
+    def bind(self, _options: apigwv2.HttpRouteIntegrationBindOptions) -> apigwv2.HttpRouteIntegrationConfig:
+        return apigwv2.HttpRouteIntegrationConfig(
+            type=apigwv2.HttpIntegrationType.AWS_PROXY,
+            uri=self.handler.function_arn,
+            payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
+        )
 
 
 @jsii.implements(apigwv2.IAccessLogSettings)
@@ -99,18 +116,25 @@ class ApiStack(PlutomiStack):
         # Links in emails point here unless the context names a custom domain (`base_url`).
         self.base_url = settings.base_url or self.http_api.api_endpoint
 
-        self.integrations: dict[str, integrations.HttpLambdaIntegration] = {}
+        self.integrations: dict[str, LambdaProxyIntegration] = {}
         for function in api_functions():
             fn = self.plutomi_function(
                 function,
                 timeout=API_TIMEOUT,
                 environment={"PLUTOMI_BASE_URL": self.base_url},
             )
-            self.integrations[function] = integrations.HttpLambdaIntegration(
-                f"{fn.node.id}Integration",
-                fn,
-                payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
+            # One permission per function for every route of this API, not one per route as
+            # HttpLambdaIntegration adds: with the pages there are 146 routes, and CloudFormation
+            # refuses a stack of more than 500 resources.
+            fn.add_permission(
+                "InvokeByHttpApi",
+                principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+                action="lambda:InvokeFunction",
+                source_arn=self.format_arn(
+                    service="execute-api", resource=self.http_api.api_id, resource_name="*/*"
+                ),
             )
+            self.integrations[function] = LambdaProxyIntegration(f"{fn.node.id}Integration", fn)
         tight_routes: dict[str, list[apigwv2.HttpRoute]] = {}
         for route in ROUTES:
             added = self.http_api.add_routes(

@@ -164,3 +164,17 @@ def test_the_access_log_group_is_an_output(staging: Synth) -> None:
     log_group_id = _stage(staging)["Properties"]["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
     outputs = template_json(staging.api)["Outputs"]
     assert outputs["ApiAccessLogGroup"]["Value"] == {"Ref": log_group_id}
+
+
+def test_one_invoke_permission_per_function_keeps_the_stack_well_under_cloudformations_limit(
+    staging: Synth,
+) -> None:
+    """CloudFormation refuses a stack of more than 500 resources; a permission per route (what
+    HttpLambdaIntegration adds) took the API stack over it once the pages arrived."""
+    permissions = resources(staging.api, "AWS::Lambda::Permission")
+    assert len(permissions) == len(_functions(staging))
+    for permission in permissions.values():
+        assert permission["Properties"]["SourceArn"]["Fn::Join"][1][-1].endswith("/*/*")
+    assert len(template_json(staging.api)["Resources"]) < 400, (
+        "the API stack nears CloudFormation's 500 resources"
+    )

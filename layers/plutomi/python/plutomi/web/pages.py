@@ -25,9 +25,7 @@ from urllib.parse import parse_qs, quote, urlencode
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from pydantic import BaseModel, ValidationError
 
@@ -48,10 +46,11 @@ from plutomi.entrypoints.api import (
     RequestHolder,
     ThreadSafeResolver,
     from_own_origin,
+    lambda_handler,
     principal,
 )
-from plutomi.entrypoints.headers import html_policy, request_is_https, with_security_headers
-from plutomi.observability import invocation_log_keys, logger
+from plutomi.entrypoints.headers import html_policy
+from plutomi.observability import logger
 from plutomi.services import orgs as org_service
 from plutomi.services.auth import Principal
 from plutomi.web import assets
@@ -323,9 +322,5 @@ def create_page_resolver(*routers: Router) -> ThreadSafeResolver:
     return app
 
 
-def page_handler(app: ThreadSafeResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    @invocation_log_keys(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return with_security_headers(app.resolve(event, context), https=request_is_https(event))
-
-    return handler
+# A page function's Lambda handler is an API function's: the same logging keys and security headers.
+page_handler = lambda_handler
