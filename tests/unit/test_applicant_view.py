@@ -194,9 +194,9 @@ def test_the_timeline_names_who_moved_and_decided_newest_first() -> None:
 
 
 def test_the_storage_origin_is_where_the_adapter_signs_its_links(monkeypatch: pytest.MonkeyPatch) -> None:
-    # As on AWS: boto3 would read the endpoints the session's services exported otherwise.
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
+    # As on AWS: boto3 would sign for the endpoints the session's services exported otherwise. (Not
+    # delenv: a settings read cached meanwhile would keep later tests from the services.)
+    monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
     for endpoint in ("http://127.0.0.1:5123", "https://minio.example.test:9000/", None):
         # As config.py reads them: no S3 endpoint means no AWS endpoint either (AWS itself).
         settings = dataclasses.replace(

@@ -207,9 +207,9 @@ def test_the_services_messages_name_their_question() -> None:
 def test_the_storage_origin_is_where_the_adapter_signs_uploads_for(
     monkeypatch: pytest.MonkeyPatch, region: str
 ) -> None:
-    # As on AWS: boto3 would read the endpoints the session's services exported otherwise.
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
+    # As on AWS: boto3 would sign for the endpoints the session's services exported otherwise. (Not
+    # delenv: a settings read cached meanwhile would keep later tests from the services.)
+    monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
     settings = dataclasses.replace(
         get_settings(),
         aws_region=region,
