@@ -19,7 +19,8 @@ dev: $(STAMP)
 test: $(STAMP) node_modules/.installed browser lint lint-image typecheck
 	$(BIN)/pytest
 
-# The scenarios marked slow (restarts, week-long feedback windows), left out of `make test`.
+# The scenarios marked slow (the pipeline fault test, restarts, feedback windows, cfn-lint, the fuller
+# browser walks), left out of `make test` to keep CI within its time; run them before a release.
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow
 
