@@ -117,6 +117,19 @@ def test_in_ne_and_ranges(items: Collection[Document]) -> None:
     assert ids(items.find({"pending": {"$gte": 0}}).sort("pending", ASCENDING)) == ["b", "c"]
 
 
+def test_the_next_pending_batch_leaves_out_the_one_in_flight(items: Collection[Document]) -> None:
+    """`Outbox.pending(excluding=...)`: `$gte: 0` on a sparse indexed field with `_id` `$nin`,
+    sorted and limited, as the relay reads its next batch before marking the current one sent."""
+    seed(items)
+    items.create_index([("pending", ASCENDING)], name="pending", sparse=True)
+    for n, document_id in enumerate(["d", "a", "c"]):
+        items.update_one(where(_id=document_id), {"$set": {"pending": n}})
+    query = {"pending": {"$gte": 0}, "_id": {"$nin": ["d", "zz"]}}
+    assert ids(items.find(query).sort("pending", ASCENDING).limit(1)) == ["a"]
+    assert ids(items.find(query).sort("pending", ASCENDING).limit(5)) == ["a", "c"]
+    assert ids(items.find({**query, "_id": {"$nin": ["d", "a", "c"]}})) == []
+
+
 def test_sorts_limits_and_projections(items: Collection[Document]) -> None:
     seed(items)
     assert ids(items.find({}).sort([("n", DESCENDING)]).limit(2)) == ["d", "c"]

@@ -12,6 +12,7 @@ events with the rest of its data (`mongo_purge`); pending ones are never purged.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,9 +44,11 @@ class Outbox(Repository):
         self._items.insert_one(document)
         outbox_wakeup.set()
 
-    def pending(self, limit: int) -> list[Event]:
-        """The oldest unsent events first."""
-        cursor = self._items.find(PENDING).sort([("pending_since_ms", 1)]).limit(limit)
+    def pending(self, limit: int, excluding: Sequence[str] = ()) -> list[Event]:
+        """The oldest unsent events first, leaving out the ids in `excluding` (events a relay is
+        still publishing, so it can read its next batch before marking the current one sent)."""
+        query = {**PENDING, "_id": {"$nin": list(excluding)}} if excluding else PENDING
+        cursor = self._items.find(query).sort([("pending_since_ms", 1)]).limit(limit)
         return [Event.model_validate(document["event"]) for document in cursor]
 
     def mark_sent(self, event_ids: list[str], now: datetime) -> None:

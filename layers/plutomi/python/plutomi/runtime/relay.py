@@ -114,22 +114,57 @@ class OutboxRelay:
         jetstream = connection.jetstream(timeout=self.publish_timeout_seconds)
         logger.info("relay started")
         try:
-            while not self._stopping.is_set():
-                self._heartbeat.beat()
-                events = await asyncio.to_thread(self.store.outbox.pending, self.batch_size)
-                if not events:
-                    await asyncio.to_thread(self._wait_for_work)
-                    continue
-                sent = await self._publish(jetstream, events)
-                if sent:
-                    await asyncio.to_thread(self.store.outbox.mark_sent, sent, self._clock.now())
-                if len(sent) < len(events):
-                    await self._pause(1.0)  # NATS is struggling: back off instead of spinning
+            await self._relay(jetstream)
         finally:
             self._connection = None
             with contextlib.suppress(Exception):
                 await connection.close()
             logger.info("relay stopped", extra=self.counters.__dict__)
+
+    async def _relay(self, jetstream: JetStreamContext) -> None:
+        """Publishes batch N while, in a thread, the store marks batch N-1 sent and reads batch N+1
+        (leaving out N's events, not marked yet), so the store's work and NATS' overlap. An event
+        is marked only once its publish was acknowledged; after a failed publish the batch read
+        ahead is dropped and the next read starts again from the oldest pending event."""
+        acked: list[str] = []  # published and acknowledged, not marked sent yet
+        events: list[Event] = []
+        try:
+            while not self._stopping.is_set():
+                self._heartbeat.beat()
+                if not events:
+                    events = await asyncio.to_thread(self._mark_then_read, acked, [])
+                    acked = []
+                    if not events:
+                        await asyncio.to_thread(self._wait_for_work)
+                        continue
+                publishing = asyncio.create_task(self._publish(jetstream, events))
+                try:
+                    read_ahead = await asyncio.to_thread(
+                        self._mark_then_read, acked, [event.id for event in events]
+                    )
+                finally:
+                    acked = await publishing  # even when the store failed: so they get marked
+                if len(acked) < len(events):
+                    events = []  # the failed ones come first again, after a back-off
+                    await asyncio.to_thread(self._mark_then_read, acked, None)
+                    acked = []
+                    await self._pause(1.0)  # NATS is struggling: back off instead of spinning
+                else:
+                    events = read_ahead
+        finally:
+            if acked:  # stopping: what NATS acknowledged is not published again on the next start
+                try:
+                    await asyncio.to_thread(self._mark_then_read, acked, None)
+                except Exception as error:  # they stay pending: published again, then deduplicated
+                    logger.warning("relay cannot mark sent", extra={"error": repr(error)})
+
+    def _mark_then_read(self, acked: list[str], excluding: list[str] | None) -> list[Event]:
+        """Marks `acked` sent, then reads the next batch without `excluding` (None: no read)."""
+        if acked:
+            self.store.outbox.mark_sent(acked, self._clock.now())
+        if excluding is None:
+            return []
+        return self.store.outbox.pending(self.batch_size, excluding=excluding)
 
     async def _publish(self, jetstream: JetStreamContext, events: list[Event]) -> list[str]:
         """Publishes in order on one connection (NATS keeps the order), `PUBLISH_WINDOW` at a time
