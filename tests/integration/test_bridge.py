@@ -4,7 +4,9 @@ list in batchItemFailures and naks the rest, which JetStream redelivers."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -12,15 +14,18 @@ import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import nats
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 
 from plutomi.adapters.jetstream import consumer_config
-from plutomi.runtime.bridge import Bridge
+from plutomi.observability import runtime_logger
+from plutomi.runtime.bridge import Bridge, Prepared, _delivery_of
 from plutomi.services.ports import Dependencies
-from plutomi.topology import EVENTS_STREAM, Consumer, all_tiers, module_of
+from plutomi.topology import EVENTS_STREAM, Consumer, all_tiers, module_of, tiers_of
 from tests.support.import_watch import first_imports
 from tests.support.numbered import number_of, numbered
 
@@ -226,3 +231,143 @@ def test_concurrency_above_the_default_thread_pool_runs_that_many_batches_at_onc
     asyncio.run(_with_consumer(services["NATS_URL"], consumer, scenario))
     assert most_inside == concurrency
     assert sorted(handled) == sorted(event.id for event in events)
+
+
+def test_a_batch_fetched_ahead_is_not_settled_early_and_failures_nak_exactly_their_records(
+    services: dict[str, str], deps: Dependencies
+) -> None:
+    """The bridge fetches the next batch while the handler works on one, and settles a batch while
+    the handler works on the next. Nothing is acked while its handler has not answered (the first
+    batch's handler is held until the batch after it has been fetched), a listed failure naks that
+    record only, a raising handler naks its whole batch, and each other record is acked once."""
+    org_id = f"ahead-{uuid.uuid4().hex[:8]}"
+    consumer = Consumer(
+        f"test-ahead-{uuid.uuid4().hex[:8]}", "unused", ("org.updated",), batch_size=2, backoff_seconds=(0.1,)
+    )
+    events = [deps.event("org.updated", org_id, numbered(org_id, n)) for n in range(6)]
+    release_first = threading.Event()
+    calls: list[list[tuple[int, int]]] = []
+    lock = threading.Lock()
+
+    def handler(sqs_event: dict[str, Any]) -> dict[str, Any]:
+        seen = [
+            (number_of(json.loads(r["body"])["data"]), int(r["attributes"]["ApproximateReceiveCount"]))
+            for r in sqs_event["Records"]
+        ]
+        with lock:
+            calls.append(seen)
+            first_call = len(calls) == 1
+        if first_call:
+            assert release_first.wait(15), "the test never released the first batch"
+        if (2, 1) in seen:  # the second batch, first time: the handler raises
+            raise RuntimeError("boom")
+        failures = [
+            {"itemIdentifier": r["messageId"]}
+            for r, (n, attempt) in zip(sqs_event["Records"], seen, strict=True)
+            if n == 0 and attempt == 1
+        ]
+        return {"batchItemFailures": failures}
+
+    held_state: dict[str, int] = {}
+
+    async def scenario(jetstream: Any) -> None:
+        for event in events:
+            await jetstream.publish(
+                event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
+            )
+        bridge = Bridge(consumer, services["NATS_URL"], target=handler, fetch_timeout=0.2)
+        task = asyncio.create_task(bridge.run())
+        try:
+            for _ in range(100):  # the first batch in the handler, the second one fetched ahead
+                info = await jetstream.consumer_info(EVENTS_STREAM, consumer.name)
+                if len(calls) == 1 and info.num_ack_pending == 4:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # room for a wrong early ack to show up
+            info = await jetstream.consumer_info(EVENTS_STREAM, consumer.name)
+            held_state.update(
+                calls=len(calls), ack_pending=info.num_ack_pending, acked=info.ack_floor.consumer_seq
+            )
+        finally:
+            release_first.set()
+        for _ in range(100):
+            if bridge.counters.processed >= 6:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # room for any wrong extra redelivery to show up
+        bridge.stop()
+        await task
+        assert bridge.counters.processed == 6 and bridge.counters.failed == 3
+
+    state = asyncio.run(_with_consumer(services["NATS_URL"], consumer, scenario))
+    assert held_state == {"calls": 1, "ack_pending": 4, "acked": 0}
+    attempts: dict[int, list[int]] = {}
+    for n, attempt in (item for call in calls for item in call):
+        attempts.setdefault(n, []).append(attempt)
+    assert attempts == {0: [1, 2], 1: [1], 2: [1, 2], 3: [1, 2], 4: [1], 5: [1]}
+    assert state == {"ack_pending": 0, "pending": 0}
+
+
+def _msg(reply: str) -> Msg:
+    return Msg(_client=cast("NatsClient", None), reply=reply)
+
+
+def test_the_bridge_message_lines_are_what_the_runtime_logger_writes() -> None:
+    """The bridge renders a batch's log line once and splices each message's fields into it; each
+    line must be what `logger.info` would write for that message (but its timestamp and location),
+    also for an event id that needs escaping or is not ASCII, and for a record without one."""
+    tier = tiers_of(Consumer("test-lines", "unused", ("org.updated",)))[0]
+    bridge = Bridge(tier, "nats://127.0.0.1:1", target=lambda event: {})
+    ids = ['evt_"quoted"\\', "evt_é☃", None]
+    prepared = [
+        Prepared(
+            _msg(f"$JS.ACK.events.{tier.durable}.{n + 1}.{100 + n}.{n}.1764628800000000000.0"),
+            "{}" if event_id else None,
+            event_id,
+        )
+        for n, event_id in enumerate(ids)
+    ]
+    outcomes = ["ok", "retry", "dead_lettered"]
+    handler = runtime_logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    sink = io.StringIO()
+    previous = handler.setStream(sink)
+    try:
+        bridge._log_messages(prepared, outcomes, 12.5)
+        for item, outcome in zip(prepared, outcomes, strict=True):
+            runtime_logger.info(
+                "message",
+                extra={
+                    "tier": tier.durable,
+                    "consumer": tier.consumer or tier.durable,
+                    "event_id": item.event_id,
+                    "stream_seq": item.stream_seq,
+                    "attempt": item.attempt,
+                    "outcome": outcome,
+                    "latency_ms": 12.5,
+                },
+            )
+    finally:
+        handler.setStream(previous)
+    lines = sink.getvalue().splitlines()
+    assert len(lines) == 6
+
+    def comparable(line: str) -> tuple[list[str], dict[str, Any]]:
+        fields = json.loads(line)
+        assert fields.pop("timestamp") and fields.pop("location")
+        return list(fields), fields
+
+    assert [comparable(line) for line in lines[:3]] == [comparable(line) for line in lines[3:]]
+    assert json.loads(lines[1])["event_id"] == "evt_é☃" and "event_id" not in json.loads(lines[2])
+
+
+def test_the_delivery_read_from_an_ack_subject_is_what_nats_py_reads() -> None:
+    """Stream, stream sequence and delivery count, from both forms of ack subject."""
+    for reply in (
+        "$JS.ACK.events.plutomi-notifications.3.1234.17.1764628800000000000.5",
+        "$JS.ACK.hub.ACCHASH.events.plutomi-notifications.3.1234.17.1764628800000000000.5.token",
+    ):
+        msg = _msg(reply)
+        metadata = _msg(reply).metadata
+        assert _delivery_of(msg) == (metadata.stream, metadata.sequence.stream, metadata.num_delivered)
+        assert _delivery_of(msg) == ("events", 1234, 3)
