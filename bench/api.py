@@ -172,7 +172,8 @@ def seed(applicants: int) -> Fixture:
     from plutomi.adapters.mongo_base import to_document
     from plutomi.adapters.mongo_pipeline import Applicants
     from plutomi.bootstrap import dependencies
-    from plutomi.domain.applicants import Applicant, Mover, StageVisit
+    from plutomi.domain.applicants import Applicant, StageVisit
+    from plutomi.domain.movers import Mover
     from plutomi.domain.pipeline import ApplicationStatus
     from plutomi.services import applications, auth, orgs
 

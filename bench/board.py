@@ -44,9 +44,10 @@ from plutomi.adapters.clock import FixedClock
 from plutomi.adapters.mongo_base import Document, to_document
 from plutomi.adapters.mongo_pipeline import Applicants
 from plutomi.adapters.mongo_store import MongoStore
-from plutomi.domain.applicants import Applicant, Mover, Place, StageVisit
+from plutomi.domain.applicants import Applicant, Place, StageVisit
 from plutomi.domain.decisions import ApplicantStatus
 from plutomi.domain.ids import format_id
+from plutomi.domain.movers import Mover
 from plutomi.domain.pipeline import ApplicationStatus
 from plutomi.entrypoints.api import SESSION_COOKIE
 from plutomi.observability import logger, runtime_logger

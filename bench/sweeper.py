@@ -54,11 +54,12 @@ from plutomi.adapters.mongo_outbox import OUTBOX_TYPE
 from plutomi.adapters.mongo_pipeline import Applicants
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.domain import events
-from plutomi.domain.applicants import Applicant, Mover, StageVisit
+from plutomi.domain.applicants import Applicant, StageVisit
 from plutomi.domain.epoch import epoch_ms
 from plutomi.domain.identity import hash_secret
 from plutomi.domain.ids import format_id
 from plutomi.domain.models import Session, User
+from plutomi.domain.movers import Mover
 from plutomi.domain.pipeline import ApplicationStatus, IdleRule
 from plutomi.observability import logger, runtime_logger
 from plutomi.runtime.dev import export_with_fresh_database

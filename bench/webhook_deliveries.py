@@ -55,9 +55,10 @@ from plutomi.adapters.mongo_outbox import OUTBOX_TYPE
 from plutomi.adapters.mongo_pipeline import Applicants
 from plutomi.adapters.mongo_webhooks import Deliveries
 from plutomi.domain import events
-from plutomi.domain.applicants import Applicant, Mover, StageVisit
+from plutomi.domain.applicants import Applicant, StageVisit
 from plutomi.domain.events import Event
 from plutomi.domain.models import Org
+from plutomi.domain.movers import Mover
 from plutomi.domain.webhooks import DELIVERED, Delivery, Webhook, delivery_headers, sign
 from plutomi.observability import lines_to_devnull, logger
 from plutomi.runtime import embedded

@@ -15,7 +15,8 @@ import pytest
 from plutomi import bootstrap
 from plutomi.adapters.clock import FixedClock
 from plutomi.domain import events
-from plutomi.domain.events import PAYLOADS, Event, happens_when
+from plutomi.domain.event_payloads import PAYLOADS, happens_when
+from plutomi.domain.events import Event
 from plutomi.domain.limits import PORTAL_EMAILS_PER_APPLICANT
 from plutomi.domain.webhooks import (
     EVENT_TYPE_HEADER,

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from plutomi.domain import events
-from plutomi.domain.applicants import Applicant, Mover, StageVisit
+from plutomi.domain.applicants import Applicant, StageVisit
 from plutomi.domain.decisions import ApplicantStatus
 from plutomi.domain.email_feedback import Suppression, SuppressionReason, SuppressionScope
 from plutomi.domain.models import Membership, Role
+from plutomi.domain.movers import Mover
 from plutomi.domain.pipeline import Application, ApplicationStatus, Stage
 from plutomi.services import applicants, email_templates
 from plutomi.services.auth import Principal

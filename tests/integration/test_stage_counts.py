@@ -11,8 +11,9 @@ import pytest
 
 from plutomi import bootstrap
 from plutomi.adapters.clock import FixedClock
-from plutomi.domain.applicants import Mover, Place, StageTally
+from plutomi.domain.applicants import Place, StageTally
 from plutomi.domain.decisions import ApplicantStatus
+from plutomi.domain.movers import Mover
 from plutomi.domain.pipeline import ApplicationStatus, IdleRule
 from plutomi.runtime.cli import main
 from plutomi.services import applicants, applications, board, decisions, moves, orgs

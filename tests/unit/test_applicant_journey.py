@@ -10,12 +10,12 @@ from pydantic import ValidationError
 
 from plutomi.domain.applicants import (
     Applicant,
-    Mover,
     StageVisit,
     entering,
     history_after_move,
     history_closed,
 )
+from plutomi.domain.movers import Mover
 from plutomi.domain.pipeline import AnswerRule, Condition, IdleRule, Rule, Stage
 from plutomi.domain.questions import Operator, Question, QuestionType
 

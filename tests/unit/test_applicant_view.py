@@ -13,10 +13,11 @@ import pytest
 from plutomi import bootstrap
 from plutomi.adapters.s3_storage import S3Storage
 from plutomi.config import get_settings
-from plutomi.domain.applicants import Applicant, Decision, Mover, StageVisit
+from plutomi.domain.applicants import Applicant, Decision, StageVisit
 from plutomi.domain.decisions import ApplicantStatus, DecisionAction
 from plutomi.domain.documents import Document, DocumentState, ScanStatus
 from plutomi.domain.models import Membership, Role
+from plutomi.domain.movers import Mover
 from plutomi.domain.pipeline import AnswerRule, Condition, IdleRule, Stage
 from plutomi.domain.questions import Operator, Question, QuestionType
 from plutomi.web.applicant_view import (

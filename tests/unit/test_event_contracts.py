@@ -12,7 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from plutomi.domain import events
-from plutomi.domain.events import PAYLOADS, EventDataMismatch, Payload, happens_when, validated_data
+from plutomi.domain.event_payloads import PAYLOADS, EventDataMismatch, Payload, happens_when, validated_data
 from plutomi.domain.webhooks import ORG_EVENT_TYPES, PERSONAL_EVENT_TYPES
 from plutomi.entrypoints.openapi import event_schemas
 

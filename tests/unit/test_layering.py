@@ -87,7 +87,7 @@ def test_the_checks_see_a_circle_and_an_adapter_import() -> None:
     """The graph is read right: the moves module imports designs-free code, applicants imports moves."""
     assert "plutomi.services.moves" in GRAPH["plutomi.services.applicants"]
     assert "plutomi.services.moves" in GRAPH["plutomi.services.applications"]
-    assert "plutomi.adapters.mongo_store" in GRAPH["plutomi.services.ports"]
+    assert "plutomi.adapters.resolver" in GRAPH["plutomi.services.ports"]
 
 
 def test_idempotency_statuses_are_powertools_own() -> None:

@@ -31,8 +31,6 @@ from aws_lambda_powertools.logging.lambda_context import build_lambda_context_mo
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities import jmespath_utils
 
-from plutomi.topology import METRICS_NAMESPACE
-
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "plutomi")
 logger = Logger(service=os.environ["POWERTOOLS_SERVICE_NAME"])
 # The gateway's and the bridge's own lines (access, delivery) come from their event loops, never from a
@@ -131,6 +129,8 @@ def publish_counts(metric: str, dimension: str, counts: Mapping[str, int], stage
     """One EMF line per entry of `counts` (a separate dimension value each), in `METRICS_NAMESPACE`
     with the dimensions `dimension`, `stage` and Powertools' `service`. Each line is its own metric
     object: Powertools' `Metrics` keeps one set per process, which concurrent handlers would share."""
+    from plutomi.topology import METRICS_NAMESPACE  # the whole route table: only functions publishing load it
+
     for value, count in sorted(counts.items()):
         with single_metric(
             name=metric,

@@ -4,6 +4,9 @@ Every tenant-owned read takes an `org_id` and puts it in the filter; no method r
 documents. The repositories for the applicant pipeline live in `mongo_pipeline`, those for webhooks
 in `mongo_webhooks`, those for email feedback (suppressions, unsubscribe links) in `mongo_suppressions`,
 an org's email templates in `mongo_email_templates`.
+
+A store builds each of those repositories on first use, importing its module then: a function loads
+the repositories (and their models) that it uses and no others, which its cold start pays for.
 """
 
 from __future__ import annotations
@@ -12,24 +15,15 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from pymongo import MongoClient
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
-from plutomi.adapters.mongo_attempts import AttemptErrors
 from plutomi.adapters.mongo_base import Document, Repository, SafeWrites, current_session, to_document, where
-from plutomi.adapters.mongo_documents import Documents
-from plutomi.adapters.mongo_email_templates import EmailTemplates
-from plutomi.adapters.mongo_idempotency import IdempotencyRecords
-from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
-from plutomi.adapters.mongo_outbox import Outbox
-from plutomi.adapters.mongo_pipeline import Applicants, Applications, RejectionReasons, Stages
-from plutomi.adapters.mongo_purge import LEASE_UNTIL, PURGE_PENDING, OrgPurge, tombstone_id
-from plutomi.adapters.mongo_stage_counts import StageCounts
-from plutomi.adapters.mongo_suppressions import FeedbackRecords, Suppressions, UnsubscribeLinks
-from plutomi.adapters.mongo_webhooks import Deliveries, Webhooks
+from plutomi.adapters.mongo_purge import LEASE_UNTIL, PURGE_PENDING, tombstone_id
 from plutomi.domain.epoch import epoch_ms
 from plutomi.domain.models import (
     Invite,
@@ -42,6 +36,18 @@ from plutomi.domain.models import (
     SlotClaim,
     User,
 )
+
+if TYPE_CHECKING:
+    from plutomi.adapters.mongo_attempts import AttemptErrors
+    from plutomi.adapters.mongo_documents import Documents
+    from plutomi.adapters.mongo_email_templates import EmailTemplates
+    from plutomi.adapters.mongo_idempotency import IdempotencyRecords
+    from plutomi.adapters.mongo_outbox import Outbox
+    from plutomi.adapters.mongo_pipeline import Applicants, Applications, RejectionReasons, Stages
+    from plutomi.adapters.mongo_purge import OrgPurge
+    from plutomi.adapters.mongo_stage_counts import StageCounts
+    from plutomi.adapters.mongo_suppressions import FeedbackRecords, Suppressions, UnsubscribeLinks
+    from plutomi.adapters.mongo_webhooks import Deliveries, Webhooks
 
 
 class Users(Repository):
@@ -293,6 +299,9 @@ class Invites(Repository):
 
 
 class MongoStore:
+    """The repositories of this module are built with the store; the others on first use (each
+    import is inside its property), so that a function pays only for the ones it touches."""
+
     def __init__(self, client: MongoClient[Document], database: str) -> None:
         self.client = client
         self.items: Collection[Document] = SafeWrites(client[database], "items")
@@ -303,22 +312,102 @@ class MongoStore:
         self.orgs = Orgs(self.items)
         self.memberships = Memberships(self.items)
         self.invites = Invites(self.items)
-        self.stage_counts = StageCounts(self.items)
-        self.applications = Applications(self.items, self.stage_counts)
-        self.stages = Stages(self.items, self.stage_counts)
-        self.applicants = Applicants(self.items, self.stage_counts)
-        self.rejection_reasons = RejectionReasons(self.items)
-        self.webhooks = Webhooks(self.items)
-        self.deliveries = Deliveries(self.items)
-        self.outbox = Outbox(self.items)
-        self.attempt_errors = AttemptErrors(self.items)
-        self.suppressions = Suppressions(self.items)
-        self.email_feedback = FeedbackRecords(self.items)
-        self.unsubscribe_links = UnsubscribeLinks(self.items)
-        self.org_purge = OrgPurge(self.items)
-        self.idempotency = IdempotencyRecords(self.items)
-        self.email_templates = EmailTemplates(self.items)
-        self.documents = Documents(self.items)
+
+    @cached_property
+    def stage_counts(self) -> StageCounts:
+        from plutomi.adapters.mongo_stage_counts import StageCounts
+
+        return StageCounts(self.items)
+
+    @cached_property
+    def applications(self) -> Applications:
+        from plutomi.adapters.mongo_pipeline import Applications
+
+        return Applications(self.items, self.stage_counts)
+
+    @cached_property
+    def stages(self) -> Stages:
+        from plutomi.adapters.mongo_pipeline import Stages
+
+        return Stages(self.items, self.stage_counts)
+
+    @cached_property
+    def applicants(self) -> Applicants:
+        from plutomi.adapters.mongo_pipeline import Applicants
+
+        return Applicants(self.items, self.stage_counts)
+
+    @cached_property
+    def rejection_reasons(self) -> RejectionReasons:
+        from plutomi.adapters.mongo_pipeline import RejectionReasons
+
+        return RejectionReasons(self.items)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        from plutomi.adapters.mongo_webhooks import Webhooks
+
+        return Webhooks(self.items)
+
+    @cached_property
+    def deliveries(self) -> Deliveries:
+        from plutomi.adapters.mongo_webhooks import Deliveries
+
+        return Deliveries(self.items)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        from plutomi.adapters.mongo_outbox import Outbox
+
+        return Outbox(self.items)
+
+    @cached_property
+    def attempt_errors(self) -> AttemptErrors:
+        from plutomi.adapters.mongo_attempts import AttemptErrors
+
+        return AttemptErrors(self.items)
+
+    @cached_property
+    def suppressions(self) -> Suppressions:
+        from plutomi.adapters.mongo_suppressions import Suppressions
+
+        return Suppressions(self.items)
+
+    @cached_property
+    def email_feedback(self) -> FeedbackRecords:
+        from plutomi.adapters.mongo_suppressions import FeedbackRecords
+
+        return FeedbackRecords(self.items)
+
+    @cached_property
+    def unsubscribe_links(self) -> UnsubscribeLinks:
+        from plutomi.adapters.mongo_suppressions import UnsubscribeLinks
+
+        return UnsubscribeLinks(self.items)
+
+    @cached_property
+    def org_purge(self) -> OrgPurge:
+        from plutomi.adapters.mongo_purge import OrgPurge
+
+        return OrgPurge(self.items)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyRecords:
+        from plutomi.adapters.mongo_idempotency import IdempotencyRecords
+
+        return IdempotencyRecords(self.items)
+
+    @cached_property
+    def email_templates(self) -> EmailTemplates:
+        from plutomi.adapters.mongo_email_templates import EmailTemplates
+
+        return EmailTemplates(self.items)
+
+    @cached_property
+    def documents(self) -> Documents:
+        from plutomi.adapters.mongo_documents import Documents
+
+        return Documents(self.items)
 
     @classmethod
     def connect(cls, url: str, database: str) -> MongoStore:
@@ -346,6 +435,8 @@ class MongoStore:
         self.client.admin.command("ping")
 
     def create_indexes(self) -> list[str]:
+        from plutomi.adapters.mongo_indexes import ITEMS_INDEXES
+
         created = []
         for spec in ITEMS_INDEXES:
             created.append(self.items.create_index(list(spec.keys), name=spec.name, **spec.options))

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from plutomi.domain.decisions import ApplicantStatus, DecisionAction
 from plutomi.domain.models import OrgItem
+from plutomi.domain.movers import Mover
 from plutomi.domain.pipeline import Stage, idle_deadline
-
-MoverKind = Literal["applicant", "user", "rule", "sweeper"]
-
-
-class Mover(BaseModel):
-    """Who moved someone: the applicant applying, a recruiter, an answer rule, or the idle sweeper."""
-
-    model_config = ConfigDict(frozen=True)
-    kind: MoverKind
-    id: str | None = None
 
 
 class StageVisit(BaseModel):

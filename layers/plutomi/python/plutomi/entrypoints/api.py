@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -35,7 +35,9 @@ from plutomi.config import get_settings
 from plutomi.domain.errors import Forbidden, InvalidFields, PlutomiError, RateLimited, Unavailable
 from plutomi.entrypoints.headers import request_is_https, with_security_headers
 from plutomi.observability import invocation_log_keys, logger
-from plutomi.services.auth import Principal, authenticate
+
+if TYPE_CHECKING:  # the auth service (events, rate limits, ports) loads with the first sign-in check
+    from plutomi.services.auth import Principal
 
 SESSION_COOKIE = "plutomi_session"
 JSON_MEDIA_TYPE = "application/json"
@@ -314,6 +316,8 @@ def client_address(router: RequestHolder) -> str:
 
 def principal(router: RequestHolder) -> Principal:
     """The signed-in caller, or a 401."""
+    from plutomi.services.auth import authenticate
+
     return authenticate(dependencies(), session_token(router))
 
 

@@ -17,7 +17,7 @@ depend on what the use case checks:
 see a route answer is documented for it.
 
 The `webhooks` section (OpenAPI 3.1) is the delivery contract: for each org event type a POST whose
-body is the envelope with that type's `data` (`plutomi.domain.events.PAYLOADS`), and the signature
+body is the envelope with that type's `data` (`plutomi.domain.event_payloads.PAYLOADS`), and the signature
 headers. `tests/e2e/test_openapi.py` validates real emitted events against it.
 """
 
@@ -36,7 +36,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from plutomi.domain import events, limits
+from plutomi.domain import event_payloads, events, limits
 from plutomi.domain.webhooks import EVENT_ID_HEADER, EVENT_TYPE_HEADER, ORG_EVENT_TYPES, SIGNATURE_HEADER
 from plutomi.entrypoints.api import SESSION_COOKIE, UNSAFE_METHODS
 from plutomi.topology import API_ROUTES, Route
@@ -339,7 +339,7 @@ def event_schemas() -> tuple[dict[str, str], dict[str, Any]]:
     components: those envelopes (`<Payload>Event`), the payloads and what they share."""
     delivered = sorted(ORG_EVENT_TYPES)
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
-        (events.PAYLOADS[event_type], "serialization") for event_type in delivered
+        (event_payloads.PAYLOADS[event_type], "serialization") for event_type in delivered
     ]
     payload_refs, definitions = models_json_schema(models, ref_template=SCHEMA_REF)
     components: dict[str, Any] = dict(definitions.get("$defs", {}))
@@ -349,7 +349,7 @@ def event_schemas() -> tuple[dict[str, str], dict[str, Any]]:
         name = f"{model[0].__name__}Event"
         components[name] = {
             "title": name,
-            "description": f"`{event_type}`: {events.happens_when(event_type)}",
+            "description": f"`{event_type}`: {event_payloads.happens_when(event_type)}",
             "type": "object",
             "properties": {
                 **envelope["properties"],
@@ -370,7 +370,7 @@ def _webhook(event_type: str, envelope: str) -> dict[str, Any]:
         "post": {
             "operationId": f"event_{event_type.replace('.', '_')}",
             "summary": event_type,
-            "description": events.happens_when(event_type),
+            "description": event_payloads.happens_when(event_type),
             "parameters": [
                 {
                     "name": name,

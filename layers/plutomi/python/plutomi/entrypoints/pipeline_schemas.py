@@ -7,8 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from plutomi.domain.applicants import Applicant, Decision, Mover
+from plutomi.domain.applicants import Applicant, Decision
 from plutomi.domain.decisions import ApplicantStatus, DecisionAction, RejectionReason
+from plutomi.domain.movers import Mover
 from plutomi.domain.pipeline import AnswerRule, Application, ApplicationStatus, Condition, IdleRule, Stage
 from plutomi.domain.questions import QUESTION_TYPES, Question, QuestionType, answer_schema
 from plutomi.entrypoints.document_schemas import DocumentSummary

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from plutomi.domain.models import Invite, Membership, Org, Role, User
 from plutomi.entrypoints.text_fields import DisplayName, PersonName
-from plutomi.services.orgs import OrgView
+
+if TYPE_CHECKING:  # the orgs service loads the org purge and documents: not every function's
+    from plutomi.services.orgs import OrgView
 
 # Text a person types (names, titles, descriptions) is always one of the `text_fields` types.
 EmailText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]

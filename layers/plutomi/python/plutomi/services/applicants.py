@@ -13,7 +13,6 @@ from plutomi.domain import events, limits
 from plutomi.domain.applicants import (
     NO_IDLE_DEADLINE,
     Applicant,
-    Mover,
     StageVisit,
     entering,
     history_closed,
@@ -23,6 +22,7 @@ from plutomi.domain.errors import Conflict, DuplicateItem, InvalidFields, Invali
 from plutomi.domain.identity import hash_secret, normalize_email
 from plutomi.domain.links import portal_path
 from plutomi.domain.models import Role
+from plutomi.domain.movers import Mover
 from plutomi.domain.pipeline import (
     Application,
     ApplicationStatus,

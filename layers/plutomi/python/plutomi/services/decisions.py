@@ -14,9 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from plutomi.domain import events
-from plutomi.domain.applicants import NO_IDLE_DEADLINE, Applicant, Decision, Mover, idle_fields
+from plutomi.domain.applicants import NO_IDLE_DEADLINE, Applicant, Decision, idle_fields
 from plutomi.domain.decisions import ApplicantStatus, DecisionAction, RejectionReason, decide
 from plutomi.domain.errors import NotFound
+from plutomi.domain.movers import Mover
 from plutomi.domain.pipeline import is_complete
 from plutomi.services.auth import Principal
 from plutomi.services.moves import load_applicant, update_applicant

@@ -13,12 +13,12 @@ from plutomi.domain import events
 from plutomi.domain.applicants import (
     NO_IDLE_DEADLINE,
     Applicant,
-    Mover,
     entering,
     history_after_move,
     idle_fields,
 )
 from plutomi.domain.errors import Conflict, NotFound
+from plutomi.domain.movers import Mover
 from plutomi.domain.pipeline import Stage, is_complete
 from plutomi.services.auth import Principal
 from plutomi.services.ports import Dependencies

@@ -23,7 +23,6 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from plutomi.domain import events
-from plutomi.domain.documents import org_prefix
 from plutomi.domain.epoch import epoch_ms
 from plutomi.domain.events import Event
 from plutomi.services.ports import Dependencies
@@ -58,6 +57,8 @@ def purge_org(deps: Dependencies, org_id: str, keep_going: KeepGoing) -> PurgeRe
     """Deletes the org's documents a batch at a time while `keep_going()` says there is time, and
     removes its tombstone when nothing is left and the grace period is over. Only ever acts on a
     tombstone, so an org created since under the same id is never touched."""
+    from plutomi.domain.documents import org_prefix  # the documents' models: for a purge only
+
     result = PurgeResult(org_id)
     tombstone = deps.store.orgs.get_tombstone(org_id)
     if tombstone is None or tombstone.deleted_at is None:

@@ -6,16 +6,18 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from plutomi.adapters.mongo_store import MongoStore
 from plutomi.adapters.resolver import HostResolver as HostResolver
 from plutomi.adapters.resolver import SystemResolver
-from plutomi.config import Settings
-from plutomi.domain.emails import OutgoingEmail
-from plutomi.domain.events import Event, validated_data
-from plutomi.domain.stream import ConsumerProgress, StoredMessage
-from plutomi.domain.webhooks import SendResult
+
+if TYPE_CHECKING:  # the store's module imports pymongo: a function without the database never loads it
+    from plutomi.adapters.mongo_store import MongoStore
+    from plutomi.config import Settings
+    from plutomi.domain.emails import OutgoingEmail
+    from plutomi.domain.events import Event
+    from plutomi.domain.stream import ConsumerProgress, StoredMessage
+    from plutomi.domain.webhooks import SendResult
 
 
 class Clock(Protocol):
@@ -133,6 +135,9 @@ class Dependencies:
     def event(self, event_type: str, org_id: str | None, data: Mapping[str, Any]) -> Event:
         """A new event of the type, its data checked against the type's payload model (EventDataMismatch
         otherwise) and replaced by the model's JSON dump: what is stored and sent is the contract."""
+        from plutomi.domain.event_payloads import validated_data
+        from plutomi.domain.events import Event
+
         return Event(
             id=self.clock.new_id("evt"),
             type=event_type,

@@ -12,10 +12,11 @@ from enum import StrEnum
 from typing import Any
 
 from plutomi.domain import file_types
-from plutomi.domain.applicants import Applicant, Decision, Mover, StageVisit
+from plutomi.domain.applicants import Applicant, Decision, StageVisit
 from plutomi.domain.decisions import DecisionAction
 from plutomi.domain.documents import Document, ScanStatus
 from plutomi.domain.models import Membership
+from plutomi.domain.movers import Mover
 from plutomi.domain.pipeline import AnswerRule, IdleRule, Stage
 from plutomi.domain.questions import Question, QuestionType, answered
 

@@ -19,14 +19,13 @@ from functools import cache
 from html import escape
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, quote, urlencode
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.shared.cookies import Cookie
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from pydantic import BaseModel, ValidationError
 
 from plutomi.bootstrap import dependencies
@@ -51,9 +50,12 @@ from plutomi.entrypoints.api import (
 )
 from plutomi.entrypoints.headers import html_policy
 from plutomi.observability import logger
-from plutomi.services import orgs as org_service
-from plutomi.services.auth import Principal
 from plutomi.web import assets
+
+if TYPE_CHECKING:  # Jinja and the services load with the first page rendered: not for a static file
+    from jinja2 import Environment
+
+    from plutomi.services.auth import Principal
 
 Router = APIGatewayHttpRouter
 HTML = "text/html; charset=utf-8"
@@ -78,6 +80,8 @@ TITLES = {
 
 @cache
 def environment() -> Environment:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -233,6 +237,8 @@ def recruiter_page(
     """A page inside the recruiter's shell (app_layout.html): the org switcher needs the person's orgs,
     and a page of an org they are not in is the API's 404 `org_not_found`. Context the shell reads:
     `me`, `orgs`, `org` (the current OrgView or None) and `section` (the nav entry to mark)."""
+    from plutomi.services import orgs as org_service
+
     me = me or signed_in(router)
     orgs = org_service.list_my_orgs(dependencies(), me)
     current = None
