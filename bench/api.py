@@ -45,7 +45,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -287,17 +289,19 @@ def measure_in_process(case: Case, count: int, warmup: int, store_pid: int) -> R
     return result
 
 
-class GatewayProcess:
-    def __init__(self, workers: int, log_path: Path) -> None:
+class ServerProcess:
+    """`plutomi <command> ...` as a subprocess serving HTTP on a free loopback port, once healthy."""
+
+    def __init__(self, command: list[str], log_path: Path, environment: dict[str, str]) -> None:
         from plutomi.runtime.embedded import free_port
 
         self.port = free_port()
         self.log_path = log_path
         self.log = log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "plutomi.runtime.cli", "gateway", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(workers)],
-            env=dict(os.environ) | {"PLUTOMI_GATEWAY_RELAY": "off"},
+            [sys.executable, "-m", "plutomi.runtime.cli", *command, "--host", "127.0.0.1",
+             "--port", str(self.port)],
+            env=dict(os.environ) | environment,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
@@ -306,7 +310,7 @@ class GatewayProcess:
         while not self._healthy():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise SystemExit(f"api bench: the gateway did not start; see {log_path}")
+                raise SystemExit(f"api bench: `plutomi {command[0]}` did not start; see {log_path}")
             time.sleep(0.2)
 
     def _healthy(self) -> bool:
@@ -328,7 +332,7 @@ class GatewayProcess:
 
 
 def measure_gateway(
-    gateway: GatewayProcess, case: Case, concurrency: int, args: argparse.Namespace, store_pid: int
+    gateway: ServerProcess, case: Case, concurrency: int, args: argparse.Namespace, store_pid: int
 ) -> Result:
     query = f"?{case.query}" if case.query else ""
     headers = [f"--header={name}: {value}" for name, value in case.headers]
@@ -356,6 +360,174 @@ def measure_gateway(
         tail = "\n".join(line for line in log if '"status":200' not in line)[-4000:]
         raise SystemExit(f"api bench: answers to {case.name} that were not 200: {result.errors}\n{tail}")
     return result
+
+
+# ---------------------------------------------------------------------------------------------------
+# The time a person waits for an email: request -> outbox -> relay -> NATS -> bridge -> SES.
+
+POLL_SECONDS = 0.05  # how often the local SES is read: the resolution of "the email arrived"
+
+
+@dataclass
+class Waits:
+    """What happened to each email: when its request left, and when the local SES had it."""
+
+    sent_at: dict[str, float] = field(default_factory=dict)  # recipient -> time.time() of the request
+    seen_at: dict[str, float] = field(default_factory=dict)  # recipient -> first poll that listed it
+    polls_ms: list[float] = field(default_factory=list)  # how long each read of the local SES took
+
+
+def _watch_mail(endpoint: str, waits: Waits, stop: threading.Event) -> None:
+    from plutomi.runtime.local_mail import list_sent_emails
+
+    while not stop.is_set():
+        began = time.perf_counter()
+        emails = list_sent_emails(endpoint)
+        now = time.time()
+        waits.polls_ms.append((time.perf_counter() - began) * 1000)
+        for mail in emails:
+            for recipient in mail.to:
+                if recipient in waits.sent_at and recipient not in waits.seen_at:
+                    waits.seen_at[recipient] = now
+        stop.wait(POLL_SECONDS)
+
+
+def _post(port: int, path: str, body: dict[str, str], client: str) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(body).encode(),
+        # Each request from its own client address (behind our proxy, PLUTOMI_CLIENT_IP_HEADER): the
+        # per-client limits on code requests and applies are not what is measured.
+        headers={"content-type": "application/json", "x-forwarded-for": client},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - loopback
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        return int(refused.code)
+
+
+def _steady(port: int, kind: str, fixture: Fixture, count: int, rate: float, waits: Waits) -> list[int]:
+    """`count` requests at `rate` per second, on time whatever each one takes (a thread pool)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    run = uuid.uuid4().hex[:6]
+    path = "/auth/totp" if kind == "totp" else (
+        f"/public/orgs/{fixture.org_id}/applications/{fixture.application_id}/applicants"
+    )  # fmt: skip
+
+    def one(number: int) -> int:
+        email = f"wait-{kind}-{run}-{number}@example.com"
+        body = (
+            {"email": email} if kind == "totp" else {"email": email, "first_name": "Pat", "last_name": "Wait"}
+        )
+        waits.sent_at[email] = time.time()
+        return _post(port, path, body, f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256}")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        futures = []
+        for number in range(count):
+            time.sleep(max(0.0, started + number / rate - time.perf_counter()))
+            futures.append(pool.submit(one, number))
+        return [future.result() for future in futures]
+
+
+def _stages(log_path: Path, kind: str) -> dict[str, list[float]]:
+    """Where each email's time went, from the outbox (when the event was written, when the relay
+    had it acked by JetStream) and the notifications bridge's log lines (when its batch's handler
+    started and when the message was settled, the email accepted by SES by then)."""
+    from plutomi.adapters.mongo_outbox import OUTBOX_TYPE
+    from plutomi.bootstrap import dependencies
+    from plutomi.domain import events
+
+    event_type = events.TOTP_REQUESTED if kind == "totp" else events.APPLICANT_CREATED
+    written: dict[str, tuple[float, float]] = {}
+    for document in dependencies().store.items.find({"type": {"$eq": OUTBOX_TYPE}}):
+        event = document["event"]
+        if event["type"] == event_type and document.get("sent_at"):
+            written[event["id"]] = (
+                datetime.fromisoformat(event["occurred_at"]).timestamp(),
+                datetime.fromisoformat(document["sent_at"]).timestamp(),
+            )
+    stages: dict[str, list[float]] = {"relay": [], "to the bridge's handler": [], "handler (batch)": []}
+    for line in log_path.read_text(errors="replace").splitlines():
+        if '"tier":"notifications"' not in line.replace(" ", ""):
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("event_id") not in written or record.get("outcome") != "ok":
+            continue
+        occurred, relayed = written[record["event_id"]]
+        settled = datetime.strptime(record["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z").timestamp()
+        handler_started = settled - record["latency_ms"] / 1000
+        stages["relay"].append((relayed - occurred) * 1000)
+        stages["to the bridge's handler"].append((handler_started - relayed) * 1000)
+        stages["handler (batch)"].append(record["latency_ms"])
+    return stages
+
+
+def _spread(values: list[float]) -> str:
+    if not values:
+        return "none"
+    ordered = sorted(values)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return f"median {statistics.median(ordered):7.1f} ms  p99 {p99:7.1f} ms  (n={len(ordered)})"
+
+
+def measure_email_waits(fixture: Fixture, args: argparse.Namespace, tmp: Path) -> None:
+    """`plutomi dev --only gateway,relay,bridges` (the relay inside the gateway, every consumer's
+    bridge) against the running services, `--email-requests` code requests then as many applies at
+    `--email-rate` per second, and the time from each request to its email in the local SES."""
+    from plutomi.config import get_settings
+
+    endpoint = get_settings().aws_endpoint_url
+    assert endpoint is not None
+    log_path = tmp / "dev.log"
+    dev = ServerProcess(
+        ["dev", "--only", "gateway,relay,bridges", "--data-dir", str(tmp / "dev")],
+        log_path,
+        {"PLUTOMI_CLIENT_IP_HEADER": "x-forwarded-for"},
+    )
+    print(
+        f"\ntime to the email: {args.email_requests} requests of each kind at {args.email_rate:g}/s "
+        f"through `plutomi dev --only gateway,relay,bridges`; the local SES read every "
+        f"{POLL_SECONDS * 1000:g} ms",
+        flush=True,
+    )
+    try:
+        for kind, label in (
+            ("totp", "POST /auth/totp -> sign-in code"),
+            ("apply", "public apply -> portal link"),
+        ):
+            waits = Waits()
+            stop = threading.Event()
+            watcher = threading.Thread(target=_watch_mail, args=(endpoint, waits, stop), daemon=True)
+            watcher.start()
+            try:
+                statuses = _steady(dev.port, kind, fixture, args.email_requests, args.email_rate, waits)
+                deadline = time.monotonic() + 60
+                while len(waits.seen_at) < len(waits.sent_at) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+            finally:
+                stop.set()
+                watcher.join()
+            refused = {status: statuses.count(status) for status in set(statuses) if status >= 300}
+            if refused or len(waits.seen_at) < len(waits.sent_at):
+                raise SystemExit(
+                    f"api bench: {label}: answers {refused or 'all 2xx'}, "
+                    f"{len(waits.sent_at) - len(waits.seen_at)} emails never arrived; see {log_path}"
+                )
+            total = [(waits.seen_at[to] - sent) * 1000 for to, sent in waits.sent_at.items()]
+            print(f"  {label:<34} {_spread(total)}", flush=True)
+            for stage, values in _stages(log_path, kind).items():
+                print(f"    {stage:<32} {_spread(values)}", flush=True)
+            print(f"    {'reading the local SES':<32} {_spread(waits.polls_ms)}", flush=True)
+    finally:
+        dev.stop()
 
 
 def run_bench(args: argparse.Namespace) -> None:
@@ -390,7 +562,11 @@ def run_bench(args: argparse.Namespace) -> None:
             for round_number in range(1, args.rounds + 1):
                 print(f"round {round_number}", flush=True)
                 for count in workers:
-                    gateway = GatewayProcess(count, Path(tmp) / f"gateway-{count}.log")
+                    gateway = ServerProcess(
+                        ["gateway", "--workers", str(count)],
+                        Path(tmp) / f"gateway-{count}.log",
+                        {"PLUTOMI_GATEWAY_RELAY": "off"},  # as on K3S
+                    )
                     try:
                         for case in all_cases:
                             # The limit is measured right before the gateway, so a burst of load on a
@@ -409,6 +585,8 @@ def run_bench(args: argparse.Namespace) -> None:
                                 print(f"  {label:<18} {case.name:<24} {result.line()}", flush=True)
                     finally:
                         gateway.stop()
+            if args.email_requests:
+                measure_email_waits(fixture, args, Path(tmp))
         finally:
             bootstrap.reset()
             logging.getLogger("nats").setLevel(logging.CRITICAL)  # our idle client, as NATS stops
@@ -456,6 +634,10 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="gateway worker counts to measure")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--target", type=float, default=0.7)
+    parser.add_argument(
+        "--email-requests", type=int, default=200, help="code requests, then applies (0: skip)"
+    )
+    parser.add_argument("--email-rate", type=float, default=20.0, help="requests per second for those")
     # The load generator's own options (`--load`: this process is the second one).
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -166,6 +167,16 @@ def _on_unexpected(error: Exception) -> Response[Any]:
 _resolving = threading.local()
 _building_stacks = threading.Lock()
 
+# What Powertools lets a path parameter hold (its `_NAMED_GROUP_BOUNDARY_PATTERN`): a value outside it
+# is a 404 from Powertools' own matching, so a route found by its key must be refused alike.
+_POWERTOOLS_PARAMETER = re.compile(r"[-._~()'!*:@,;=+&$%<> \[\]{}|^\w]+")
+_POWERTOOLS_NAME = re.compile(r"<(\w+)>")
+
+
+def _api_gateway_path(powertools_path: str) -> str:
+    """`/orgs/<org_id>` as API Gateway writes it in a route key: `/orgs/{org_id}`."""
+    return _POWERTOOLS_NAME.sub(r"{\1}", powertools_path)
+
 
 class ThreadSafeResolver(APIGatewayHttpResolver):
     """`APIGatewayHttpResolver` whose request state (the event, the Lambda context, the per-request
@@ -199,6 +210,9 @@ class ThreadSafeResolver(APIGatewayHttpResolver):
     def context(self, value: dict[str, Any]) -> None:
         _resolving.context = value
 
+    # Built on first use (routers are included after construction), rebuilt if routes are added.
+    _routes_by_key: tuple[int, dict[str, Route]] = (0, {})
+
     def _to_proxy_event(self, event: dict[str, Any]) -> Any:
         # `resolve` stores the event on the class for every thread; keep this thread's own as well.
         self.current_event = super()._to_proxy_event(event)
@@ -207,6 +221,37 @@ class ThreadSafeResolver(APIGatewayHttpResolver):
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         self.lambda_context = context
         return super().resolve(event, context)
+
+    def _resolve(self) -> Any:
+        # API Gateway (and our gateway) already matched the route: the event names it in `routeKey`
+        # with its `pathParameters`. Use them rather than matching every route's regex again; an
+        # event without them (or naming no route of ours) goes through Powertools' own matching.
+        found = self._route_named_by(self.current_event)
+        if found is None:
+            return super()._resolve()
+        route, arguments = found
+        self.append_context(_route=route, _path=self.current_event.path)
+        return self._call_route(route, arguments)
+
+    def _route_named_by(self, event: Any) -> tuple[Route, dict[str, str]] | None:
+        method, _, template = (event.get("routeKey") or "").partition(" ")
+        if method != event.http_method.upper():
+            return None
+        routes = self._static_routes + self._dynamic_routes
+        counted, by_key = self._routes_by_key
+        if counted != len(routes):
+            by_key = {f"{route.method} {_api_gateway_path(route.path)}": route for route in routes}
+            self._routes_by_key = (len(routes), by_key)
+        route = by_key.get(f"{method} {template}")
+        if route is None:
+            return None
+        arguments: dict[str, str] = event.get("pathParameters") or {}
+        names = _POWERTOOLS_NAME.findall(route.path)
+        if set(arguments) != set(names) or not all(
+            _POWERTOOLS_PARAMETER.fullmatch(value) for value in arguments.values()
+        ):
+            return None
+        return route, arguments
 
     def _call_route(self, route: Route, route_arguments: dict[str, str]) -> Any:
         # Powertools builds a route's middleware stack on its first call, frame by frame into the

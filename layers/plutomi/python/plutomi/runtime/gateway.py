@@ -54,36 +54,54 @@ KEEP_ALIVE_SECONDS = 95
 
 
 @dataclass(frozen=True)
-class CompiledRoute:
-    route: Route
-    pattern: re.Pattern[str]
+class CompiledPath:
+    """One path template and the routes it has, by method."""
+
+    template: str
+    pattern: re.Pattern[str] | None  # None: the template has no parameters, the path must equal it
     literal_segments: int
+    routes: dict[str, Route]
 
 
-def compile_routes(routes: tuple[Route, ...] = ROUTES) -> list[CompiledRoute]:
-    compiled = []
+def compile_paths(routes: tuple[Route, ...] = ROUTES) -> dict[int, list[CompiledPath]]:
+    """The path templates, grouped by their number of segments (a parameter never spans a `/`, so only
+    templates with as many segments as the path can match it), the most specific first in each."""
+    by_template: dict[str, dict[str, Route]] = {}
     for route in routes:
-        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route.path))
-        literal = sum(1 for part in route.path.split("/") if part and not part.startswith("{"))
-        compiled.append(CompiledRoute(route, re.compile(f"^{regex}$"), literal))
-    # Like API Gateway, the most specific route wins: more literal segments first.
-    return sorted(compiled, key=lambda c: -c.literal_segments)
+        by_template.setdefault(route.path, {})[route.method] = route
+    compiled: dict[int, list[CompiledPath]] = {}
+    for template, methods in by_template.items():
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+        literal = sum(1 for part in template.split("/") if part and not part.startswith("{"))
+        pattern = re.compile(f"^{regex}$") if "{" in template else None
+        compiled.setdefault(template.count("/"), []).append(CompiledPath(template, pattern, literal, methods))
+    for candidates in compiled.values():
+        # Like API Gateway, the most specific route wins: more literal segments first.
+        candidates.sort(key=lambda c: -c.literal_segments)
+    return compiled
 
 
 class RouteTable:
     def __init__(self, routes: tuple[Route, ...] = ROUTES) -> None:
-        self._compiled = compile_routes(routes)
+        self._by_segments = compile_paths(routes)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | list[str]:
         """The route and its path parameters, or the methods the path allows (empty: no such path)."""
-        allowed = []
-        for candidate in self._compiled:
-            found = candidate.pattern.match(path)
-            if found is None:
-                continue
-            if candidate.route.method == method:
-                return candidate.route, found.groupdict()
-            allowed.append(candidate.route.method)
+        allowed: list[str] = []
+        for candidate in self._by_segments.get(path.count("/"), ()):
+            if candidate.pattern is None:
+                if path != candidate.template:
+                    continue
+                parameters: dict[str, str] = {}
+            else:
+                found = candidate.pattern.match(path)
+                if found is None:
+                    continue
+                parameters = found.groupdict()
+            route = candidate.routes.get(method)
+            if route is not None:
+                return route, parameters
+            allowed.extend(candidate.routes)
         return allowed
 
 
@@ -144,18 +162,21 @@ class Gateway:
             return
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
-        status, headers, body, function = await self._respond(scope, receive, request_id)
+        # Matched once: the result names the route in the access log, and the event's `routeKey` and
+        # `pathParameters` carry it to the handler, whose resolver does not match again (as on AWS).
+        matched = self._table.match(scope["method"].upper(), scope["path"])
+        status, headers, body, function = await self._respond(scope, receive, request_id, matched)
         headers.append((b"x-request-id", request_id.encode()))
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-        matched = self._table.match(scope["method"].upper(), scope["path"])
+        route = matched[0] if isinstance(matched, tuple) else None
         logger.info(
             "request",
             extra={
                 "http_method": scope["method"],
                 # The route template, never the raw path: paths carry portal and unsubscribe secrets.
-                "route": matched[0].path if isinstance(matched, tuple) else None,
+                "route": route.path if route else None,
                 "status": status,
                 "function": function,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
@@ -165,8 +186,13 @@ class Gateway:
         )
 
     async def _respond(
-        self, scope: Scope, receive: Receive, request_id: str
+        self,
+        scope: Scope,
+        receive: Receive,
+        request_id: str,
+        matched: tuple[Route, dict[str, str]] | list[str],
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes, str | None]:
+        """The answer, and the function that gave it (None when the gateway answered itself)."""
         method, path = scope["method"].upper(), scope["path"]
         https = self._came_over_https(scope)
         try:
@@ -184,7 +210,6 @@ class Gateway:
                 413, "body_too_large", f"The request body exceeds {MAX_BODY_BYTES} bytes", https=https
             )
             return status, [*headers, (b"connection", b"close")], payload, None
-        matched = self._table.match(method, path)
         if isinstance(matched, list):
             if not matched:
                 not_found = _json_error(
