@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-slow lint lint-image typecheck unit integration e2e bench synth cfn-lint layers k8s clean browser vendor
+.PHONY: dev test lint lint-image typecheck unit integration e2e bench synth cfn-lint layers k8s clean browser vendor
 
 $(STAMP): requirements.txt requirements-runtime.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,11 +18,6 @@ dev: $(STAMP)
 
 test: $(STAMP) node_modules/.installed browser lint lint-image typecheck
 	$(BIN)/pytest
-
-# The scenarios marked slow (the pipeline fault test, restarts, feedback windows, cfn-lint, the fuller
-# browser walks), left out of `make test` to keep CI within its time; run them before a release.
-test-slow: $(STAMP)
-	$(BIN)/pytest -m slow
 
 # Front-end packages pinned in package.json: axe-core for the browser tests, htmx (copied into the
 # plutomi layer's static files by `make vendor`), the CDK CLI.

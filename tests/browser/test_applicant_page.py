@@ -245,7 +245,6 @@ def test_the_page_shows_answers_by_stage_documents_previewed_inline_and_the_time
     hiring.tab.check("applicant-page")
 
 
-@pytest.mark.slow
 def test_an_infected_document_is_not_previewed_and_says_why(hiring: Hiring) -> None:
     bo = applicant(hiring, "Bo")
     deps = dependencies()
@@ -316,7 +315,6 @@ def test_reject_with_a_reason_and_the_email_then_reopen_then_accept(hiring: Hiri
     hiring.tab.check("applicant-accepted")
 
 
-@pytest.mark.slow
 def test_a_stale_decision_or_move_shows_what_happened_with_a_409(hiring: Hiring) -> None:
     di = applicant(hiring, "Di", answer=False)
     page = hiring.tab.open(applicant_page_path(hiring.org_id, di.applicant_id))
@@ -362,7 +360,6 @@ def test_a_stale_decision_or_move_shows_what_happened_with_a_409(hiring: Hiring)
     assert [d["reason_label"] for d in decided] == [reasons[0]["label"]]
 
 
-@pytest.mark.slow
 def test_erasing_asks_for_the_typed_word_then_goes_back_to_the_board(hiring: Hiring) -> None:
     ed = applicant(hiring, "Ed")
     page = hiring.tab.open(applicant_page_path(hiring.org_id, ed.applicant_id))
@@ -396,7 +393,6 @@ def test_erasing_asks_for_the_typed_word_then_goes_back_to_the_board(hiring: Hir
     expect(gone.get_by_text("applicant_not_found")).to_be_visible()
 
 
-@pytest.mark.slow
 def test_without_javascript_the_confirm_page_is_the_confirmation(people: People, hiring: Hiring) -> None:
     fay = applicant(hiring, "Fay", answer=False)
     tab = people.tab(javascript=False)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import unique_email, unique_org_id
@@ -80,7 +79,6 @@ def test_the_board_shows_columns_and_counts_and_a_dragged_card_moves(people: Peo
     tab.check("board-after-drag")
 
 
-@pytest.mark.slow
 def test_the_move_menu_moves_with_javascript_and_without(people: People) -> None:
     email = unique_email("menu-mover")
     tab, api = signed_in_tab(people, email)
@@ -134,7 +132,6 @@ def test_a_stale_drag_shows_who_moved_first_and_refreshes_the_board(people: Peop
     tab.check("board-stale-move")
 
 
-@pytest.mark.slow
 def test_load_more_and_the_status_filter_and_the_order(people: People) -> None:
     tab, api = signed_in_tab(people, unique_email("many"))
     names = [f"Pat No{number:02d}" for number in range(23)]
@@ -176,7 +173,6 @@ def test_load_more_and_the_status_filter_and_the_order(people: People) -> None:
     tab.check("board-rejected")
 
 
-@pytest.mark.slow
 def test_the_applications_list_and_its_create_form(people: People) -> None:
     tab, api = signed_in_tab(people, unique_email("lister"))
     pipeline = open_pipeline(api, ["Hal Hart", "Ida Ink"], label="list")

@@ -4,7 +4,6 @@ pages, stages reordered by dragging and by buttons, a stage holding an applicant
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import unique_email, unique_org_id
@@ -29,7 +28,6 @@ def recruiter_with_org(people: People) -> tuple[Tab, Api, str]:
     return tab, api, org_id
 
 
-@pytest.mark.slow
 def test_the_delivery_driver_application_is_built_in_the_builder(people: People) -> None:
     tab, api, org_id = recruiter_with_org(people)
     application_id = build_delivery_driver_application(tab, org_id)
@@ -56,7 +54,6 @@ def test_the_delivery_driver_application_is_built_in_the_builder(people: People)
     assert uploads["rules"][0]["conditions"][0]["operator"] == "is_present"
 
 
-@pytest.mark.slow
 def test_stages_reorder_by_dragging_and_by_buttons(people: People) -> None:
     tab, api, org_id = recruiter_with_org(people)
     application_id = create_application_via_api(tab, org_id)
@@ -79,7 +76,6 @@ def test_stages_reorder_by_dragging_and_by_buttons(people: People) -> None:
     assert [s["name"] for s in design["stages"]] == ["Questionnaire", "Waiting List", "Document Upload"]
 
 
-@pytest.mark.slow
 def test_the_builder_works_without_javascript(people: People) -> None:
     email = unique_email("no-js")
     api = sign_in_api(people.base_url, email)
@@ -120,7 +116,6 @@ def test_the_builder_works_without_javascript(people: People) -> None:
     tab.check("builder-edited")
 
 
-@pytest.mark.slow
 def test_deleting_a_stage_with_an_applicant_asks_where_to_move_them(people: People) -> None:
     tab, api, org_id = recruiter_with_org(people)
     application_id = create_application_via_api(tab, org_id)

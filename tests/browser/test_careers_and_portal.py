@@ -161,7 +161,6 @@ def test_the_careers_page_lists_open_applications_and_applying_shows_errors_then
     expect(page.get_by_role("heading", name="Hi Ana")).to_be_visible()
 
 
-@pytest.mark.slow
 def test_a_closed_or_unknown_application_is_a_clear_404_and_too_many_applies_a_429(
     people: People, drivers: Drivers
 ) -> None:
@@ -279,7 +278,6 @@ def test_uploads_go_straight_to_storage_and_bad_files_are_refused(
     tab.check("portal-final-review")
 
 
-@pytest.mark.slow
 def test_withdrawing_asks_first_then_the_portal_says_so(people: People, drivers: Drivers) -> None:
     _, token = drivers.applicant("dora")
     tab = people.tab()

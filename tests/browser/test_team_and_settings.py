@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
 from playwright.sync_api import Locator, expect
 
 from plutomi import bootstrap
@@ -33,7 +32,6 @@ def _member_row(tab: Tab, email: str) -> Locator:
     return tab.page.get_by_role("row").filter(has_text=email)
 
 
-@pytest.mark.slow
 def test_invite_accept_change_role_and_leave(people: People) -> None:
     owner, api = signed_in_tab(people, unique_email("owner"))
     org_id = _org(api, "team")
@@ -73,7 +71,6 @@ def test_invite_accept_change_role_and_leave(people: People) -> None:
     expect(invited.get_by_role("heading", name="We couldn't find that")).to_be_visible()
 
 
-@pytest.mark.slow
 def test_an_expired_invite_shows_why_and_declining_works(people: People) -> None:
     owner_email = unique_email("owner")
     owner_api = signed_in_tab(people, owner_email)[1]
@@ -105,7 +102,6 @@ def test_an_expired_invite_shows_why_and_declining_works(people: People) -> None
     expect(page.get_by_text("No invitations are waiting for you")).to_be_visible()
 
 
-@pytest.mark.slow
 def test_webhook_secret_once_refused_url_and_delivery_log(people: People, receiver: Receiver) -> None:
     tab, api = signed_in_tab(people, unique_email("hooks"))
     org_id = _org(api, "hooks")
@@ -178,7 +174,6 @@ def test_rejection_reasons_crud(people: People) -> None:
     expect(page.locator("input[value='No driving licence']")).to_have_count(0)
 
 
-@pytest.mark.slow
 def test_email_template_preview_refused_placeholder_and_reset(people: People) -> None:
     tab, api = signed_in_tab(people, unique_email("templates"))
     org_id = _org(api, "templates")
@@ -210,7 +205,6 @@ def test_email_template_preview_refused_placeholder_and_reset(people: People) ->
     expect(subject).to_have_value("Your application to {{application}}")
 
 
-@pytest.mark.slow
 def test_email_health_for_admins_only(people: People) -> None:
     tab, api = signed_in_tab(people, unique_email("health"))
     org_id = _org(api, "health")
@@ -229,7 +223,6 @@ def test_email_health_for_admins_only(people: People) -> None:
     expect(member.page.get_by_role("link", name="Email sending health")).to_have_count(0)
 
 
-@pytest.mark.slow
 def test_org_name_and_deletion_forms(people: People) -> None:
     tab, api = signed_in_tab(people, unique_email("founder"))
     org_id = _org(api, "settings")
@@ -251,7 +244,6 @@ def test_org_name_and_deletion_forms(people: People) -> None:
     expect(page.get_by_role("link", name="Acme Couriers")).to_have_count(0)
 
 
-@pytest.mark.slow
 def test_a_stage_email_is_written_from_the_application_list(people: People) -> None:
     tab, api = signed_in_tab(people, unique_email("stages"))
     org_id = _org(api, "stagemail")

@@ -21,7 +21,6 @@ def lint_errors(template: Path, region: str) -> list[str]:
     ]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(("variant", "region"), [("staging", "us-east-1"), ("production", "eu-west-1")])
 def test_every_synthesised_template_passes_cfn_lint_without_errors(
     variant: str, region: str, request: pytest.FixtureRequest

@@ -159,7 +159,6 @@ def one_line_json_records(output: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.slow
 def test_a_nats_restart_leaves_only_one_line_json_warnings_and_the_probe_follows_it(
     services: dict[str, str], embedded: EmbeddedServices, tmp_path: Path
 ) -> None:

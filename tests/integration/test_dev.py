@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from plutomi.runtime.embedded import free_port
 from plutomi.topology import all_functions, module_of
@@ -134,7 +133,6 @@ class DevPart:
         assert self.printed().rstrip().endswith("plutomi dev: stopped"), self.printed()[-2000:]
 
 
-@pytest.mark.slow
 def test_parts_of_plutomi_dev_run_and_restart_on_their_own(tmp_path: Path) -> None:
     ports = {"nats": free_port(), "mongodb": free_port(), "aws": free_port()}
     env = local_environment(**ports) | {"PLUTOMI_PORT": str(free_port())}

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import nats
 import pytest
 from pymongo import MongoClient
 
+from plutomi.runtime import local_mail
 from plutomi.runtime.embedded import EmbeddedServices, Endpoints, free_port
 from plutomi.runtime.local_mail import list_sent_emails
 
@@ -389,3 +390,29 @@ def test_parent_exit_or_sigterm_leaves_no_orphans(tmp_path: Path, how: str) -> N
             parent.wait()
     assert code == (-signal.SIGTERM if how == "sigterm" else 0)
     _wait_dead(pids)
+
+
+def test_list_sent_emails_for_one_address_parses_only_the_messages_moto_lists_for_it(
+    aws_only: tuple[EmbeddedServices, Endpoints], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local SES keeps every email of its life: a look-up for one address must not parse them all."""
+    _, endpoints = aws_only
+    sesv2 = _sesv2(endpoints.aws_endpoint_url)
+    sesv2.create_email_identity(EmailIdentity=SENDER)
+    for person in ("erin@example.com", "frank@example.com", "grace@example.com"):
+        sesv2.send_email(
+            FromEmailAddress=SENDER,
+            Destination={"ToAddresses": [person]},
+            Content={"Raw": {"Data": _mime(person, f"For {person}", "text", "<p>text</p>")}},
+        )
+    parsed: list[str] = []
+    parse = local_mail._from_raw
+
+    def counting(entry: Mapping[str, Any]) -> local_mail.SentEmail:
+        parsed.append(str(entry.get("id")))
+        return parse(entry)
+
+    monkeypatch.setattr(local_mail, "_from_raw", counting)
+    (mail,) = list_sent_emails(endpoints.aws_endpoint_url, to="Frank <FRANK@example.com>")
+    assert mail.subject == "For frank@example.com"
+    assert parsed == [mail.message_id]

@@ -297,7 +297,6 @@ def test_trace_of_an_unknown_event_says_so(services: dict[str, str]) -> None:
     assert garbage.returncode == 1 and "is not an event id" in garbage.stderr
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [("dlq", "list"), ("dlq", "retry-now", "--all"), ("trace", "evt_01J0000000AAAAAAAAAAAAAAAA")],

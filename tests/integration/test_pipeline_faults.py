@@ -212,7 +212,6 @@ def keep_abandoned_claims(items: Items, consumer_name: str, org_id: str) -> None
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.slow
 def test_no_event_is_lost_under_faults(
     stack: RunningStack,
     embedded: EmbeddedServices,

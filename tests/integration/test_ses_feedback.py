@@ -304,7 +304,6 @@ def test_duplicate_notifications_change_nothing(
     assert email_feedback.sending_health(deps).counts == health.counts
 
 
-@pytest.mark.slow
 def test_repeated_soft_bounces_within_a_week_suppress(
     deps: Dependencies, clock: FixedClock, poller: SqsPoller
 ) -> None:
@@ -375,7 +374,6 @@ def unsubscribe_link(mail: SentEmail) -> str:
     return urlsplit(url).path
 
 
-@pytest.mark.slow
 def test_the_unsubscribe_link_stops_invitations_but_not_login_codes(stack: RunningStack) -> None:
     settings = get_settings()
     owner = sign_in(stack.base_url, unique_email("owner"))

@@ -466,7 +466,6 @@ def test_members_read_webhooks_and_only_admins_change_them(stack: RunningStack) 
     assert len(owner.get(f"/orgs/{org_id}/webhooks").json()["webhooks"]) == 1
 
 
-@pytest.mark.slow
 def test_deleting_an_org_deletes_its_webhooks(stack: RunningStack, clock: FixedClock) -> None:
     owner = sign_in(stack.base_url, unique_email("hook-leaver"))
     org_id = new_org(owner, "hook-gone")

@@ -66,13 +66,25 @@ def list_sent_emails(aws_endpoint_url: str, *, to: str | None = None) -> list[Se
     separate lists without timestamps, so their relative order is unknown.
     """
     ses = _fetch_model_data(aws_endpoint_url).get("ses") or {}
-    emails = [_from_raw(entry) for entry in reversed(_entries(ses, "RawMessage"))]
+    raw_entries = list(reversed(_entries(ses, "RawMessage")))
+    if to is None:
+        emails = [_from_raw(entry) for entry in raw_entries]
+        return emails + [_from_simple(entry) for entry in reversed(_entries(ses, "Message"))]
+    wanted_lower = {address.lower() for address in _bare_addresses([to])} or {to.strip().lower()}
+    # Only the messages moto lists for the address are parsed: the local SES keeps every email of
+    # the process's life, so parsing them all made each look-up grow with the number ever sent.
+    emails = [_from_raw(entry) for entry in raw_entries if _may_be_for(entry, wanted_lower)]
     emails += [_from_simple(entry) for entry in reversed(_entries(ses, "Message"))]
-    if to is not None:
-        wanted = _bare_addresses([to])
-        wanted_lower = {address.lower() for address in wanted} or {to.strip().lower()}
-        emails = [mail for mail in emails if any(rcpt.lower() in wanted_lower for rcpt in mail.to)]
-    return emails
+    return [mail for mail in emails if any(rcpt.lower() in wanted_lower for rcpt in mail.to)]
+
+
+def _may_be_for(entry: Mapping[str, Any], wanted_lower: set[str]) -> bool:
+    """False only when moto lists the raw message's recipients and none is wanted (without a list,
+    the headers name them, which takes parsing)."""
+    destinations = entry.get("destinations")
+    if not isinstance(destinations, list) or not destinations:
+        return True
+    return any(address.lower() in wanted_lower for address in _bare_addresses(map(str, destinations)))
 
 
 # ---------------------------------------------------------------------- fetching
