@@ -378,15 +378,15 @@ class Waits:
 
 
 def _watch_mail(endpoint: str, waits: Waits, stop: threading.Event) -> None:
-    from plutomi.runtime.local_mail import list_sent_emails
+    from plutomi.runtime.local_mail import sent_recipients
 
     while not stop.is_set():
         began = time.perf_counter()
-        emails = list_sent_emails(endpoint)
+        listed = sent_recipients(endpoint)  # no MIME parsing: the poll must stay far below its period
         now = time.time()
         waits.polls_ms.append((time.perf_counter() - began) * 1000)
-        for mail in emails:
-            for recipient in mail.to:
+        for recipients in listed:
+            for recipient in recipients:
                 if recipient in waits.sent_at and recipient not in waits.seen_at:
                     waits.seen_at[recipient] = now
         stop.wait(POLL_SECONDS)

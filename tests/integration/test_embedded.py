@@ -416,3 +416,30 @@ def test_list_sent_emails_for_one_address_parses_only_the_messages_moto_lists_fo
     (mail,) = list_sent_emails(endpoints.aws_endpoint_url, to="Frank <FRANK@example.com>")
     assert mail.subject == "For frank@example.com"
     assert parsed == [mail.message_id]
+
+
+def test_sent_recipients_lists_every_email_s_recipients_without_parsing_them(
+    aws_only: tuple[EmbeddedServices, Endpoints], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, endpoints = aws_only
+    sesv2 = _sesv2(endpoints.aws_endpoint_url)
+    sesv2.create_email_identity(EmailIdentity=SENDER)
+    before = len(local_mail.sent_recipients(endpoints.aws_endpoint_url))
+    sesv2.send_email(
+        FromEmailAddress=SENDER,
+        Destination={"ToAddresses": ["heidi@example.com"]},
+        Content={"Raw": {"Data": _mime("heidi@example.com", "Listed", "text", "<p>text</p>")}},
+    )
+    sesv2.send_email(Content={"Raw": {"Data": _mime("ivan@example.com", "Headers only", "t", "<p>t</p>")}})
+    parsed: list[str] = []
+    parse = local_mail._from_raw
+
+    def counting(entry: Mapping[str, Any]) -> local_mail.SentEmail:
+        parsed.append(str(entry.get("id")))
+        return parse(entry)
+
+    monkeypatch.setattr(local_mail, "_from_raw", counting)
+    listed = local_mail.sent_recipients(endpoints.aws_endpoint_url)
+    assert listed[:2] == [("ivan@example.com",), ("heidi@example.com",)]
+    assert len(listed) == before + 2
+    assert parsed == [], "moto lists the recipients (from the headers when no destination was given)"

@@ -78,6 +78,20 @@ def list_sent_emails(aws_endpoint_url: str, *, to: str | None = None) -> list[Se
     return [mail for mail in emails if any(rcpt.lower() in wanted_lower for rcpt in mail.to)]
 
 
+def sent_recipients(aws_endpoint_url: str) -> list[tuple[str, ...]]:
+    """The recipients of every email the moto server at ``aws_endpoint_url`` accepted, newest raw
+    email first (as `list_sent_emails`), parsing a message only when moto does not list them."""
+    ses = _fetch_model_data(aws_endpoint_url).get("ses") or {}
+    recipients = []
+    for entry in reversed(_entries(ses, "RawMessage")):
+        destinations = entry.get("destinations")
+        if isinstance(destinations, list) and destinations:
+            recipients.append(_bare_addresses(map(str, destinations)))
+        else:
+            recipients.append(_from_raw(entry).to)
+    return recipients + [_from_simple(entry).to for entry in reversed(_entries(ses, "Message"))]
+
+
 def _may_be_for(entry: Mapping[str, Any], wanted_lower: set[str]) -> bool:
     """False only when moto lists the raw message's recipients and none is wanted (without a list,
     the headers name them, which takes parsing)."""
