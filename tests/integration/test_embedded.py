@@ -392,6 +392,19 @@ def test_parent_exit_or_sigterm_leaves_no_orphans(tmp_path: Path, how: str) -> N
     _wait_dead(pids)
 
 
+def parses_counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the raw emails `local_mail` parses from now on, in order."""
+    parsed: list[str] = []
+    parse = local_mail._from_raw
+
+    def counting(entry: Mapping[str, Any]) -> local_mail.SentEmail:
+        parsed.append(str(entry.get("id")))
+        return parse(entry)
+
+    monkeypatch.setattr(local_mail, "_from_raw", counting)
+    return parsed
+
+
 def test_list_sent_emails_for_one_address_parses_only_the_messages_moto_lists_for_it(
     aws_only: tuple[EmbeddedServices, Endpoints], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -405,14 +418,7 @@ def test_list_sent_emails_for_one_address_parses_only_the_messages_moto_lists_fo
             Destination={"ToAddresses": [person]},
             Content={"Raw": {"Data": _mime(person, f"For {person}", "text", "<p>text</p>")}},
         )
-    parsed: list[str] = []
-    parse = local_mail._from_raw
-
-    def counting(entry: Mapping[str, Any]) -> local_mail.SentEmail:
-        parsed.append(str(entry.get("id")))
-        return parse(entry)
-
-    monkeypatch.setattr(local_mail, "_from_raw", counting)
+    parsed = parses_counted(monkeypatch)
     (mail,) = list_sent_emails(endpoints.aws_endpoint_url, to="Frank <FRANK@example.com>")
     assert mail.subject == "For frank@example.com"
     assert parsed == [mail.message_id]
@@ -431,14 +437,7 @@ def test_sent_recipients_lists_every_email_s_recipients_without_parsing_them(
         Content={"Raw": {"Data": _mime("heidi@example.com", "Listed", "text", "<p>text</p>")}},
     )
     sesv2.send_email(Content={"Raw": {"Data": _mime("ivan@example.com", "Headers only", "t", "<p>t</p>")}})
-    parsed: list[str] = []
-    parse = local_mail._from_raw
-
-    def counting(entry: Mapping[str, Any]) -> local_mail.SentEmail:
-        parsed.append(str(entry.get("id")))
-        return parse(entry)
-
-    monkeypatch.setattr(local_mail, "_from_raw", counting)
+    parsed = parses_counted(monkeypatch)
     listed = local_mail.sent_recipients(endpoints.aws_endpoint_url)
     assert listed[:2] == [("ivan@example.com",), ("heidi@example.com",)]
     assert len(listed) == before + 2
