@@ -171,11 +171,9 @@ class Fixture:
 
 
 def seed(applicants: int) -> Fixture:
-    from plutomi.adapters.mongo_base import to_document
-    from plutomi.adapters.mongo_pipeline import Applicants
+    from seeding import waiting_applicant
+
     from plutomi.bootstrap import dependencies
-    from plutomi.domain.applicants import Applicant, StageVisit
-    from plutomi.domain.movers import Mover
     from plutomi.domain.pipeline import ApplicationStatus
     from plutomi.services import applications, auth, orgs
 
@@ -194,22 +192,9 @@ def seed(applicants: int) -> Fixture:
     documents = []
     for number in range(applicants):
         entered_at = now - timedelta(seconds=applicants - number)
-        applicant = Applicant(
-            id=deps.clock.new_id("apl"),
-            org_id=org_id,
-            application_id=application_id,
-            email=f"applicant-{number}@example.com",
-            first_name="Pat",
-            last_name=f"Applicant {number}",
-            created_at=entered_at,
-            updated_at=entered_at,
-            stage_id=stage_id,
-            stage_entered_at=entered_at,
-            history=[
-                StageVisit(stage_id=stage_id, entered_at=entered_at, entered_by=Mover(kind="applicant"))
-            ],
+        documents.append(
+            waiting_applicant(org_id, application_id, stage_id, number, entered_at, deps.clock.new_id("apl"))
         )
-        documents.append(to_document(applicant, **Applicants.index_fields(applicant)))
     for start in range(0, len(documents), 500):
         deps.store.items.insert_many(documents[start : start + 500], ordered=False)
     return Fixture(login.token, org_id, application_id)

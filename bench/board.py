@@ -39,15 +39,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from seeding import waiting_applicant
+
 from plutomi import bootstrap
 from plutomi.adapters.clock import FixedClock
-from plutomi.adapters.mongo_base import Document, to_document
-from plutomi.adapters.mongo_pipeline import Applicants
+from plutomi.adapters.mongo_base import Document
 from plutomi.adapters.mongo_store import MongoStore
-from plutomi.domain.applicants import Applicant, Place, StageVisit
+from plutomi.domain.applicants import Place
 from plutomi.domain.decisions import ApplicantStatus
-from plutomi.domain.ids import format_id
-from plutomi.domain.movers import Mover
 from plutomi.domain.pipeline import ApplicationStatus
 from plutomi.entrypoints.api import SESSION_COOKIE
 from plutomi.observability import logger, runtime_logger
@@ -119,24 +118,6 @@ def create_fixture(database: Database) -> None:
     database.stage_ids = [stage.id for stage in design.stages]
 
 
-def applicant_document(database: Database, number: int, stage_id: str, entered_at: datetime) -> Document:
-    applicant = Applicant(
-        id=format_id("apl", int(entered_at.timestamp() * 1000), os.urandom(10)),
-        org_id=database.org_id,
-        application_id=database.application_id,
-        email=f"applicant-{number}@example.com",
-        first_name="Pat",
-        last_name=f"Applicant {number}",
-        created_at=entered_at,
-        updated_at=entered_at,
-        stage_id=stage_id,
-        stage_entered_at=entered_at,
-        status=STATUS_OF[number % len(STATUS_OF)],
-        history=[StageVisit(stage_id=stage_id, entered_at=entered_at, entered_by=Mover(kind="applicant"))],
-    )
-    return to_document(applicant, **Applicants.index_fields(applicant))
-
-
 def seed(database: Database, batch_size: int) -> None:
     now = datetime.now(UTC)
     size = database.size
@@ -146,7 +127,14 @@ def seed(database: Database, batch_size: int) -> None:
     batch: list[Document] = []
     for number in range(size):
         stage_id = database.stage_ids[next(i for i, bound in enumerate(bounds) if number < bound)]
-        document = applicant_document(database, number, stage_id, now - timedelta(seconds=size - number))
+        document = waiting_applicant(
+            database.org_id,
+            database.application_id,
+            stage_id,
+            number,
+            now - timedelta(seconds=size - number),
+            status=STATUS_OF[number % len(STATUS_OF)],
+        )
         batch.append(document)
         place = Place(database.org_id, database.application_id, stage_id, ApplicantStatus(document["status"]))
         database.seeded[place] += 1

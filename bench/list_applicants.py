@@ -40,17 +40,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from seeding import waiting_applicant
+
 from plutomi import bootstrap
 from plutomi.adapters.clock import FixedClock
-from plutomi.adapters.mongo_base import Document, to_document, where
-from plutomi.adapters.mongo_pipeline import Applicants
+from plutomi.adapters.mongo_base import Document, where
 from plutomi.adapters.mongo_store import MongoStore
-from plutomi.domain.applicants import Applicant, StageVisit
+from plutomi.domain.applicants import Applicant
 from plutomi.domain.decisions import ApplicantStatus
 from plutomi.domain.identity import hash_secret
-from plutomi.domain.ids import format_id
 from plutomi.domain.models import Session, User
-from plutomi.domain.movers import Mover
 from plutomi.domain.pipeline import ApplicationStatus
 from plutomi.observability import logger, runtime_logger
 from plutomi.runtime.dev import export_with_fresh_database
@@ -130,28 +129,6 @@ def open_database(base: Dependencies, size: int) -> Database:
     return Database(size=size, deps=deps, fixture=create_fixture(deps))
 
 
-def applicant_document(fixture: Fixture, number: int, entered_at: datetime) -> Document:
-    """One applicant in the stage since `entered_at`, as `Applicants.create` stores it."""
-    applicant_id = format_id("apl", int(entered_at.timestamp() * 1000), os.urandom(10))
-    email = f"applicant-{number}@example.com"
-    applicant = Applicant(
-        id=applicant_id,
-        org_id=fixture.org_id,
-        application_id=fixture.application_id,
-        email=email,
-        first_name="Pat",
-        last_name=f"Applicant {number}",
-        created_at=entered_at,
-        updated_at=entered_at,
-        stage_id=fixture.stage_id,
-        stage_entered_at=entered_at,
-        history=[
-            StageVisit(stage_id=fixture.stage_id, entered_at=entered_at, entered_by=Mover(kind="applicant"))
-        ],
-    )
-    return to_document(applicant, **Applicants.index_fields(applicant))
-
-
 def seed(database: Database, batch_size: int) -> None:
     """Applicant k applied `size - k` seconds before now, so ids (the list's order) follow k."""
     now = database.deps.clock.now()
@@ -160,7 +137,14 @@ def seed(database: Database, batch_size: int) -> None:
     started = time.perf_counter()
     batch: list[Document] = []
     for number in range(1, size + 1):
-        document = applicant_document(database.fixture, number, now - timedelta(seconds=size - number))
+        fixture = database.fixture
+        document = waiting_applicant(
+            fixture.org_id,
+            fixture.application_id,
+            fixture.stage_id,
+            number,
+            now - timedelta(seconds=size - number),
+        )
         batch.append(document)
         database.ids.append(document["_id"])
         if len(batch) == batch_size or number == size:

@@ -46,20 +46,19 @@ from pathlib import Path
 from typing import Any
 
 from pymongo import MongoClient
+from seeding import waiting_applicant
 
 from plutomi import bootstrap
 from plutomi.adapters.clock import FixedClock
-from plutomi.adapters.mongo_base import Document, to_document, where
+from plutomi.adapters.mongo_base import Document, where
 from plutomi.adapters.mongo_outbox import OUTBOX_TYPE
 from plutomi.adapters.mongo_pipeline import Applicants
 from plutomi.adapters.mongo_store import MongoStore
 from plutomi.domain import events
-from plutomi.domain.applicants import Applicant, StageVisit
+from plutomi.domain.applicants import Applicant
 from plutomi.domain.epoch import epoch_ms
 from plutomi.domain.identity import hash_secret
-from plutomi.domain.ids import format_id
 from plutomi.domain.models import Session, User
-from plutomi.domain.movers import Mover
 from plutomi.domain.pipeline import ApplicationStatus, IdleRule
 from plutomi.observability import logger, runtime_logger
 from plutomi.runtime.dev import export_with_fresh_database
@@ -131,32 +130,6 @@ def create_pipeline(deps: Dependencies, label: str) -> Pipeline:
     return Pipeline(org_id, application_id, first.id, second.id, stage.idle_rules()[0].id)
 
 
-def applicant_document(pipeline: Pipeline, number: int, entered_at: datetime) -> Document:
-    """One applicant waiting in the first stage since `entered_at`, as `Applicants.create` stores it."""
-    applicant_id = format_id("apl", int(entered_at.timestamp() * 1000), os.urandom(10))
-    email = f"applicant-{number}@example.com"
-    applicant = Applicant(
-        id=applicant_id,
-        org_id=pipeline.org_id,
-        application_id=pipeline.application_id,
-        email=email,
-        first_name="Pat",
-        last_name=f"Applicant {number}",
-        created_at=entered_at,
-        updated_at=entered_at,
-        stage_id=pipeline.first_stage_id,
-        stage_entered_at=entered_at,
-        history=[
-            StageVisit(
-                stage_id=pipeline.first_stage_id, entered_at=entered_at, entered_by=Mover(kind="applicant")
-            )
-        ],
-        idle_deadline=entered_at + IDLE,
-        idle_rule_id=pipeline.rule_id,
-    )
-    return to_document(applicant, **Applicants.index_fields(applicant))
-
-
 def entered_times(now: datetime, due: int, not_due: int) -> Iterator[tuple[bool, datetime]]:
     """`due + not_due` arrival times, the due ones spread evenly among the others.
 
@@ -180,7 +153,16 @@ def seed(database: Database, due: int, not_due: int, batch_size: int) -> None:
     started = time.perf_counter()
     batch: list[Document] = []
     for number, (is_due, entered_at) in enumerate(entered_times(now, due, not_due), start=1):
-        document = applicant_document(database.pipeline, number, entered_at)
+        pipeline = database.pipeline
+        document = waiting_applicant(
+            pipeline.org_id,
+            pipeline.application_id,
+            pipeline.first_stage_id,
+            number,
+            entered_at,
+            idle_deadline=entered_at + IDLE,
+            idle_rule_id=pipeline.rule_id,
+        )
         batch.append(document)
         if is_due:
             database.due_documents.append(document)

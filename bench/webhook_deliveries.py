@@ -48,17 +48,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from seeding import waiting_applicant
+
 from functions.consumers import webhooks as webhooks_consumer
 from plutomi import bootstrap
 from plutomi.adapters.mongo_base import Document, to_document
 from plutomi.adapters.mongo_outbox import OUTBOX_TYPE
-from plutomi.adapters.mongo_pipeline import Applicants
 from plutomi.adapters.mongo_webhooks import Deliveries
 from plutomi.domain import events
-from plutomi.domain.applicants import Applicant, StageVisit
 from plutomi.domain.events import Event
 from plutomi.domain.models import Org
-from plutomi.domain.movers import Mover
 from plutomi.domain.webhooks import DELIVERED, Delivery, Webhook, delivery_headers, sign
 from plutomi.observability import lines_to_devnull, logger
 from plutomi.runtime import embedded
@@ -158,7 +157,7 @@ def seed(deps: Dependencies, receiver: Receiver, applicants: int, per_applicant:
         at = started_at + timedelta(seconds=number)
         applicant_id = clock.new_id("apl")
         applicant_ids.append(applicant_id)
-        batch.append(applicant_document(org_id, applicant_id, number, at))
+        batch.append(waiting_applicant(org_id, "apn_bench", "stg_bench", number, at, applicant_id))
         for event_number in range(per_applicant):
             event_type = SEED_EVENT_TYPES[event_number % len(SEED_EVENT_TYPES)]
             event = Event(
@@ -176,23 +175,6 @@ def seed(deps: Dependencies, receiver: Receiver, applicants: int, per_applicant:
     elapsed = time.perf_counter() - started
     print(f"    {stored:,} documents in {elapsed:.1f} s ({stored / elapsed:,.0f}/s)", flush=True)
     return Seeded(org_id, webhook, applicant_ids, stored)
-
-
-def applicant_document(org_id: str, applicant_id: str, number: int, at: datetime) -> Document:
-    applicant = Applicant(
-        id=applicant_id,
-        org_id=org_id,
-        application_id="apn_bench",
-        email=f"applicant-{number}@example.com",
-        first_name="Pat",
-        last_name=f"Applicant {number}",
-        created_at=at,
-        updated_at=at,
-        stage_id="stg_bench",
-        stage_entered_at=at,
-        history=[StageVisit(stage_id="stg_bench", entered_at=at, entered_by=Mover(kind="applicant"))],
-    )
-    return to_document(applicant, **Applicants.index_fields(applicant))
 
 
 def history_of(deps: Dependencies, webhook: Webhook, event: Event) -> list[Document]:

@@ -20,7 +20,7 @@ import aws_lambda_powertools.event_handler.openapi.swagger_ui as bundled
 from aws_lambda_powertools.event_handler import Response
 
 from plutomi.domain.errors import NotFound
-from plutomi.entrypoints.headers import CACHE_FOREVER
+from plutomi.entrypoints.headers import cached_forever
 
 START_SCRIPT = """window.addEventListener("load", function () {
   window.ui = SwaggerUIBundle({
@@ -97,9 +97,4 @@ def asset_response(name: str) -> Response[Any]:
     asset = assets().get(name)
     if asset is None:
         raise NotFound("route_not_found", "No such file; see /docs for the API")
-    return Response(
-        status_code=HTTPStatus.OK,
-        content_type=asset.content_type,
-        body=asset.text,
-        headers={"Cache-Control": CACHE_FOREVER},
-    )
+    return cached_forever(asset.content_type, asset.text)

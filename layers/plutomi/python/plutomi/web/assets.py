@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import cache
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
 from plutomi.domain.errors import NotFound
-from plutomi.entrypoints.headers import CACHE_FOREVER
+from plutomi.entrypoints.headers import cached_forever
 
 FOLDER = Path(__file__).parent / "static"
 CONTENT_TYPES = {
@@ -75,9 +74,4 @@ def response(url_name: str) -> Response[Any]:
     found = _by_url_name().get(url_name)
     if found is None:
         raise NotFound("page_not_found", "No such file")
-    return Response(
-        status_code=HTTPStatus.OK,
-        content_type=found.content_type,
-        body=found.content,
-        headers={"Cache-Control": CACHE_FOREVER},
-    )
+    return cached_forever(found.content_type, found.content)
