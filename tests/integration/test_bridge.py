@@ -12,40 +12,28 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-import nats
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from nats.js.api import DeliverPolicy
 
-from plutomi.adapters.jetstream import consumer_config
 from plutomi.observability import runtime_logger
 from plutomi.runtime.bridge import Bridge, Prepared, _delivery_of
 from plutomi.services.ports import Dependencies
 from plutomi.topology import EVENTS_STREAM, Consumer, all_tiers, module_of, tiers_of
 from tests.support.import_watch import first_imports
+from tests.support.jetstream import publish_events, with_new_consumer
 from tests.support.numbered import number_of, numbered
 
 
-async def _with_consumer(
-    nats_url: str, consumer: Consumer, scenario: Callable[[Any], Awaitable[None]]
-) -> dict[str, int]:
-    connection = await nats.connect(nats_url)
-    jetstream = connection.jetstream()
-    # Only what the test publishes after this point: other tests publish the same event types.
-    config = consumer_config(consumer)
-    config.deliver_policy = DeliverPolicy.NEW
-    await jetstream.add_consumer(EVENTS_STREAM, config)
-    try:
-        await scenario(jetstream)
-        info = await jetstream.consumer_info(EVENTS_STREAM, consumer.name)
-        return {"ack_pending": info.num_ack_pending, "pending": info.num_pending}
-    finally:
-        await jetstream.delete_consumer(EVENTS_STREAM, consumer.name)
-        await connection.close()
+async def _wait_for(done: Callable[[], bool], seconds: float = 10) -> None:
+    """Returns once `done()` holds, or after `seconds`: the test's own asserts then tell what went wrong."""
+    for _ in range(int(seconds * 10)):
+        if done():
+            return
+        await asyncio.sleep(0.1)
 
 
 def test_failed_records_are_redelivered_and_succeeded_ones_acked(
@@ -78,23 +66,16 @@ def test_failed_records_are_redelivered_and_succeeded_ones_acked(
         return {"batchItemFailures": failures}
 
     async def scenario(jetstream: Any) -> None:
-        for event in events:
-            await jetstream.publish(
-                event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
-            )
+        await publish_events(jetstream, events)
         bridge = Bridge(consumer, services["NATS_URL"], target=handler, fetch_timeout=0.2)
         task = asyncio.create_task(bridge.run())
-        for _ in range(100):
-            delivered = [item for batch in calls for item in batch]
-            if len(delivered) >= 9:
-                break
-            await asyncio.sleep(0.1)
+        await _wait_for(lambda: sum(len(batch) for batch in calls) >= 9)
         await asyncio.sleep(0.5)  # room for any wrong extra redelivery to show up
         bridge.stop()
         await task
         assert bridge.counters.processed == 6 and bridge.counters.failed == 3
 
-    state = asyncio.run(_with_consumer(services["NATS_URL"], consumer, scenario))
+    state = asyncio.run(with_new_consumer(services["NATS_URL"], consumer, scenario))
     delivered = [item for batch in calls for item in batch]
     by_event: dict[str, list[int]] = {}
     for event_id, attempt in delivered:
@@ -118,19 +99,14 @@ def test_a_crashing_handler_gets_the_whole_batch_again(services: dict[str, str],
         return {"batchItemFailures": []}
 
     async def scenario(jetstream: Any) -> None:
-        await jetstream.publish(
-            event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
-        )
+        await publish_events(jetstream, [event])
         bridge = Bridge(consumer, services["NATS_URL"], target=handler, fetch_timeout=0.2)
         task = asyncio.create_task(bridge.run())
-        for _ in range(100):
-            if len(attempts) >= 2:
-                break
-            await asyncio.sleep(0.1)
+        await _wait_for(lambda: len(attempts) >= 2)
         bridge.stop()
         await task
 
-    state = asyncio.run(_with_consumer(services["NATS_URL"], consumer, scenario))
+    state = asyncio.run(with_new_consumer(services["NATS_URL"], consumer, scenario))
     assert attempts == [1, 2]
     assert state == {"ack_pending": 0, "pending": 0}
 
@@ -214,21 +190,15 @@ def test_concurrency_above_the_default_thread_pool_runs_that_many_batches_at_onc
         return {"batchItemFailures": []}
 
     async def scenario(jetstream: Any) -> None:
-        for event in events:
-            await jetstream.publish(
-                event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
-            )
+        await publish_events(jetstream, events)
         bridge = Bridge(consumer, services["NATS_URL"], target=handler, concurrency=concurrency)
         task = asyncio.create_task(bridge.run())
-        for _ in range(300):
-            if len(handled) >= len(events) or together.broken:
-                break
-            await asyncio.sleep(0.1)
+        await _wait_for(lambda: len(handled) >= len(events) or together.broken, seconds=30)
         bridge.stop()
         together.abort()  # lets any call still waiting go
         await task
 
-    asyncio.run(_with_consumer(services["NATS_URL"], consumer, scenario))
+    asyncio.run(with_new_consumer(services["NATS_URL"], consumer, scenario))
     assert most_inside == concurrency
     assert sorted(handled) == sorted(event.id for event in events)
 
@@ -271,10 +241,7 @@ def test_a_batch_fetched_ahead_is_not_settled_early_and_failures_nak_exactly_the
     held_state: dict[str, int] = {}
 
     async def scenario(jetstream: Any) -> None:
-        for event in events:
-            await jetstream.publish(
-                event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
-            )
+        await publish_events(jetstream, events)
         bridge = Bridge(consumer, services["NATS_URL"], target=handler, fetch_timeout=0.2)
         task = asyncio.create_task(bridge.run())
         try:
@@ -290,16 +257,13 @@ def test_a_batch_fetched_ahead_is_not_settled_early_and_failures_nak_exactly_the
             )
         finally:
             release_first.set()
-        for _ in range(100):
-            if bridge.counters.processed >= 6:
-                break
-            await asyncio.sleep(0.1)
+        await _wait_for(lambda: bridge.counters.processed >= 6)
         await asyncio.sleep(0.5)  # room for any wrong extra redelivery to show up
         bridge.stop()
         await task
         assert bridge.counters.processed == 6 and bridge.counters.failed == 3
 
-    state = asyncio.run(_with_consumer(services["NATS_URL"], consumer, scenario))
+    state = asyncio.run(with_new_consumer(services["NATS_URL"], consumer, scenario))
     assert held_state == {"calls": 1, "ack_pending": 4, "acked": 0}
     attempts: dict[int, list[int]] = {}
     for n, attempt in (item for call in calls for item in call):

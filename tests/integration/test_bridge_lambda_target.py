@@ -21,7 +21,7 @@ from plutomi.runtime.lambda_target import (
 )
 from plutomi.services.ports import Dependencies
 from plutomi.topology import CONSUMER_TIMEOUT_SECONDS, Consumer
-from tests.integration.test_bridge import _with_consumer
+from tests.support.jetstream import publish_events, with_new_consumer
 from tests.support.lambda_endpoint import NEVER, LambdaEndpoint, Reply, throttled
 from tests.support.numbered import numbered
 
@@ -41,11 +41,9 @@ def _consumer(label: str, backoff_seconds: float, batch_size: int = 10) -> Consu
 
 async def _publish(jetstream: Any, deps: Dependencies, count: int) -> None:
     org_id = f"lambda-{uuid.uuid4().hex[:8]}"
-    for n in range(count):
-        event = deps.event("org.updated", org_id, numbered(org_id, n))
-        await jetstream.publish(
-            event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
-        )
+    await publish_events(
+        jetstream, (deps.event("org.updated", org_id, numbered(org_id, n)) for n in range(count))
+    )
 
 
 def _bridge_on_endpoint(
@@ -84,7 +82,7 @@ def _bridge_on_endpoint(
         await task
 
     with endpoint.running():
-        state = asyncio.run(_with_consumer(nats_url, consumer, scenario))
+        state = asyncio.run(with_new_consumer(nats_url, consumer, scenario))
     return bridge, state
 
 

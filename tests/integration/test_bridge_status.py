@@ -20,19 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 import pytest
-from nats.aio.client import Client as NatsClient
-from nats.js import JetStreamContext
-from nats.js.api import DeliverPolicy
 
-from plutomi.adapters.jetstream import consumer_config
 from plutomi.observability import runtime_logger
 from plutomi.runtime.bridge import Bridge
 from plutomi.runtime.embedded import EmbeddedServices, free_port
 from plutomi.services.ports import Dependencies
 from plutomi.topology import EVENTS_STREAM, Consumer
 from tests.support.cli import ROOT
+from tests.support.jetstream import connect_with_new_consumer, publish_events
 from tests.support.numbered import number_of, numbered
 
 FIGURES = ("tier", "connected", "pending", "ack_pending", "redelivered", "processed", "failed", "retried")
@@ -40,16 +36,6 @@ FIGURES = ("tier", "connected", "pending", "ack_pending", "redelivered", "proces
 
 def probe(port: int, path: str = "/healthz", method: str = "GET") -> httpx.Response:
     return httpx.request(method, f"http://127.0.0.1:{port}{path}", timeout=5)
-
-
-async def connect_with_new_consumer(url: str, consumer: Consumer) -> tuple[NatsClient, JetStreamContext]:
-    """A NATS connection, and `consumer`'s main tier on `events` from now on (nothing older)."""
-    connection = await nats.connect(url)
-    jetstream = connection.jetstream()
-    config = consumer_config(consumer)
-    config.deliver_policy = DeliverPolicy.NEW
-    await jetstream.add_consumer(EVENTS_STREAM, config)
-    return connection, jetstream
 
 
 def wait_until(condition: Any, what: str, timeout: float = 20.0) -> None:
@@ -91,10 +77,7 @@ def test_a_bridge_reports_lag_and_counts_in_its_log_lines_and_on_its_probe(
     async def scenario() -> dict[str, Any]:
         connection, jetstream = await connect_with_new_consumer(services["NATS_URL"], consumer)
         try:
-            for event in events:
-                await jetstream.publish(
-                    event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
-                )
+            await publish_events(jetstream, events)
             bridge = Bridge(
                 consumer, services["NATS_URL"], target=target, fetch_timeout=0.2,
                 report_every_seconds=0.2, probe_port=port,

@@ -27,8 +27,9 @@ from plutomi.runtime.ses_feedback_local import simulate
 from plutomi.services.ports import Dependencies
 from plutomi.topology import EVENTS_STREAM, Consumer
 from tests.conftest import unique_email
-from tests.integration.test_bridge_status import connect_with_new_consumer, probe, wait_until
+from tests.integration.test_bridge_status import probe, wait_until
 from tests.support.cli import ROOT
+from tests.support.jetstream import connect_with_new_consumer, publish_events
 from tests.support.numbered import numbered
 
 STALL_AFTER_SECONDS = 1.0
@@ -72,9 +73,7 @@ def test_a_bridge_whose_handler_hangs_is_stalled_on_livez_yet_ready(
             await asyncio.sleep(3 * STALL_AFTER_SECONDS)
             idle = await answer(port, "/livez")
             event = deps.event("org.updated", "org-stall", numbered("org-stall", 1))
-            await jetstream.publish(
-                event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
-            )
+            await publish_events(jetstream, [event])
             assert await asyncio.to_thread(entered.wait, 15), "the handler was never called"
             stalled = await until(port, "/livez", 503)
             ready_meanwhile = await answer(port, "/healthz")
